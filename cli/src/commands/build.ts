@@ -1,0 +1,82 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { provideServices, setBuildProgressReporter } from '@rose/app';
+import { blogSitemapEntries } from '@rose/blog';
+import { RoseError } from '@rose/core';
+import type { CommandContext } from '../context.ts';
+import { createProgress } from '../progress.ts';
+
+/** Parts that have static pages today. */
+export const buildableParts = ['blog'] as const;
+
+export interface BuildResult {
+  pages: number;
+  seconds: number;
+  outDir: string;
+}
+
+export async function buildSite(ctx: CommandContext, opts: { parts: string[] }): Promise<BuildResult> {
+  const unknown = opts.parts.filter((p) => !(buildableParts as readonly string[]).includes(p));
+  if (unknown.length > 0) {
+    throw new RoseError({
+      code: 'bad-argument',
+      title: 'Unknown part',
+      message: `No static part called ${unknown.map((p) => `"${p}"`).join(', ')}.`,
+      hint: `Parts with static pages: ${buildableParts.join(', ')}. Run \`rose build\` with no arguments to build them all.`,
+    });
+  }
+  const started = performance.now();
+  const services = await ctx.openServices({ memoiseReads: true });
+  try {
+    await services.migrations.assertCurrent();
+    const snapshot = await services.blog.snapshot();
+    // Pages the build will render: used for the progress bar's total.
+    const expected = blogSitemapEntries(snapshot, ctx.config.postsPerPage).length + 6;
+    const progress = createProgress({ title: 'Rendering pages', total: expected, isTTY: ctx.out.isTTY });
+    ctx.out.info(
+      `Building ${opts.parts.length ? opts.parts.join(', ') : buildableParts.join(', ')}: ${snapshot.posts.length} posts, ${snapshot.pages.length} pages, ${snapshot.tags.length} tags, ${snapshot.authors.length} authors`,
+    );
+    provideServices(services);
+    setBuildProgressReporter({ pageRendered: () => progress.tick() });
+    process.env.ASTRO_TELEMETRY_DISABLED = '1';
+    const { build } = await import('astro');
+    try {
+      await build(
+        {
+          root: ctx.config.root,
+          outDir: ctx.config.distDir,
+          cacheDir: path.join(ctx.config.dataDir, 'astro-cache'),
+          site: ctx.config.siteUrl,
+          logLevel: ctx.out.verbose ? 'info' : 'warn',
+        },
+        { teardownCompiler: true },
+      );
+    } catch (error) {
+      throw new RoseError({
+        code: 'build-failed',
+        title: 'Build failed',
+        message: `Astro could not build the site: ${(error as Error).message}`,
+        hint: 'Run with --verbose for details. The previous build in the output folder may be incomplete.',
+        cause: error,
+      });
+    } finally {
+      progress.done();
+      setBuildProgressReporter(undefined);
+      provideServices(undefined);
+    }
+    const pages = await countHtml(path.join(ctx.config.distDir, 'client'));
+    const seconds = (performance.now() - started) / 1000;
+    ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → ${path.relative(process.cwd(), ctx.config.distDir) || '.'}/`);
+    return { pages, seconds, outDir: ctx.config.distDir };
+  } finally {
+    await services.close();
+  }
+}
+
+async function countHtml(dir: string): Promise<number> {
+  let n = 0;
+  for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.html')) n++;
+  }
+  return n;
+}

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { provideServices } from '@rose/app';
+import type { CommandContext } from '../context.ts';
+import type { ServeOptions } from './serve.ts';
+
+/** Astro's dev server over the same database and cache as `rose serve`. */
+export async function devServer(ctx: CommandContext, opts: ServeOptions): Promise<{ url: string; stop(): Promise<void> }> {
+  const services = await ctx.openServices();
+  await services.migrations.assertCurrent().catch(async (error) => {
+    await services.close();
+    throw error;
+  });
+  provideServices(services);
+  process.env.ASTRO_TELEMETRY_DISABLED = '1';
+  const { dev } = await import('astro');
+  const server = await dev({
+    root: ctx.config.root,
+    outDir: ctx.config.distDir,
+    cacheDir: path.join(ctx.config.dataDir, 'astro-cache'),
+    site: ctx.config.siteUrl,
+    server: { port: opts.port, host: opts.host },
+    logLevel: ctx.out.verbose ? 'debug' : 'info',
+  });
+  const port = server.address.port;
+  return {
+    url: `http://${opts.host}:${port}/`,
+    async stop() {
+      await server.stop();
+      provideServices(undefined);
+      await services.close();
+    },
+  };
+}

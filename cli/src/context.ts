@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServices, type Services, type CreateServicesOptions } from '@rose/app';
+import { loadConfig, type Config } from '@rose/config';
+import type { Output } from './output.ts';
+
+/** The project folder: where astro.config.ts, migrations/ and content/ live. */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface CommandContext {
+  config: Config;
+  out: Output;
+  /** Opens the database and cache; the command closes them with `services.close()`. */
+  openServices(opts?: CreateServicesOptions): Promise<Services>;
+}
+
+export function createContext(out: Output, env: Record<string, string | undefined> = process.env): CommandContext {
+  const config = loadConfig(env, { root: env.ROSE_ROOT ?? projectRoot });
+  return {
+    config,
+    out,
+    openServices: (opts) => createServices(config, opts),
+  };
+}

@@ -1,0 +1,135 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { settings } from '@rose/config';
+import { buildSite, buildableParts } from './commands/build.ts';
+import { dbMigrate, dbRollback, dbSeed, dbStatus } from './commands/db.ts';
+import { devServer } from './commands/dev.ts';
+import { serveSite } from './commands/serve.ts';
+import { createContext, type CommandContext } from './context.ts';
+import { createOutput, reportError } from './output.ts';
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number from 0 to 65535 (0 picks a free port).');
+  const n = Number(value);
+  if (n > 65535) throw new InvalidArgumentError('expected a whole number from 0 to 65535 (0 picks a free port).');
+  return n;
+}
+
+function parseHost(value: string): string {
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(value)) throw new InvalidArgumentError('expected a host name or IP address, e.g. localhost or 0.0.0.0.');
+  return value;
+}
+
+function parseSteps(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return Number(value);
+}
+
+const settingsHelp = () =>
+  `\nSettings (environment variables):\n${settings.map((s) => `  ${s.env.padEnd(20)} ${s.description}\n  ${''.padEnd(20)} default: ${s.default}`).join('\n')}\n`;
+
+/** Runs a command body with a context; turns failures into a message and exit code 1. */
+async function run(program: Command, body: (ctx: CommandContext) => Promise<void>): Promise<void> {
+  const verbose = Boolean(program.opts().verbose);
+  try {
+    const ctx = createContext(createOutput({ verbose }));
+    await body(ctx);
+  } catch (error) {
+    process.exitCode = reportError(error, verbose);
+  }
+}
+
+export function createProgram(): Command {
+  const program = new Command('rose')
+    .description('Rose Ash: build and run the co-op site (blog, market, events, cart, accounts, federation).')
+    .option('--verbose', 'show debug output and stack traces')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .addHelpText('after', settingsHelp);
+
+  const db = program.command('db').description('database: migrations and demo content');
+  db.command('migrate')
+    .description('apply all pending migrations')
+    .action(() => run(program, (ctx) => dbMigrate(ctx)));
+  db.command('rollback')
+    .description('revert the most recent migration(s)')
+    .addOption(new Option('--steps <n>', 'how many migrations to revert').argParser(parseSteps).default(1))
+    .action((opts: { steps: number }) => run(program, (ctx) => dbRollback(ctx, opts)));
+  db.command('status')
+    .description('list migrations and whether each is applied')
+    .action(() => run(program, (ctx) => dbStatus(ctx)));
+  db.command('seed')
+    .description('load content/ (markdown + JSON) into the database; idempotent, all or nothing')
+    .option('--content <dir>', 'content folder (default: ROSE_CONTENT_DIR or content/)')
+    .action((opts: { content?: string }) => run(program, (ctx) => dbSeed(ctx, opts)));
+
+  program
+    .command('build')
+    .description('build the static pages from the database into the output folder')
+    .argument('[parts...]', `parts to build (${buildableParts.join(', ')}); default: all`)
+    .action((parts: string[]) =>
+      run(program, async (ctx) => {
+        await buildSite(ctx, { parts });
+      }),
+    );
+
+  const serverOptions = (cmd: Command) =>
+    cmd
+      .addOption(new Option('-p, --port <n>', 'port to listen on (default: PORT or 4321)').argParser(parsePort))
+      .addOption(new Option('-H, --host <host>', 'interface to listen on (default: HOST or localhost)').argParser(parseHost));
+
+  serverOptions(program.command('serve').description('serve the built site and its dynamic routes')).action((opts: { port?: number; host?: string }) =>
+    run(program, async (ctx) => {
+      const server = await serveSite(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host });
+      ctx.out.info(`Rose Ash is serving ${ctx.config.distDir} at ${server.url}  (Ctrl+C to stop)`);
+      await untilSignal(() => {
+        ctx.out.info('Stopping…');
+        return server.stop();
+      });
+      ctx.out.info('Stopped.');
+    }),
+  );
+
+  serverOptions(program.command('dev').description('run the Astro dev server over the same data (live reload)')).action(
+    (opts: { port?: number; host?: string }) =>
+      run(program, async (ctx) => {
+        const server = await devServer(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host });
+        ctx.out.info(`Rose Ash dev server at ${server.url}  (Ctrl+C to stop)`);
+        await untilSignal(() => server.stop());
+      }),
+  );
+
+  return program;
+}
+
+function untilSignal(onSignal: () => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let received = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (received) {
+        process.stderr.write(`Received ${signal} again; exiting now.\n`);
+        process.exit(130);
+      }
+      received = true;
+      onSignal().then(resolve, reject);
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed the message (or the help); keep its exit code.
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.exitCode = reportError(error, argv.includes('--verbose'));
+  }
+  // Build tooling can leave timers or workers behind; a finished command must not hang.
+  process.exit(process.exitCode ?? 0);
+}

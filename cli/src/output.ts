@@ -1,0 +1,48 @@
+import { RoseError } from '@rose/core';
+
+export interface Output {
+  info(line: string): void;
+  error(line: string): void;
+  readonly verbose: boolean;
+  readonly isTTY: boolean;
+}
+
+export function createOutput(opts: { verbose: boolean }): Output {
+  return {
+    info: (line) => process.stdout.write(`${line}\n`),
+    error: (line) => process.stderr.write(`${line}\n`),
+    verbose: opts.verbose,
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+}
+
+/**
+ * The one place where errors become a message and an exit code. Expected failures
+ * (RoseError) print title, message and hint; anything else is a bug and says so.
+ * Stack traces only with --verbose.
+ */
+export function reportError(error: unknown, verbose: boolean): number {
+  if (error instanceof RoseError) {
+    process.stderr.write(`\n✖ ${error.title}\n${indent(error.message)}\n`);
+    if (error.hint) process.stderr.write(`${indent(`→ ${error.hint}`)}\n`);
+    if (verbose && error.cause) process.stderr.write(`\n${formatCause(error.cause)}\n`);
+    if (verbose) process.stderr.write(`\n${error.stack ?? ''}\n`);
+    return 1;
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  process.stderr.write(`\n✖ Unexpected error: ${e.message}\n`);
+  if (verbose) process.stderr.write(`\n${e.stack ?? ''}\n${e.cause ? formatCause(e.cause) : ''}\n`);
+  else process.stderr.write('  (run again with --verbose for the stack trace)\n');
+  return 1;
+}
+
+function formatCause(cause: unknown): string {
+  return `Caused by: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

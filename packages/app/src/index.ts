@@ -1,0 +1,4 @@
+export { createServices, getServices, provideServices, type Services, type HealthReport, type CreateServicesOptions } from './services.ts';
+export { createFragments, type Fragments } from './fragments.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { setBuildProgressReporter, reportPageRendered, type BuildProgressReporter } from './build-progress.ts';

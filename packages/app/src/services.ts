@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { loadBlogSnapshot, type BlogSnapshot } from '@rose/blog';
+import { createCache, type Cache } from '@rose/cache';
+import { loadConfig, type Config } from '@rose/config';
+import { systemClock, type Clock } from '@rose/core';
+import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
+import { createFragments, type Fragments } from './fragments.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  database: { status: 'up' | 'down'; kind: 'postgres' | 'pglite'; error?: string };
+  cache: { status: 'up' | 'down'; kind: 'redis' | 'memory'; error?: string };
+}
+
+export interface Services {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly cache: Cache;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly migrations: Migrations;
+  readonly fragments: Fragments;
+  readonly blog: {
+    /** The blog snapshot; memoised for the life of a build when `memoiseReads` is set. */
+    snapshot(): Promise<BlogSnapshot>;
+  };
+  health(): Promise<HealthReport>;
+  close(): Promise<void>;
+}
+
+export interface CreateServicesOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Builds read the same data many times; the server and dev must see fresh data. */
+  memoiseReads?: boolean;
+  cacheNamespace?: string;
+}
+
+/**
+ * Wires everything for the server, the CLI and tests from one validated config.
+ *
+ * @example
+ * const services = await createServices(loadConfig(process.env, { root }));
+ * const snapshot = await services.blog.snapshot();
+ * await services.close();
+ */
+export async function createServices(config: Config, opts: CreateServicesOptions = {}): Promise<Services> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const database = await openDatabase(config.database);
+  const cache = createCache(config.cache, opts.cacheNamespace ? { namespace: opts.cacheNamespace } : {});
+  const migrations = createMigrations(database.db, path.join(config.root, 'migrations'));
+  const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
+  let snapshotMemo: Promise<BlogSnapshot> | undefined;
+
+  return {
+    config,
+    database,
+    cache,
+    logger,
+    clock,
+    migrations,
+    fragments,
+    blog: {
+      snapshot() {
+        if (!opts.memoiseReads) return loadBlogSnapshot(database.db);
+        snapshotMemo ??= loadBlogSnapshot(database.db).catch((error) => {
+          snapshotMemo = undefined;
+          throw error;
+        });
+        return snapshotMemo;
+      },
+    },
+    async health() {
+      const [db, c] = await Promise.allSettled([database.ping(), cache.ping()]);
+      const report: HealthReport = {
+        status: db.status === 'fulfilled' && c.status === 'fulfilled' ? 'ok' : 'degraded',
+        database: db.status === 'fulfilled' ? { status: 'up', kind: database.kind } : { status: 'down', kind: database.kind, error: reason(db.reason) },
+        cache: c.status === 'fulfilled' ? { status: 'up', kind: cache.kind } : { status: 'down', kind: cache.kind, error: reason(c.reason) },
+      };
+      return report;
+    },
+    async close() {
+      await Promise.allSettled([cache.close(), database.close()]);
+    },
+  };
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const KEY = Symbol.for('rose.services');
+type Holder = { [KEY]?: Promise<Services> | undefined };
+
+/**
+ * The services of this process. The CLI provides them (`provideServices`) before it builds
+ * or serves; a server started without the CLI (e.g. `node dist/server/entry.mjs`) creates
+ * them from the environment on first use. On globalThis because Astro bundles its own copy
+ * of this module.
+ */
+export function getServices(): Promise<Services> {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= createServices(loadConfig(process.env, { root: process.env.ROSE_ROOT ?? process.cwd() }));
+  return holder[KEY];
+}
+
+export function provideServices(services: Promise<Services> | Services | undefined): void {
+  (globalThis as Holder)[KEY] = services === undefined ? undefined : Promise.resolve(services);
+}

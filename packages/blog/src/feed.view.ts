@@ -1,0 +1,116 @@
+import { absoluteUrl, blogLinks } from '@rose/core';
+import type { BlogSnapshot, PostView } from './blog.view.ts';
+
+/** Escapes text for XML element content and attribute values. */
+export function escapeXml(value: string): string {
+  return value
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+/** Feed items carry the full body for public posts and only the excerpt for members-only ones. */
+function itemContent(post: PostView): string {
+  return post.html ?? `<p>${escapeXml(post.excerpt)}</p><p>This post is for members.</p>`;
+}
+
+export function renderRss(snapshot: BlogSnapshot, siteUrl: string, limit = 20): string {
+  const home = absoluteUrl(siteUrl, blogLinks.home());
+  const self = absoluteUrl(siteUrl, blogLinks.rss());
+  const items = snapshot.posts.slice(0, limit).map((p) => {
+    const url = absoluteUrl(siteUrl, p.url);
+    return [
+      '    <item>',
+      `      <title>${escapeXml(p.title)}</title>`,
+      `      <link>${escapeXml(url)}</link>`,
+      `      <guid isPermaLink="true">${escapeXml(url)}</guid>`,
+      `      <pubDate>${p.publishedAt.toUTCString()}</pubDate>`,
+      ...p.authors.map((a) => `      <dc:creator>${escapeXml(a.name)}</dc:creator>`),
+      ...p.tags.map((t) => `      <category>${escapeXml(t.name)}</category>`),
+      `      <description>${escapeXml(p.excerpt)}</description>`,
+      `      <content:encoded>${escapeXml(itemContent(p))}</content:encoded>`,
+      '    </item>',
+    ].join('\n');
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/">',
+    '  <channel>',
+    `    <title>${escapeXml(snapshot.site.title)}</title>`,
+    `    <link>${escapeXml(home)}</link>`,
+    `    <description>${escapeXml(snapshot.site.description)}</description>`,
+    `    <language>${escapeXml(snapshot.site.locale)}</language>`,
+    `    <lastBuildDate>${snapshot.lastModified.toUTCString()}</lastBuildDate>`,
+    `    <atom:link href="${escapeXml(self)}" rel="self" type="application/rss+xml"/>`,
+    ...items,
+    '  </channel>',
+    '</rss>',
+    '',
+  ].join('\n');
+}
+
+export function renderAtom(snapshot: BlogSnapshot, siteUrl: string, limit = 20): string {
+  const home = absoluteUrl(siteUrl, blogLinks.home());
+  const self = absoluteUrl(siteUrl, blogLinks.atom());
+  const entries = snapshot.posts.slice(0, limit).map((p) => {
+    const url = absoluteUrl(siteUrl, p.url);
+    return [
+      '  <entry>',
+      `    <title>${escapeXml(p.title)}</title>`,
+      `    <link rel="alternate" type="text/html" href="${escapeXml(url)}"/>`,
+      `    <id>${escapeXml(url)}</id>`,
+      `    <published>${p.publishedAt.toISOString()}</published>`,
+      `    <updated>${p.updatedAt.toISOString()}</updated>`,
+      ...p.authors.map((a) => `    <author><name>${escapeXml(a.name)}</name><uri>${escapeXml(absoluteUrl(siteUrl, a.url))}</uri></author>`),
+      ...p.tags.map((t) => `    <category term="${escapeXml(t.slug)}" label="${escapeXml(t.name)}"/>`),
+      `    <summary>${escapeXml(p.excerpt)}</summary>`,
+      `    <content type="html">${escapeXml(itemContent(p))}</content>`,
+      '  </entry>',
+    ].join('\n');
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${escapeXml(snapshot.site.locale)}">`,
+    `  <title>${escapeXml(snapshot.site.title)}</title>`,
+    `  <subtitle>${escapeXml(snapshot.site.description)}</subtitle>`,
+    `  <link rel="alternate" type="text/html" href="${escapeXml(home)}"/>`,
+    `  <link rel="self" type="application/atom+xml" href="${escapeXml(self)}"/>`,
+    `  <id>${escapeXml(home)}</id>`,
+    `  <updated>${snapshot.lastModified.toISOString()}</updated>`,
+    ...entries,
+    '</feed>',
+    '',
+  ].join('\n');
+}
+
+export interface SitemapEntry {
+  path: string;
+  lastModified?: Date;
+}
+
+export function renderSitemap(entries: SitemapEntry[], siteUrl: string): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ...entries.map(
+      (e) =>
+        `  <url><loc>${escapeXml(absoluteUrl(siteUrl, e.path))}</loc>${e.lastModified ? `<lastmod>${e.lastModified.toISOString()}</lastmod>` : ''}</url>`,
+    ),
+    '</urlset>',
+    '',
+  ].join('\n');
+}
+
+/** Every blog URL a sitemap should list: posts, pages, list pages, tag and author pages. */
+export function blogSitemapEntries(snapshot: BlogSnapshot, perPage: number): SitemapEntry[] {
+  const pagesOf = (count: number) => Math.max(1, Math.ceil(count / perPage));
+  const entries: SitemapEntry[] = [];
+  for (let n = 1; n <= pagesOf(snapshot.posts.length); n++) entries.push({ path: blogLinks.listPage(n), lastModified: snapshot.lastModified });
+  for (const p of [...snapshot.posts, ...snapshot.pages]) entries.push({ path: p.url, lastModified: p.updatedAt });
+  for (const t of snapshot.tags) for (let n = 1; n <= pagesOf(t.postCount); n++) entries.push({ path: blogLinks.tag(t.slug, n) });
+  for (const a of snapshot.authors) for (let n = 1; n <= pagesOf(a.postCount); n++) entries.push({ path: blogLinks.author(a.slug, n) });
+  return entries;
+}

@@ -1,0 +1,301 @@
+import type { Kysely, Transaction } from 'kysely';
+import { ContentError, systemClock, type Clock } from '@rose/core';
+import type { Database } from '@rose/db';
+import type { ContentBundle, ContentPost } from './content-loader.ts';
+
+export interface SeedCounts {
+  added: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+}
+export interface SeedSummary {
+  authors: SeedCounts;
+  tags: SeedCounts;
+  posts: SeedCounts;
+  pages: SeedCounts;
+  navigation: { changed: boolean; items: number };
+  site: { changed: boolean };
+  /** True when the database already matched the content. */
+  unchanged: boolean;
+}
+
+const counts = (): SeedCounts => ({ added: 0, updated: 0, unchanged: 0, removed: 0 });
+const CHUNK = 500;
+
+/**
+ * Makes the database match a content bundle: inserts what is new, updates what changed,
+ * removes content-sourced rows no longer in the bundle, and leaves rows synced from Ghost
+ * alone. One transaction: on any error nothing changes. Idempotent: a second run with the
+ * same bundle writes nothing and reports `unchanged: true`.
+ *
+ * @example
+ * const summary = await seedContent(db, await loadContent('content'));
+ */
+export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, deps: { clock?: Clock } = {}): Promise<SeedSummary> {
+  const clock = deps.clock ?? systemClock;
+  return db.transaction().execute(async (trx) => {
+    const summary: SeedSummary = {
+      authors: counts(),
+      tags: counts(),
+      posts: counts(),
+      pages: counts(),
+      navigation: { changed: false, items: 0 },
+      site: { changed: false },
+      unchanged: true,
+    };
+    const now = clock.now();
+
+    summary.site.changed = await seedSite(trx, bundle, now);
+    const authorIds = await seedAuthors(trx, bundle, summary.authors, now);
+    const tagIds = await seedTags(trx, bundle, summary.tags, now);
+    await seedPosts(trx, bundle, summary, authorIds, tagIds, now);
+    summary.navigation = await seedNavigation(trx, bundle);
+
+    const c = [summary.authors, summary.tags, summary.posts, summary.pages];
+    summary.unchanged = !summary.site.changed && !summary.navigation.changed && c.every((x) => x.added + x.updated + x.removed === 0);
+    return summary;
+  });
+}
+
+async function seedSite(trx: Transaction<Database>, bundle: ContentBundle, now: Date): Promise<boolean> {
+  const existing = await trx.selectFrom('site_settings').select('value').where('key', '=', 'site').executeTakeFirst();
+  if (existing && stableJson(existing.value) === stableJson(bundle.site)) return false;
+  await trx
+    .insertInto('site_settings')
+    .values({ key: 'site', value: JSON.stringify(bundle.site), updated_at: now })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(bundle.site), updated_at: now }))
+    .execute();
+  return true;
+}
+
+async function seedAuthors(trx: Transaction<Database>, bundle: ContentBundle, c: SeedCounts, now: Date): Promise<Map<string, string>> {
+  const existing = await trx.selectFrom('blog_authors').selectAll().execute();
+  const bySlug = new Map(existing.map((a) => [a.slug, a]));
+  const ids = new Map<string, string>();
+  for (const a of bundle.authors) {
+    const row = { name: a.name, bio: a.bio, website: a.website, location: a.location, profile_image: a.profileImage };
+    const current = bySlug.get(a.slug);
+    if (!current) {
+      const inserted = await trx
+        .insertInto('blog_authors')
+        .values({ slug: a.slug, ...row, source: 'content', created_at: now, updated_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.set(a.slug, inserted.id);
+      c.added++;
+      continue;
+    }
+    if (current.source !== 'content') {
+      throw new ContentError('authors.json', `author "${a.slug}" already exists from Ghost; content/ cannot change it`);
+    }
+    ids.set(a.slug, current.id);
+    if (sameFields(current, row)) c.unchanged++;
+    else {
+      await trx.updateTable('blog_authors').set({ ...row, updated_at: now }).where('id', '=', current.id).execute();
+      c.updated++;
+    }
+  }
+  const wanted = new Set(bundle.authors.map((a) => a.slug));
+  const gone = existing.filter((a) => a.source === 'content' && !wanted.has(a.slug)).map((a) => a.id);
+  if (gone.length > 0) {
+    await trx.deleteFrom('blog_authors').where('id', 'in', gone).execute();
+    c.removed += gone.length;
+  }
+  return ids;
+}
+
+async function seedTags(trx: Transaction<Database>, bundle: ContentBundle, c: SeedCounts, now: Date): Promise<Map<string, string>> {
+  const existing = await trx.selectFrom('blog_tags').selectAll().execute();
+  const bySlug = new Map(existing.map((t) => [t.slug, t]));
+  const ids = new Map<string, string>();
+  for (const t of bundle.tags) {
+    const row = { name: t.name, description: t.description };
+    const current = bySlug.get(t.slug);
+    if (!current) {
+      const inserted = await trx
+        .insertInto('blog_tags')
+        .values({ slug: t.slug, ...row, source: 'content', created_at: now, updated_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      ids.set(t.slug, inserted.id);
+      c.added++;
+      continue;
+    }
+    if (current.source !== 'content') throw new ContentError('tags.json', `tag "${t.slug}" already exists from Ghost; content/ cannot change it`);
+    ids.set(t.slug, current.id);
+    if (sameFields(current, row)) c.unchanged++;
+    else {
+      await trx.updateTable('blog_tags').set({ ...row, updated_at: now }).where('id', '=', current.id).execute();
+      c.updated++;
+    }
+  }
+  const wanted = new Set(bundle.tags.map((t) => t.slug));
+  const gone = existing.filter((t) => t.source === 'content' && !wanted.has(t.slug)).map((t) => t.id);
+  if (gone.length > 0) {
+    await trx.deleteFrom('blog_tags').where('id', 'in', gone).execute();
+    c.removed += gone.length;
+  }
+  return ids;
+}
+
+async function seedPosts(
+  trx: Transaction<Database>,
+  bundle: ContentBundle,
+  summary: SeedSummary,
+  authorIds: Map<string, string>,
+  tagIds: Map<string, string>,
+  now: Date,
+): Promise<void> {
+  const existing = await trx
+    .selectFrom('blog_posts')
+    .select(['id', 'slug', 'type', 'title', 'html', 'excerpt', 'feature_image', 'feature_image_alt', 'status', 'visibility', 'featured', 'published_at', 'updated_at', 'source', 'source_ref'])
+    .execute();
+  const bySlug = new Map(existing.map((p) => [p.slug, p]));
+  const relations = await loadRelations(trx);
+
+  const fresh: ContentPost[] = [];
+  for (const p of bundle.posts) {
+    const c = p.type === 'post' ? summary.posts : summary.pages;
+    const current = bySlug.get(p.slug);
+    if (!current) {
+      fresh.push(p);
+      c.added++;
+      continue;
+    }
+    if (current.source !== 'content') throw new ContentError(p.file, `slug "${p.slug}" already belongs to a post synced from Ghost`);
+    const publishedAt = p.publishedAt ?? current.published_at ?? (p.status === 'published' ? now : null);
+    const row = {
+      type: p.type,
+      title: p.title,
+      html: p.html,
+      excerpt: p.excerpt,
+      feature_image: p.featureImage,
+      feature_image_alt: p.featureImageAlt,
+      status: p.status,
+      visibility: p.visibility,
+      featured: p.featured,
+      published_at: publishedAt,
+      source_ref: p.file,
+    };
+    const rel = relations.get(current.id) ?? { tags: [], authors: [] };
+    const wantTags = p.tags.map((s) => tagIds.get(s)!);
+    const wantAuthors = p.authors.map((s) => authorIds.get(s)!);
+    const sameRel = sameList(rel.tags, wantTags) && sameList(rel.authors, wantAuthors);
+    const explicitUpdated = p.updatedAt && current.updated_at.getTime() !== p.updatedAt.getTime();
+    if (sameFields(current, row) && sameRel && !explicitUpdated) {
+      c.unchanged++;
+      continue;
+    }
+    await trx
+      .updateTable('blog_posts')
+      .set({ ...row, updated_at: p.updatedAt ?? now })
+      .where('id', '=', current.id)
+      .execute();
+    if (!sameRel) {
+      await trx.deleteFrom('blog_post_tags').where('post_id', '=', current.id).execute();
+      await trx.deleteFrom('blog_post_authors').where('post_id', '=', current.id).execute();
+      await insertRelations(trx, [{ id: current.id, tags: wantTags, authors: wantAuthors }]);
+    }
+    c.updated++;
+  }
+
+  for (let i = 0; i < fresh.length; i += CHUNK) {
+    const chunk = fresh.slice(i, i + CHUNK);
+    const inserted = await trx
+      .insertInto('blog_posts')
+      .values(
+        chunk.map((p) => {
+          const publishedAt = p.publishedAt ?? (p.status === 'published' ? now : null);
+          return {
+            type: p.type,
+            slug: p.slug,
+            title: p.title,
+            html: p.html,
+            excerpt: p.excerpt,
+            feature_image: p.featureImage,
+            feature_image_alt: p.featureImageAlt,
+            status: p.status,
+            visibility: p.visibility,
+            featured: p.featured,
+            published_at: publishedAt,
+            created_at: publishedAt ?? now,
+            updated_at: p.updatedAt ?? publishedAt ?? now,
+            source: 'content' as const,
+            source_ref: p.file,
+          };
+        }),
+      )
+      .returning(['id', 'slug'])
+      .execute();
+    const idBySlug = new Map(inserted.map((r) => [r.slug, r.id]));
+    await insertRelations(
+      trx,
+      chunk.map((p) => ({ id: idBySlug.get(p.slug)!, tags: p.tags.map((s) => tagIds.get(s)!), authors: p.authors.map((s) => authorIds.get(s)!) })),
+    );
+  }
+
+  const wanted = new Set(bundle.posts.map((p) => p.slug));
+  const gone = existing.filter((p) => p.source === 'content' && !wanted.has(p.slug));
+  if (gone.length > 0) {
+    await trx.deleteFrom('blog_posts').where('id', 'in', gone.map((p) => p.id)).execute();
+    for (const p of gone) (p.type === 'post' ? summary.posts : summary.pages).removed++;
+  }
+}
+
+async function loadRelations(trx: Transaction<Database>) {
+  const map = new Map<string, { tags: string[]; authors: string[] }>();
+  const get = (id: string) => {
+    let entry = map.get(id);
+    if (!entry) map.set(id, (entry = { tags: [], authors: [] }));
+    return entry;
+  };
+  const tags = await trx.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).orderBy('post_id').orderBy('sort_order').execute();
+  for (const t of tags) get(t.post_id).tags.push(t.tag_id);
+  const authors = await trx.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
+  for (const a of authors) get(a.post_id).authors.push(a.author_id);
+  return map;
+}
+
+async function insertRelations(trx: Transaction<Database>, rows: { id: string; tags: string[]; authors: string[] }[]) {
+  const tagRows = rows.flatMap((r) => r.tags.map((tag_id, sort_order) => ({ post_id: r.id, tag_id, sort_order })));
+  const authorRows = rows.flatMap((r) => r.authors.map((author_id, sort_order) => ({ post_id: r.id, author_id, sort_order })));
+  for (let i = 0; i < tagRows.length; i += CHUNK) await trx.insertInto('blog_post_tags').values(tagRows.slice(i, i + CHUNK)).execute();
+  for (let i = 0; i < authorRows.length; i += CHUNK) await trx.insertInto('blog_post_authors').values(authorRows.slice(i, i + CHUNK)).execute();
+}
+
+async function seedNavigation(trx: Transaction<Database>, bundle: ContentBundle): Promise<{ changed: boolean; items: number }> {
+  const wanted = [
+    ...bundle.navigation.primary.map((n, position) => ({ menu: 'primary' as const, position, label: n.label, url: n.url })),
+    ...bundle.navigation.secondary.map((n, position) => ({ menu: 'secondary' as const, position, label: n.label, url: n.url })),
+  ];
+  const existing = await trx.selectFrom('blog_navigation').select(['menu', 'position', 'label', 'url']).orderBy('menu').orderBy('position').execute();
+  const key = (rows: { menu: string; position: number; label: string; url: string }[]) =>
+    JSON.stringify([...rows].sort((a, b) => a.menu.localeCompare(b.menu) || a.position - b.position));
+  if (key(existing) === key(wanted)) return { changed: false, items: wanted.length };
+  await trx.deleteFrom('blog_navigation').execute();
+  if (wanted.length > 0) await trx.insertInto('blog_navigation').values(wanted).execute();
+  return { changed: true, items: wanted.length };
+}
+
+function sameFields(current: Record<string, unknown>, wanted: Record<string, unknown>): boolean {
+  return Object.entries(wanted).every(([k, v]) => {
+    const have = current[k];
+    if (v instanceof Date || have instanceof Date) {
+      return (have as Date | null)?.getTime?.() === (v as Date | null)?.getTime?.();
+    }
+    return (have ?? null) === (v ?? null);
+  });
+}
+
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function stableJson(value: unknown): string {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,152 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, maskUrl, parseWithFriendlyErrors } from '@rose/core';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly root: string;
+  readonly database: { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'pglite'; readonly dir: string };
+  readonly cache: { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'memory' };
+  readonly dataDir: string;
+  readonly contentDir: string;
+  readonly distDir: string;
+  readonly siteUrl: string;
+  readonly server: { readonly host: string; readonly port: number };
+  readonly logLevel: LogLevel;
+  readonly fragmentTtlSeconds: number;
+  readonly postsPerPage: number;
+}
+
+/** One row per setting: the single source for validation, `--help` and the README table. */
+export const settings = [
+  { env: 'DATABASE_URL', default: '(unset: embedded PGlite in ROSE_DATA_DIR/pglite)', description: 'Postgres connection URL (postgres://user:pass@host:5432/db).' },
+  { env: 'REDIS_URL', default: '(unset: in-process memory cache)', description: 'Redis URL (redis://host:6379/0) for the fragment/session cache.' },
+  { env: 'ROSE_DATA_DIR', default: '.rose', description: 'Folder for local state: the embedded database, mail, build scratch.' },
+  { env: 'ROSE_CONTENT_DIR', default: 'content', description: 'Folder with the demo/seed content loaded by `rose db seed`.' },
+  { env: 'ROSE_DIST_DIR', default: 'dist', description: 'Where `rose build` writes the site and `rose serve` serves it from.' },
+  { env: 'ROSE_SITE_URL', default: 'http://localhost:4321', description: 'Public origin used in feeds, sitemap and canonical links.' },
+  { env: 'HOST', default: 'localhost', description: 'Interface `rose serve` / `rose dev` listen on.' },
+  { env: 'PORT', default: '4321', description: 'Port `rose serve` / `rose dev` listen on.' },
+  { env: 'ROSE_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
+  { env: 'ROSE_FRAGMENT_TTL', default: '60', description: 'Seconds a rendered server-island fragment stays cached.' },
+  { env: 'ROSE_POSTS_PER_PAGE', default: '10', description: 'Posts per page on the blog index, tag and author pages.' },
+] as const;
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const urlWithProtocols = (protocols: string[], example: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      }, `expected a URL like ${example}`)
+      .optional(),
+  );
+
+const intInRange = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    (v) => emptyToUndefined(v) ?? String(fallback),
+    z
+      .string()
+      .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+      .transform(Number)
+      .refine((n) => n >= min && n <= max, `expected a whole number from ${min} to ${max}`),
+  );
+
+const envSchema = z.object({
+  DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/rose'),
+  REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0'),
+  ROSE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.rose')),
+  ROSE_CONTENT_DIR: z.preprocess(emptyToUndefined, z.string().default('content')),
+  ROSE_DIST_DIR: z.preprocess(emptyToUndefined, z.string().default('dist')),
+  ROSE_SITE_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('http://localhost:4321')
+      .refine((value) => {
+        try {
+          const u = new URL(value);
+          return (u.protocol === 'http:' || u.protocol === 'https:') && (u.pathname === '/' || u.pathname === '') && !u.search;
+        } catch {
+          return false;
+        }
+      }, 'expected an origin like https://coop.example.org (http or https, no path)'),
+  ),
+  HOST: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^[A-Za-z0-9.:\-[\]]+$/, 'expected a host name or IP address').default('localhost'),
+  ),
+  PORT: intInRange(1, 65535, 4321),
+  ROSE_LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  ROSE_FRAGMENT_TTL: intInRange(0, 86_400, 60),
+  ROSE_POSTS_PER_PAGE: intInRange(1, 100, 10),
+});
+
+const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL']);
+
+/**
+ * Validates the environment and returns a frozen Config.
+ *
+ * @example
+ * const config = loadConfig(process.env, { root: process.cwd() });
+ * config.database.kind; // 'pglite' when DATABASE_URL is unset
+ */
+export function loadConfig(env: Record<string, string | undefined>, opts: { root: string }): Config {
+  const picked: Record<string, string | undefined> = {};
+  for (const key of Object.keys(envSchema.shape)) picked[key] = env[key];
+  const parsed = parseWithFriendlyErrors(envSchema, picked);
+  if (!parsed.ok) {
+    const lines = parsed.problems.map((problem) => {
+      const key = problem.split(':')[0] ?? '';
+      const given = picked[key];
+      const shown = given === undefined ? '' : ` (got ${JSON.stringify(secretKeys.has(key) ? maskUrl(given) : given)})`;
+      return `  ${problem}${shown}`;
+    });
+    throw new ConfigError(
+      `${lines.length === 1 ? 'A setting is' : 'Some settings are'} invalid:\n${lines.join('\n')}`,
+      'Fix the environment variable(s) above; `rose --help` lists every setting.',
+    );
+  }
+  const v = parsed.value;
+  const root = path.resolve(opts.root);
+  const resolve = (p: string) => path.resolve(root, p);
+  const dataDir = resolve(v.ROSE_DATA_DIR);
+  const config: Config = {
+    root,
+    database: v.DATABASE_URL ? { kind: 'postgres', url: v.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
+    cache: v.REDIS_URL ? { kind: 'redis', url: v.REDIS_URL } : { kind: 'memory' },
+    dataDir,
+    contentDir: resolve(v.ROSE_CONTENT_DIR),
+    distDir: resolve(v.ROSE_DIST_DIR),
+    siteUrl: new URL(v.ROSE_SITE_URL).origin,
+    server: { host: v.HOST, port: v.PORT },
+    logLevel: v.ROSE_LOG_LEVEL,
+    fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,
+    postsPerPage: v.ROSE_POSTS_PER_PAGE,
+  };
+  return deepFreeze(config);
+}
+
+/** A printable description of where data lives, with secrets masked. */
+export function describeDatabase(config: Config): string {
+  return config.database.kind === 'postgres' ? maskUrl(config.database.url) : `embedded PGlite at ${config.database.dir}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,1 @@
+export { loadConfig, describeDatabase, settings, type Config, type LogLevel } from './config.ts';

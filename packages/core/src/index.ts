@@ -1,0 +1,12 @@
+export { ok, err, assertNever, type Result } from './result.ts';
+export {
+  RoseError,
+  ConfigError,
+  ContentError,
+  DatabaseUnreachableError,
+  PendingMigrationsError,
+  maskUrl,
+} from './errors.ts';
+export { systemClock, createFixedClock, type Clock } from './clock.ts';
+export { parseWithFriendlyErrors } from './validation.ts';
+export { parts, partPath, blogLinks, absoluteUrl, type Part } from './links.ts';

@@ -1,0 +1,31 @@
+/** The parts of the site, each under its own path prefix (DESIGN.md, hosting shape). */
+export const parts = ['blog', 'market', 'events', 'cart', 'account', 'auth', 'social'] as const;
+export type Part = (typeof parts)[number];
+
+/**
+ * The one place that turns a part and a path into a link. Single-origin today: every part
+ * lives under `/<part>`. When parts get their own hosts, only this function changes.
+ *
+ * @example
+ * partPath('blog', 'tag/market-news/') // '/blog/tag/market-news/'
+ */
+export function partPath(part: Part, path = ''): string {
+  const clean = path.replace(/^\/+/, '');
+  return `/${part}/${clean}`;
+}
+
+/** Links inside the blog; slugs are already validated (lowercase, digits, hyphens). */
+export const blogLinks = {
+  home: () => partPath('blog'),
+  listPage: (page: number) => (page <= 1 ? partPath('blog') : partPath('blog', `page/${page}/`)),
+  post: (slug: string) => partPath('blog', `${slug}/`),
+  tag: (slug: string, page = 1) => partPath('blog', page <= 1 ? `tag/${slug}/` : `tag/${slug}/page/${page}/`),
+  author: (slug: string, page = 1) => partPath('blog', page <= 1 ? `author/${slug}/` : `author/${slug}/page/${page}/`),
+  rss: () => partPath('blog', 'rss.xml'),
+  atom: () => partPath('blog', 'atom.xml'),
+} as const;
+
+/** Turns a site-relative path into an absolute URL on the public origin. */
+export function absoluteUrl(siteUrl: string, path: string): string {
+  return new URL(path, siteUrl.endsWith('/') ? siteUrl : `${siteUrl}/`).toString();
+}

@@ -1,0 +1,116 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** timestamptz: read as Date, written as Date or ISO string. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+export type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type UserRole = 'member' | 'staff' | 'admin';
+export type PostType = 'post' | 'page';
+export type PostStatus = 'published' | 'draft' | 'scheduled';
+export type PostVisibility = 'public' | 'members' | 'paid' | 'tiers';
+export type ContentSource = 'content' | 'ghost';
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  display_name: string;
+  role: ColumnType<UserRole, UserRole | undefined, UserRole>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface BlogAuthorsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  bio: string | null;
+  profile_image: string | null;
+  website: string | null;
+  location: string | null;
+  source: ContentSource;
+  ghost_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface BlogTagsTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  description: string | null;
+  visibility: ColumnType<'public' | 'internal', 'public' | 'internal' | undefined, 'public' | 'internal'>;
+  source: ContentSource;
+  ghost_id: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+/** Posts and pages share one table (as in Ghost), so a slug is unique across both. */
+export interface BlogPostsTable {
+  id: Generated<string>;
+  type: PostType;
+  slug: string;
+  title: string;
+  html: string;
+  excerpt: string | null;
+  feature_image: string | null;
+  feature_image_alt: string | null;
+  status: PostStatus;
+  visibility: PostVisibility;
+  featured: ColumnType<boolean, boolean | undefined, boolean>;
+  published_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  source: ContentSource;
+  /** Where the row came from: a path under content/ or a Ghost URL; for messages. */
+  source_ref: string | null;
+  ghost_id: string | null;
+  ghost_uuid: string | null;
+}
+
+export interface BlogPostTagsTable {
+  post_id: string;
+  tag_id: string;
+  sort_order: number;
+}
+
+export interface BlogPostAuthorsTable {
+  post_id: string;
+  author_id: string;
+  sort_order: number;
+}
+
+export interface BlogNavigationTable {
+  id: Generated<string>;
+  menu: 'primary' | 'secondary';
+  position: number;
+  label: string;
+  url: string;
+}
+
+export interface SiteSettingsTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: UpdatedAt;
+}
+
+export interface Database {
+  users: UsersTable;
+  blog_authors: BlogAuthorsTable;
+  blog_tags: BlogTagsTable;
+  blog_posts: BlogPostsTable;
+  blog_post_tags: BlogPostTagsTable;
+  blog_post_authors: BlogPostAuthorsTable;
+  blog_navigation: BlogNavigationTable;
+  site_settings: SiteSettingsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type BlogPost = Selectable<BlogPostsTable>;
+export type NewBlogPost = Insertable<BlogPostsTable>;
+export type BlogPostUpdate = Updateable<BlogPostsTable>;
+export type BlogAuthor = Selectable<BlogAuthorsTable>;
+export type BlogTag = Selectable<BlogTagsTable>;
+export type BlogNavigationItem = Selectable<BlogNavigationTable>;

@@ -1,0 +1,6 @@
+import type { APIRoute } from 'astro';
+import { renderRss } from '@rose/blog';
+import { blogSnapshot, siteUrl } from '../../lib/blog-data.ts';
+
+export const GET: APIRoute = async () =>
+  new Response(renderRss(await blogSnapshot(), await siteUrl()), { headers: { 'Content-Type': 'application/rss+xml; charset=utf-8' } });
