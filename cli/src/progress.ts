@@ -42,8 +42,12 @@ export function createProgress(opts: { title: string; total: number; isTTY: bool
       total = Math.max(n, 1);
     },
     done() {
-      draw(true);
-      if (opts.isTTY) write('\n');
+      if (opts.isTTY) {
+        draw(true);
+        write('\n');
+      } else {
+        write(`${opts.title}: ${count} done\n`);
+      }
     },
   };
 }

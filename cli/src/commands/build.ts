@@ -49,7 +49,6 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
           site: ctx.config.siteUrl,
           logLevel: ctx.out.verbose ? 'info' : 'warn',
         },
-        { teardownCompiler: true },
       );
     } catch (error) {
       throw new RoseError({

@@ -169,8 +169,10 @@ export async function loadContent(contentDir: string): Promise<ContentBundle> {
   };
 
   const site = await readJson('site.json', siteSchema, undefined);
-  const authors = (await readJson('authors.json', authorsSchema, [])) ?? [];
-  const tags = (await readJson('tags.json', tagsSchema, [])) ?? [];
+  const authorsRead = await readJson('authors.json', authorsSchema, []);
+  const tagsRead = await readJson('tags.json', tagsSchema, []);
+  const authors = authorsRead ?? [];
+  const tags = tagsRead ?? [];
   const navigation = (await readJson('navigation.json', navigationSchema, { primary: [], secondary: [] })) ?? { primary: [], secondary: [] };
 
   for (const [list, name] of [
@@ -183,8 +185,10 @@ export async function loadContent(contentDir: string): Promise<ContentBundle> {
       seen.add(item.slug);
     });
   }
-  const authorSlugs = new Set(authors.map((a) => a.slug));
-  const tagSlugs = new Set(tags.map((t) => t.slug));
+  // When authors.json or tags.json is itself broken, references to it are not checked:
+  // one bad file should give one clear message, not one per post.
+  const authorSlugs = authorsRead ? new Set(authors.map((a) => a.slug)) : undefined;
+  const tagSlugs = tagsRead ? new Set(tags.map((t) => t.slug)) : undefined;
 
   const posts: ContentPost[] = [];
   for (const [folder, type] of [
@@ -222,10 +226,10 @@ export async function loadContent(contentDir: string): Promise<ContentBundle> {
       }
       if (reservedSlugs.has(postSlug)) problems.add(rel, `slug: "${postSlug}" is reserved for the blog's own pages; choose another`);
       v.tags.forEach((t, i) => {
-        if (!tagSlugs.has(t)) problems.add(rel, `tags[${i}]: unknown tag "${t}" (add it to tags.json)`);
+        if (tagSlugs && !tagSlugs.has(t)) problems.add(rel, `tags[${i}]: unknown tag "${t}" (add it to tags.json)`);
       });
       v.authors.forEach((a, i) => {
-        if (!authorSlugs.has(a)) problems.add(rel, `authors[${i}]: unknown author "${a}" (add it to authors.json)`);
+        if (authorSlugs && !authorSlugs.has(a)) problems.add(rel, `authors[${i}]: unknown author "${a}" (add it to authors.json)`);
       });
       if (v.updated && v.date && v.updated < v.date) problems.add(rel, 'updated: must not be earlier than date');
       if (parsedMatter.content.trim() === '') problems.add(rel, 'the body is empty');

@@ -42,7 +42,8 @@ export function createRedisCache(opts: { url: string; namespace?: string; connec
           client.once('ready', done);
         });
       }
-      if (client.status !== 'ready') throw unavailable();
+      // The status may have changed while we waited.
+      if ((client.status as string) !== 'ready') throw unavailable();
     }
     return fn();
   };
