@@ -42,6 +42,12 @@ describe('loadConfig', () => {
     `);
   });
 
+  it('keeps the build output inside the project', () => {
+    expect(() => loadConfig({ ROSE_DIST_DIR: '/tmp/elsewhere' }, { root })).toThrow(/ROSE_DIST_DIR must be a folder inside the project/);
+    expect(() => loadConfig({ ROSE_DIST_DIR: '.' }, { root })).toThrow(/ROSE_DIST_DIR/);
+    expect(loadConfig({ ROSE_DIST_DIR: '.rose/releases/1' }, { root }).distDir).toBe(path.join(root, '.rose/releases/1'));
+  });
+
   it('never echoes a password', () => {
     try {
       loadConfig({ REDIS_URL: 'http://:s3cret@cache' }, { root });

@@ -122,13 +122,23 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
   const root = path.resolve(opts.root);
   const resolve = (p: string) => path.resolve(root, p);
   const dataDir = resolve(v.ROSE_DATA_DIR);
+  const distDir = resolve(v.ROSE_DIST_DIR);
+  const rel = path.relative(root, distDir);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    // The server bundle in <dist>/server imports the project's node_modules by plain
+    // Node resolution, which only looks in parent folders.
+    throw new ConfigError(
+      `ROSE_DIST_DIR must be a folder inside the project (${root}), got ${JSON.stringify(v.ROSE_DIST_DIR)}.`,
+      'The built server loads its dependencies from the project\'s node_modules; keep the output inside the project, e.g. "dist" or ".rose/releases/x".',
+    );
+  }
   const config: Config = {
     root,
     database: v.DATABASE_URL ? { kind: 'postgres', url: v.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
     cache: v.REDIS_URL ? { kind: 'redis', url: v.REDIS_URL } : { kind: 'memory' },
     dataDir,
     contentDir: resolve(v.ROSE_CONTENT_DIR),
-    distDir: resolve(v.ROSE_DIST_DIR),
+    distDir,
     siteUrl: new URL(v.ROSE_SITE_URL).origin,
     server: { host: v.HOST, port: v.PORT },
     logLevel: v.ROSE_LOG_LEVEL,

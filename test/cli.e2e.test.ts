@@ -1,0 +1,223 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import matter from 'gray-matter';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPglite } from '@rose/db';
+import { freePort, makeProjectTempDir, repoRoot, runRose } from '@rose/testing';
+import { internalLinks, resolvesInBuild } from './site-checks.ts';
+
+// The whole staff workflow through the real CLI, in a temp folder, on the embedded database.
+describe('rose CLI end to end (embedded PGlite)', () => {
+  let tmp: string;
+  let env: Record<string, string>;
+  let clientDir: string;
+
+  beforeAll(async () => {
+    tmp = await makeProjectTempDir('cli');
+    await fs.cp(path.join(repoRoot, 'content'), path.join(tmp, 'content'), { recursive: true });
+    env = {
+      ROSE_DATA_DIR: path.join(tmp, '.rose'),
+      ROSE_DIST_DIR: path.join(tmp, 'dist'),
+      ROSE_CONTENT_DIR: path.join(tmp, 'content'),
+      ROSE_SITE_URL: 'https://coop.example.org',
+    };
+    clientDir = path.join(tmp, 'dist', 'client');
+  });
+  afterAll(async () => {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  /** Every row of the content tables, to prove a command changed nothing. */
+  const dumpDb = async () => {
+    const handle = await openPglite({ dir: path.join(tmp, '.rose', 'pglite') });
+    try {
+      const out: Record<string, unknown[]> = {};
+      for (const table of ['blog_posts', 'blog_tags', 'blog_authors', 'blog_post_tags', 'blog_post_authors', 'blog_navigation', 'site_settings'] as const) {
+        out[table] = await handle.db.selectFrom(table).selectAll().execute();
+      }
+      return out;
+    } finally {
+      await handle.close();
+    }
+  };
+
+  it('refuses to build before migrations, naming the fix', async () => {
+    const r = await runRose(['build'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Migrations pending');
+    expect(r.stderr).toContain('rose db migrate');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+  });
+
+  it('migrates, seeds, and seeding again changes nothing', async () => {
+    const migrate = await runRose(['db', 'migrate'], env);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    expect(migrate.stdout).toMatch(/Applied \d+ migration/);
+    const status = await runRose(['db', 'status'], env);
+    expect(status.stdout).toContain('All migrations applied.');
+
+    const seed = await runRose(['db', 'seed'], env);
+    expect(seed.code, seed.stderr).toBe(0);
+    expect(seed.stdout).toMatch(/posts\s+\+\d+ added/);
+    const before = await dumpDb();
+    expect(before.blog_posts!.length).toBeGreaterThanOrEqual(30);
+
+    const again = await runRose(['db', 'seed'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to do');
+    expect(await dumpDb()).toEqual(before);
+  });
+
+  it('rejects a bad content file by name and leaves the database unchanged', async () => {
+    const before = await dumpDb();
+    const bad = path.join(tmp, 'content-bad');
+    await fs.cp(path.join(tmp, 'content'), bad, { recursive: true });
+    const [first] = (await fs.readdir(path.join(bad, 'posts'))).sort();
+    const file = path.join(bad, 'posts', first!);
+    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(/^date: .*$/m, 'date: "not a date"'));
+    await fs.writeFile(path.join(bad, 'posts', 'new-post.md'), '---\ntitle: New\ndate: 2026-01-01T00:00:00Z\nauthors: [nobody]\n---\nHi\n');
+    const r = await runRose(['db', 'seed', '--content', bad], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`posts/${first}: date: expected a date`);
+    expect(r.stderr).toContain('posts/new-post.md: authors[0]: unknown author "nobody"');
+    expect(r.stderr).toContain('nothing was changed');
+    expect(await dumpDb()).toEqual(before);
+  });
+
+  it('builds the blog: post pages with tags and author links', async () => {
+    const r = await runRose(['build'], env, { timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Built \d+ pages in \d+\.\d s/);
+
+    const posts = await publishedPosts(path.join(tmp, 'content'));
+    const sample = posts.find((p) => p.tags.length > 1 && p.authors.length > 0 && p.visibility === 'public')!;
+    const html = await fs.readFile(path.join(clientDir, 'blog', sample.slug, 'index.html'), 'utf8');
+    expect(html).toMatch(new RegExp(`<h1[^>]*>${escapeRegExp(escapeHtml(sample.title))}</h1>`));
+    for (const tag of sample.tags) expect(html).toContain(`href="/blog/tag/${tag}/"`);
+    for (const author of sample.authors) expect(html).toContain(`href="/blog/author/${author}/"`);
+    expect(html).toContain('<link rel="canonical" href="https://coop.example.org/blog/');
+    expect(html).toContain('server-island'); // the account menu island placeholder
+
+    // Drafts never reach the site; members-only bodies never reach a static page.
+    const drafts = await draftSlugs(path.join(tmp, 'content'));
+    for (const slug of drafts) await expect(fs.access(path.join(clientDir, 'blog', slug))).rejects.toThrow();
+    for (const gated of posts.filter((p) => p.visibility !== 'public')) {
+      const page = await fs.readFile(path.join(clientDir, 'blog', gated.slug, 'index.html'), 'utf8');
+      expect(page).toContain('data-testid="members-only"');
+      expect(page).not.toContain(gated.bodyProbe);
+    }
+    await expect(fs.access(path.join(clientDir, '404.html'))).resolves.toBeUndefined();
+  });
+
+  it('every internal link in the build resolves to a built file', async () => {
+    const links = await internalLinks(clientDir);
+    expect(links.length).toBeGreaterThan(100);
+    // Server islands are rendered on demand (the server test fetches them); everything else
+    // must be a file in the build.
+    const staticLinks = links.filter((l) => !l.link.startsWith('/_server-islands/'));
+    expect(staticLinks.length).toBeGreaterThan(100);
+    const broken = staticLinks.filter((l) => !resolvesInBuild(clientDir, l.link));
+    expect(broken).toEqual([]);
+  });
+
+  it('writes valid RSS, Atom and sitemap XML listing the posts', async () => {
+    const posts = await publishedPosts(path.join(tmp, 'content'));
+    const parser = new XMLParser({ ignoreAttributes: false });
+    const read = async (p: string) => {
+      const xml = await fs.readFile(path.join(clientDir, p), 'utf8');
+      expect(XMLValidator.validate(xml)).toBe(true);
+      return parser.parse(xml);
+    };
+    const newest = [...posts].sort((a, b) => b.date.getTime() - a.date.getTime()).slice(0, 20);
+    const rss = await read('blog/rss.xml');
+    const rssLinks = rss.rss.channel.item.map((i: { link: string }) => i.link);
+    expect(rssLinks).toEqual(newest.map((p) => `https://coop.example.org/blog/${p.slug}/`));
+    const atom = await read('blog/atom.xml');
+    expect(atom.feed.entry).toHaveLength(newest.length);
+    const sitemap = await read('sitemap.xml');
+    const locs = new Set(sitemap.urlset.url.map((u: { loc: string }) => u.loc));
+    for (const p of posts) expect(locs).toContain(`https://coop.example.org/blog/${p.slug}/`);
+  });
+
+  it('rejects a part it does not know', async () => {
+    const r = await runRose(['build', 'bakery'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('No static part called "bakery"');
+  });
+
+  it('gives clear errors for unknown commands, bad arguments and an unreachable database', async () => {
+    const unknown = await runRose(['deploi'], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain("unknown command 'deploi'");
+    const badPort = await runRose(['serve', '--port', 'eighty'], env);
+    expect(badPort.code).not.toBe(0);
+    expect(badPort.stderr).toContain('expected a whole number from 0 to 65535');
+
+    const port = await freePort();
+    const down = await runRose(['db', 'status'], { ...env, DATABASE_URL: `postgres://rose:hunter2@127.0.0.1:${port}/rose` });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain(`Could not connect to the database at postgres://rose:****@127.0.0.1:${port}/rose: connection refused`);
+    expect(down.stderr).not.toContain('hunter2');
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+
+    const badConfig = await runRose(['db', 'status'], { ...env, ROSE_POSTS_PER_PAGE: '0' });
+    expect(badConfig.code).toBe(1);
+    expect(badConfig.stderr).toContain('ROSE_POSTS_PER_PAGE: expected a whole number from 1 to 100 (got "0")');
+  });
+
+  it('explains itself with --help', async () => {
+    const help = await runRose(['--help'], env);
+    expect(help.code).toBe(0);
+    for (const word of ['db', 'build', 'serve', 'dev', 'DATABASE_URL', 'REDIS_URL']) expect(help.stdout).toContain(word);
+    const dbHelp = await runRose(['db', '--help'], env);
+    for (const word of ['migrate', 'rollback', 'status', 'seed']) expect(dbHelp.stdout).toContain(word);
+  });
+});
+
+interface ContentPostInfo {
+  slug: string;
+  title: string;
+  date: Date;
+  tags: string[];
+  authors: string[];
+  visibility: string;
+  bodyProbe: string;
+}
+
+async function readPosts(contentDir: string) {
+  const dir = path.join(contentDir, 'posts');
+  const out: (ContentPostInfo & { status: string })[] = [];
+  for (const file of (await fs.readdir(dir)).filter((f) => f.endsWith('.md'))) {
+    const parsed = matter(await fs.readFile(path.join(dir, file), 'utf8'), {});
+    const d = parsed.data as Record<string, unknown>;
+    const body = parsed.content.trim().split('\n').find((l) => l.length > 40 && !/[*_`[\]#>|]/.test(l)) ?? parsed.content.trim();
+    out.push({
+      slug: (d.slug as string | undefined) ?? file.replace(/\.md$/, ''),
+      title: String(d.title),
+      date: new Date(d.date as string),
+      tags: (d.tags as string[] | undefined) ?? [],
+      authors: (d.authors as string[] | undefined) ?? [],
+      visibility: (d.visibility as string | undefined) ?? 'public',
+      status: (d.status as string | undefined) ?? 'published',
+      bodyProbe: body.slice(0, 60),
+    });
+  }
+  return out;
+}
+
+async function publishedPosts(contentDir: string): Promise<ContentPostInfo[]> {
+  return (await readPosts(contentDir)).filter((p) => p.status === 'published');
+}
+
+async function draftSlugs(contentDir: string): Promise<string[]> {
+  return (await readPosts(contentDir)).filter((p) => p.status !== 'published').map((p) => p.slug);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
