@@ -1,18 +1,17 @@
 // The only way pages reach blog data: through the services' read side. No SQL in sites/.
-import { getServices } from '@rose/app';
+import { getSiteData } from '@rose/app';
 import type { BlogSnapshot, PostView } from '@rose/blog';
 
 export async function blogSnapshot(): Promise<BlogSnapshot> {
-  const services = await getServices();
-  return services.blog.snapshot();
+  return (await getSiteData()).blog;
 }
 
 export async function postsPerPage(): Promise<number> {
-  return (await getServices()).config.postsPerPage;
+  return (await getSiteData()).config.postsPerPage;
 }
 
 export async function siteUrl(): Promise<string> {
-  return (await getServices()).config.siteUrl;
+  return (await getSiteData()).config.siteUrl;
 }
 
 export interface PageOf<T> {

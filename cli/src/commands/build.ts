@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { provideServices, setBuildProgressReporter } from '@rose/app';
+import { provideSiteData, readSiteSnapshot, setBuildProgressReporter } from '@rose/app';
 import { blogSitemapEntries } from '@rose/blog';
 import { RoseError } from '@rose/core';
 import type { CommandContext } from '../context.ts';
@@ -26,50 +26,49 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
     });
   }
   const started = performance.now();
-  const services = await ctx.openServices({ memoiseReads: true });
+  // Everything the pages show is read before Astro starts (and the database closed), so
+  // the build renders from memory and never holds a connection.
+  const snapshot = await readSiteSnapshot(ctx.config);
+  // Pages the build will render: used for the progress bar's total.
+  const expected = blogSnapshotPageCount(snapshot, ctx.config.postsPerPage);
+  const progress = createProgress({ title: 'Rendering pages', total: expected, isTTY: ctx.out.isTTY });
+  ctx.out.info(
+    `Building ${opts.parts.length ? opts.parts.join(', ') : buildableParts.join(', ')}: ${snapshot.posts.length} posts, ${snapshot.pages.length} pages, ${snapshot.tags.length} tags, ${snapshot.authors.length} authors`,
+  );
+  provideSiteData({ config: ctx.config, blog: snapshot });
+  setBuildProgressReporter({ pageRendered: () => progress.tick() });
+  process.env.ASTRO_TELEMETRY_DISABLED = '1';
+  const { build } = await import('astro');
   try {
-    await services.migrations.assertCurrent();
-    const snapshot = await services.blog.snapshot();
-    // Pages the build will render: used for the progress bar's total.
-    const expected = blogSitemapEntries(snapshot, ctx.config.postsPerPage).length + 6;
-    const progress = createProgress({ title: 'Rendering pages', total: expected, isTTY: ctx.out.isTTY });
-    ctx.out.info(
-      `Building ${opts.parts.length ? opts.parts.join(', ') : buildableParts.join(', ')}: ${snapshot.posts.length} posts, ${snapshot.pages.length} pages, ${snapshot.tags.length} tags, ${snapshot.authors.length} authors`,
-    );
-    provideServices(services);
-    setBuildProgressReporter({ pageRendered: () => progress.tick() });
-    process.env.ASTRO_TELEMETRY_DISABLED = '1';
-    const { build } = await import('astro');
-    try {
-      await build(
-        {
-          root: ctx.config.root,
-          outDir: ctx.config.distDir,
-          cacheDir: path.join(ctx.config.dataDir, 'astro-cache'),
-          site: ctx.config.siteUrl,
-          logLevel: ctx.out.verbose ? 'info' : 'warn',
-        },
-      );
-    } catch (error) {
-      throw new RoseError({
-        code: 'build-failed',
-        title: 'Build failed',
-        message: `Astro could not build the site: ${(error as Error).message}`,
-        hint: 'Run with --verbose for details. The previous build in the output folder may be incomplete.',
-        cause: error,
-      });
-    } finally {
-      progress.done();
-      setBuildProgressReporter(undefined);
-      provideServices(undefined);
-    }
-    const pages = await countHtml(path.join(ctx.config.distDir, 'client'));
-    const seconds = (performance.now() - started) / 1000;
-    ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → ${path.relative(process.cwd(), ctx.config.distDir) || '.'}/`);
-    return { pages, seconds, outDir: ctx.config.distDir };
+    await build({
+      root: ctx.config.root,
+      outDir: ctx.config.distDir,
+      cacheDir: path.join(ctx.config.dataDir, 'astro-cache'),
+      site: ctx.config.siteUrl,
+      logLevel: ctx.out.verbose ? 'info' : 'warn',
+    });
+  } catch (error) {
+    throw new RoseError({
+      code: 'build-failed',
+      title: 'Build failed',
+      message: `Astro could not build the site: ${(error as Error).message}`,
+      hint: 'Run with --verbose for details. The previous build in the output folder may be incomplete.',
+      cause: error,
+    });
   } finally {
-    await services.close();
+    progress.done();
+    setBuildProgressReporter(undefined);
+    provideSiteData(undefined);
   }
+  const pages = await countHtml(path.join(ctx.config.distDir, 'client'));
+  const seconds = (performance.now() - started) / 1000;
+  ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → ${path.relative(process.cwd(), ctx.config.distDir) || '.'}/`);
+  return { pages, seconds, outDir: ctx.config.distDir };
+}
+
+/** Static pages a snapshot turns into: sitemap entries plus home, 404, feeds and sitemap. */
+function blogSnapshotPageCount(snapshot: Parameters<typeof blogSitemapEntries>[0], perPage: number): number {
+  return blogSitemapEntries(snapshot, perPage).length + 5;
 }
 
 async function countHtml(dir: string): Promise<number> {

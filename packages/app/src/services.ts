@@ -34,7 +34,6 @@ export interface CreateServicesOptions {
   clock?: Clock;
   /** Builds read the same data many times; the server and dev must see fresh data. */
   memoiseReads?: boolean;
-  cacheNamespace?: string;
 }
 
 /**
@@ -49,7 +48,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const database = await openDatabase(config.database);
-  const cache = createCache(config.cache, opts.cacheNamespace ? { namespace: opts.cacheNamespace } : {});
+  const cache = createCache(config.cache);
   const migrations = createMigrations(database.db, path.join(config.root, 'migrations'));
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
   let snapshotMemo: Promise<BlogSnapshot> | undefined;

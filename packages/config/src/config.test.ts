@@ -17,7 +17,7 @@ describe('loadConfig', () => {
   it('uses real servers when DATABASE_URL and REDIS_URL are set', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/rose', REDIS_URL: 'redis://cache:6379/0' }, { root });
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/rose' });
-    expect(config.cache).toEqual({ kind: 'redis', url: 'redis://cache:6379/0' });
+    expect(config.cache).toEqual({ kind: 'redis', url: 'redis://cache:6379/0', namespace: 'rose:' });
   });
 
   it('treats empty values as unset', () => {

@@ -7,7 +7,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   readonly root: string;
   readonly database: { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'pglite'; readonly dir: string };
-  readonly cache: { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'memory' };
+  readonly cache: { readonly kind: 'redis'; readonly url: string; readonly namespace: string } | { readonly kind: 'memory' };
   readonly dataDir: string;
   readonly contentDir: string;
   readonly distDir: string;
@@ -22,6 +22,7 @@ export interface Config {
 export const settings = [
   { env: 'DATABASE_URL', default: '(unset: embedded PGlite in ROSE_DATA_DIR/pglite)', description: 'Postgres connection URL (postgres://user:pass@host:5432/db).' },
   { env: 'REDIS_URL', default: '(unset: in-process memory cache)', description: 'Redis URL (redis://host:6379/0) for the fragment/session cache.' },
+  { env: 'ROSE_CACHE_NAMESPACE', default: 'rose:', description: 'Prefix of every cache key, so several sites or test runs can share one Redis.' },
   { env: 'ROSE_DATA_DIR', default: '.rose', description: 'Folder for local state: the embedded database, mail, build scratch.' },
   { env: 'ROSE_CONTENT_DIR', default: 'content', description: 'Folder with the demo/seed content loaded by `rose db seed`.' },
   { env: 'ROSE_DIST_DIR', default: 'dist', description: 'Where `rose build` writes the site and `rose serve` serves it from.' },
@@ -63,6 +64,10 @@ const intInRange = (min: number, max: number, fallback: number) =>
 const envSchema = z.object({
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/rose'),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0'),
+  ROSE_CACHE_NAMESPACE: z.preprocess(
+    emptyToUndefined,
+    z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'expected 1-64 letters, digits, ":", "_", "." or "-"').default('rose:'),
+  ),
   ROSE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().default('.rose')),
   ROSE_CONTENT_DIR: z.preprocess(emptyToUndefined, z.string().default('content')),
   ROSE_DIST_DIR: z.preprocess(emptyToUndefined, z.string().default('dist')),
@@ -135,7 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
   const config: Config = {
     root,
     database: v.DATABASE_URL ? { kind: 'postgres', url: v.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
-    cache: v.REDIS_URL ? { kind: 'redis', url: v.REDIS_URL } : { kind: 'memory' },
+    cache: v.REDIS_URL ? { kind: 'redis', url: v.REDIS_URL, namespace: v.ROSE_CACHE_NAMESPACE } : { kind: 'memory' },
     dataDir,
     contentDir: resolve(v.ROSE_CONTENT_DIR),
     distDir,

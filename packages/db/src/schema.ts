@@ -57,7 +57,7 @@ export interface BlogPostsTable {
   feature_image: string | null;
   feature_image_alt: string | null;
   status: PostStatus;
-  visibility: PostVisibility;
+  visibility: ColumnType<PostVisibility, PostVisibility | undefined, PostVisibility>;
   featured: ColumnType<boolean, boolean | undefined, boolean>;
   published_at: Timestamp | null;
   created_at: CreatedAt;

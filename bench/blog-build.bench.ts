@@ -1,0 +1,145 @@
+/**
+ * Blog build benchmark: `npm run bench -- --posts 10000`.
+ *
+ * 1. Generates N posts into a fresh embedded database (through the real seed service).
+ * 2. Times `rose build` (the real CLI, in a child process) and records its peak RSS.
+ * 3. In the same run, times a bare Astro build of the same N post pages rendered from an
+ *    in-memory array of pre-rendered HTML: the baseline, what Astro costs with no data layer.
+ * 4. Prints pages/s, peak RSS and the ratio (rose time / baseline time; target ≤ 1.3 at 10k,
+ *    peak RSS ≤ 1 GiB).
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { seedContent, type ContentBundle } from '@rose/blog';
+import { createMigrations, openPglite } from '@rose/db';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: { posts: { type: 'string', default: '10000' }, keep: { type: 'boolean', default: false } },
+});
+const posts = Number(values.posts);
+if (!Number.isInteger(posts) || posts < 1 || posts > 200_000) {
+  console.error('--posts must be a whole number from 1 to 200000');
+  process.exit(2);
+}
+
+const scratch = path.join(root, '.rose', 'bench', `run-${Date.now()}`);
+await fs.mkdir(scratch, { recursive: true });
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+const words = 'market orchard bread cheese apples volunteers members co-op stall harvest soup seeds compost bees honey cider kitchen garden share vote'.split(' ');
+/** Deterministic post body of about 450 words, three paragraphs and a list. */
+function body(i: number): string {
+  const para = (n: number) => Array.from({ length: 140 }, (_, k) => words[(i * 7 + n * 13 + k * 3) % words.length]).join(' ');
+  return `<p>${para(1)}.</p><h2>Section ${i}</h2><p>${para(2)}.</p><ul><li>${para(3).slice(0, 60)}</li><li>${para(4).slice(0, 60)}</li></ul><p>${para(5)}.</p>`;
+}
+
+function bundle(n: number): ContentBundle {
+  const tags = Array.from({ length: 12 }, (_, i) => ({ slug: `tag-${i}`, name: `Tag ${i}`, description: null }));
+  const authors = Array.from({ length: 8 }, (_, i) => ({ slug: `author-${i}`, name: `Author ${i}`, bio: null, website: null, location: null, profileImage: null }));
+  const start = Date.UTC(2020, 0, 1);
+  return {
+    site: { title: 'Bench Co-op', description: 'Benchmark site', locale: 'en-GB', timezone: 'UTC' },
+    authors,
+    tags,
+    navigation: { primary: [{ label: 'Home', url: '/blog/' }], secondary: [] },
+    posts: Array.from({ length: n }, (_, i) => ({
+      type: 'post' as const,
+      slug: `post-${i}`,
+      title: `Post number ${i}`,
+      html: body(i),
+      excerpt: `Excerpt of post ${i}.`,
+      featureImage: null,
+      featureImageAlt: null,
+      status: 'published' as const,
+      visibility: 'public' as const,
+      featured: false,
+      publishedAt: new Date(start + i * 3_600_000),
+      updatedAt: null,
+      tags: [`tag-${i % 12}`, `tag-${(i * 5 + 1) % 12}`].filter((t, k, a) => a.indexOf(t) === k),
+      authors: [`author-${i % 8}`],
+      file: `bench/post-${i}.md`,
+    })),
+  };
+}
+
+interface Timed {
+  seconds: number;
+  maxRssMiB: number;
+  pages: number;
+}
+
+function runTimed(args: string[], env: NodeJS.ProcessEnv, cwd: string, rusageFile: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', path.join(root, 'bench', 'report-rusage.mjs'), ...args], {
+      cwd,
+      env: { ...env, ROSE_BENCH_RUSAGE_FILE: rusageFile, ASTRO_TELEMETRY_DISABLED: '1' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+async function countHtml(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fs.readdir(dir, { recursive: true })) if (String(e).endsWith('.html')) n++;
+  return n;
+}
+
+async function rss(file: string): Promise<number> {
+  return JSON.parse(await fs.readFile(file, 'utf8')).maxRSS / 1024;
+}
+
+// 1. Data.
+log(`Rose Ash blog build benchmark — ${posts} posts (scratch: ${path.relative(root, scratch)})`);
+const dataDir = path.join(scratch, 'data');
+let t0 = performance.now();
+const handle = await openPglite({ dir: path.join(dataDir, 'pglite') });
+await createMigrations(handle.db, path.join(root, 'migrations')).migrateToLatest();
+const content = bundle(posts);
+await seedContent(handle.db, content);
+await handle.close();
+log(`  generated and seeded ${posts} posts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+// 2. rose build.
+const roseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ROSE_DATA_DIR: dataDir, ROSE_DIST_DIR: path.join(scratch, 'dist'), ROSE_LOG_LEVEL: 'warn' };
+const roseRusage = path.join(scratch, 'rose-rusage.json');
+const roseSeconds = await runTimed([path.join(root, 'cli', 'bin', 'rose.js'), 'build'], roseEnv, root, roseRusage);
+const rose: Timed = { seconds: roseSeconds, maxRssMiB: await rss(roseRusage), pages: await countHtml(path.join(scratch, 'dist', 'client')) };
+
+// 3. Baseline: bare Astro, same post pages from an in-memory array of pre-rendered HTML.
+const baseDir = path.join(scratch, 'baseline');
+await fs.mkdir(path.join(baseDir, 'src', 'pages', 'blog'), { recursive: true });
+await fs.writeFile(
+  path.join(baseDir, 'astro.config.mjs'),
+  `import { defineConfig } from 'astro/config';\nexport default defineConfig({ output: 'static', build: { format: 'directory', concurrency: 4 }, devToolbar: { enabled: false } });\n`,
+);
+// The pre-rendered HTML of every post, as one JSON array the page module holds in memory.
+await fs.writeFile(path.join(baseDir, 'src', 'posts.json'), JSON.stringify(content.posts.map((p) => ({ slug: p.slug, title: p.title, html: p.html }))));
+await fs.writeFile(
+  path.join(baseDir, 'src', 'pages', 'blog', '[slug].astro'),
+  `---\nimport posts from '../../posts.json';\nexport function getStaticPaths() { return posts.map((p) => ({ params: { slug: p.slug }, props: p })); }\nconst { title, html } = Astro.props;\n---\n<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head><body><main><h1>{title}</h1><Fragment set:html={html} /></main></body></html>\n`,
+);
+const baseRusage = path.join(scratch, 'baseline-rusage.json');
+const baseSeconds = await runTimed([path.join(root, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build', '--silent'], { PATH: process.env.PATH, HOME: process.env.HOME }, baseDir, baseRusage);
+const baseline: Timed = { seconds: baseSeconds, maxRssMiB: await rss(baseRusage), pages: await countHtml(path.join(baseDir, 'dist')) };
+
+// 4. Report.
+const row = (name: string, r: Timed) =>
+  `  ${name.padEnd(22)} ${r.pages.toString().padStart(7)} pages ${r.seconds.toFixed(2).padStart(8)} s ${(r.pages / r.seconds).toFixed(0).padStart(7)} pages/s   peak RSS ${r.maxRssMiB.toFixed(0).padStart(5)} MiB`;
+log('');
+log(row('rose build (blog)', rose));
+log(row('baseline (bare Astro)', baseline));
+const ratio = rose.seconds / baseline.seconds;
+const perPageRatio = rose.seconds / rose.pages / (baseline.seconds / baseline.pages);
+log('');
+log(`  ratio (rose time / baseline time): ${ratio.toFixed(2)}   target ≤ 1.30  ${ratio <= 1.3 ? 'OK' : 'OVER'}`);
+log(`  ratio per page rendered:           ${perPageRatio.toFixed(2)}   (rose renders ${rose.pages - baseline.pages} more pages: lists, tags, authors, feeds)`);
+log(`  peak RSS of rose build:            ${rose.maxRssMiB.toFixed(0)} MiB   target ≤ 1024 MiB  ${rose.maxRssMiB <= 1024 ? 'OK' : 'OVER'}`);
+
+if (!values.keep) await fs.rm(scratch, { recursive: true, force: true });

@@ -1,0 +1,58 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createMemoryCache } from '@rose/cache';
+import { createFixedClock } from '@rose/core';
+import { createFragments } from './fragments.ts';
+import { createLogger } from './logger.ts';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  });
+  return { lines, logger: createLogger('info', stream) };
+}
+
+describe('fragments', () => {
+  it('caches a rendered fragment per component and variant', async () => {
+    const { logger } = capture();
+    const fragments = createFragments({ cache: createMemoryCache(), logger, ttlSeconds: 60 });
+    let calls = 0;
+    const render = () => fragments.render('menu', 'anon', async () => `<p>${++calls}</p>`, 'fallback');
+    expect(await render()).toBe('<p>1</p>');
+    expect(await render()).toBe('<p>1</p>');
+    expect(await fragments.purge('menu')).toBe(1);
+    expect(await render()).toBe('<p>2</p>');
+  });
+
+  it('a failing island shows its fallback, is logged by name once, and is not retried until the back-off ends', async () => {
+    const clock = createFixedClock(new Date('2026-01-01T00:00:00Z'));
+    const { lines, logger } = capture();
+    const fragments = createFragments({ cache: createMemoryCache({ clock }), logger, ttlSeconds: 60, failureTtlSeconds: 30, clock });
+    let attempts = 0;
+    const broken = async () => {
+      attempts++;
+      throw new Error('upstream exploded');
+    };
+    for (let i = 0; i < 100; i++) expect(await fragments.render('cart-badge', 'anon', broken, '<span>cart</span>')).toBe('<span>cart</span>');
+    expect(attempts).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ component: 'cart-badge', err: { message: 'upstream exploded' } });
+
+    clock.advance(31_000);
+    expect(await fragments.render('cart-badge', 'anon', async () => '<span>3 items</span>', 'fallback')).toBe('<span>3 items</span>');
+  });
+
+  it('renders without the cache when the cache is down', async () => {
+    const { lines, logger } = capture();
+    const cache = createMemoryCache();
+    await cache.close();
+    const fragments = createFragments({ cache, logger, ttlSeconds: 60 });
+    expect(await fragments.render('menu', 'anon', async () => 'fresh', 'fallback')).toBe('fresh');
+    expect(await fragments.render('menu', 'anon', async () => 'fresh', 'fallback')).toBe('fresh');
+    expect(lines.filter((l) => l.level === 40)).toHaveLength(1); // one warning, not one per request
+  });
+});

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmptyPostgresDatabase, freePort, makeProjectTempDir, repoRoot, runRose, startRose, testRedisUrl, type RunningRose } from '@rose/testing';
+
+// `rose serve` on real Postgres and Redis: static pages from disk, the account-menu server
+// island and /api/health on demand, and what happens when Redis goes away.
+describe('rose serve (Postgres + Redis)', () => {
+  let tmp: string;
+  let env: Record<string, string>;
+  let dropDb: () => Promise<void>;
+  let server: RunningRose;
+  const namespace = `rose-test-${randomBytes(4).toString('hex')}:`;
+  const redis = new Redis(testRedisUrl, { lazyConnect: true });
+
+  beforeAll(async () => {
+    tmp = await makeProjectTempDir('serve');
+    const database = await createEmptyPostgresDatabase();
+    dropDb = database.drop;
+    env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl,
+      ROSE_CACHE_NAMESPACE: namespace,
+      ROSE_DATA_DIR: path.join(tmp, '.rose'),
+      ROSE_DIST_DIR: path.join(tmp, 'dist'),
+      ROSE_CONTENT_DIR: path.join(repoRoot, 'content'),
+    };
+    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+      const r = await runRose(args, env, { timeoutMs: 240_000 });
+      if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
+    }
+    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await dropDb?.();
+    const keys = await redis.keys(`${namespace}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('prints the URL it serves on', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it('serves static blog pages as HTML', async () => {
+    const res = await fetch(new URL('/blog/', server.url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(await res.text()).toContain('Rose Ash Co-operative');
+    const feed = await fetch(new URL('/blog/rss.xml', server.url));
+    expect(feed.status).toBe(200);
+  });
+
+  it('answers unknown paths with the 404 page', async () => {
+    const res = await fetch(new URL('/blog/no-such-post/', server.url));
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain('Page not found');
+  });
+
+  it('renders the account-menu island on demand and caches it in Redis', async () => {
+    const page = await (await fetch(new URL('/blog/', server.url))).text();
+    const islandPath = /href="(\/_server-islands\/AccountMenu[^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&');
+    expect(islandPath).toBeDefined();
+    const res = await fetch(new URL(islandPath!, server.url));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toContain('no-store');
+    const html = await res.text();
+    expect(html).toContain('Sign in');
+    await redis.connect().catch(() => {});
+    expect(await redis.get(`${namespace}fragment:account-menu:anonymous`)).toBe(html);
+  });
+
+  it('reports database and cache health', async () => {
+    const res = await fetch(new URL('/api/health', server.url));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', database: { status: 'up', kind: 'postgres' }, cache: { status: 'up', kind: 'redis' } });
+  });
+
+  it('with Redis unreachable: health says so (503), pages and the island still work', async () => {
+    const deadRedis = `redis://127.0.0.1:${await freePort()}/0`;
+    const degraded = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], { ...env, REDIS_URL: deadRedis });
+    try {
+      const health = await fetch(new URL('/api/health', degraded.url));
+      expect(health.status).toBe(503);
+      const body = (await health.json()) as { status: string; database: { status: string }; cache: { status: string; error: string } };
+      expect(body.status).toBe('degraded');
+      expect(body.database.status).toBe('up');
+      expect(body.cache.status).toBe('down');
+      expect(body.cache.error).toContain('unavailable');
+
+      const page = await fetch(new URL('/blog/', degraded.url));
+      expect(page.status).toBe(200);
+      const islandPath = /href="(\/_server-islands\/AccountMenu[^"]+)"/.exec(await page.text())![1]!.replace(/&amp;/g, '&');
+      const island = await fetch(new URL(islandPath, degraded.url));
+      expect(island.status).toBe(200);
+      expect(await island.text()).toContain('Sign in');
+    } finally {
+      expect(await degraded.stop('SIGINT')).toBe(0);
+    }
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const other = await startRose(['serve', '--port', '0', '--host', '127.0.0.1'], env);
+    expect((await fetch(new URL('/blog/', other.url))).status).toBe(200);
+    expect(await other.stop('SIGTERM')).toBe(0);
+    expect(other.output()).toContain('Stopped.');
+  });
+});
