@@ -62,6 +62,10 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
   }
   const pages = await countHtml(path.join(ctx.config.distDir, 'client'));
   const seconds = (performance.now() - started) / 1000;
+  if (ctx.out.verbose) {
+    const usage = process.resourceUsage();
+    ctx.out.info(`  peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MiB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s`);
+  }
   ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → ${path.relative(process.cwd(), ctx.config.distDir) || '.'}/`);
   return { pages, seconds, outDir: ctx.config.distDir };
 }
