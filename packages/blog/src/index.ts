@@ -2,4 +2,4 @@ export { loadContent, reservedSlugs, type ContentBundle, type ContentPost, type 
 export { seedContent, type SeedSummary, type SeedCounts } from './seed.service.ts';
 export { loadBlogSnapshot, type BlogSnapshot, type PostView, type PostCard, type TagView, type AuthorView, type TagRef, type AuthorRef } from './blog.view.ts';
 export { renderRss, renderAtom, renderSitemap, blogSitemapEntries, escapeXml, type SitemapEntry } from './feed.view.ts';
-export { renderMarkdown, sanitizePostHtml, htmlToText, readingMinutes } from './markdown.ts';
+export { renderMarkdown, sanitizePostHtml, htmlToText, readingMinutes, countWords } from './markdown.ts';

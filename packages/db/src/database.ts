@@ -70,7 +70,13 @@ export async function openPglite(opts: { dir?: string; loadDataDir?: Blob }): Pr
   }
   let pglite;
   try {
-    pglite = new PGlite({ ...(opts.dir ? { dataDir: opts.dir } : {}), ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}) });
+    pglite = new PGlite({
+      ...(opts.dir ? { dataDir: opts.dir } : {}),
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+      // PGlite's default 128 MB of shared buffers is sized for a server; the embedded
+      // database is small and the OS caches its files anyway. Saves ~120 MiB per process.
+      postgresqlconf: 'shared_buffers=16MB',
+    });
     await pglite.waitReady;
   } catch (error) {
     releaseLock();
