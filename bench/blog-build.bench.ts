@@ -6,7 +6,9 @@
  * 3. In the same run, times a bare Astro build that writes the same pages from an in-memory
  *    array of their pre-rendered HTML: the baseline, what Astro costs with no data layer,
  *    no layout and no adapter.
- * 4. Prints pages/s, peak RSS and the ratio (rose time / baseline time; target ≤ 1.3 at 10k,
+ * 4. Repeats both, interleaved, `--runs` times (default 3) and reports medians: on a small
+ *    VM a single build varies by ±30% with the state of the page cache.
+ * 5. Prints pages/s, peak RSS and the ratio (rose time / baseline time; target ≤ 1.3 at 10k,
  *    peak RSS ≤ 1 GiB).
  */
 import { spawn } from 'node:child_process';
@@ -19,8 +21,13 @@ import { createMigrations, openPglite } from '@rose/db';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
-  options: { posts: { type: 'string', default: '10000' }, keep: { type: 'boolean', default: false } },
+  options: { posts: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } },
 });
+const runs = Number(values.runs);
+if (!Number.isInteger(runs) || runs < 1 || runs > 10) {
+  console.error('--runs must be a whole number from 1 to 10');
+  process.exit(2);
+}
 const posts = Number(values.posts);
 if (!Number.isInteger(posts) || posts < 1 || posts > 200_000) {
   console.error('--posts must be a whole number from 1 to 200000');
@@ -110,8 +117,17 @@ log(`  generated and seeded ${posts} posts in ${((performance.now() - t0) / 1000
 // 2. rose build.
 const roseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ROSE_DATA_DIR: dataDir, ROSE_DIST_DIR: path.join(scratch, 'dist'), ROSE_LOG_LEVEL: 'warn' };
 const roseRusage = path.join(scratch, 'rose-rusage.json');
-const roseSeconds = await runTimed([path.join(root, 'cli', 'bin', 'rose.js'), 'build'], roseEnv, root, roseRusage);
-const rose: Timed = { seconds: roseSeconds, maxRssMiB: await rss(roseRusage), pages: await countHtml(path.join(scratch, 'dist', 'client')) };
+async function timeRose(): Promise<Timed> {
+  await fs.rm(path.join(scratch, 'dist'), { recursive: true, force: true });
+  await settle();
+  const seconds = await runTimed([path.join(root, 'cli', 'bin', 'rose.js'), 'build'], roseEnv, root, roseRusage);
+  return { seconds, maxRssMiB: await rss(roseRusage), pages: await countHtml(path.join(scratch, 'dist', 'client')) };
+}
+/** Flushes dirty pages so one build's writeback does not slow the next one down. */
+async function settle(): Promise<void> {
+  await new Promise<void>((resolve) => spawn('sync', { stdio: 'ignore' }).on('close', () => resolve()).on('error', () => resolve()));
+}
+const roseRuns: Timed[] = [await timeRose()];
 
 // 3. Baseline: a bare Astro project (no adapter, no data layer) that writes exactly the
 //    pages rose wrote, from an in-memory array of their pre-rendered HTML.
@@ -136,11 +152,29 @@ await fs.writeFile(
 );
 prerendered.length = 0;
 const baseRusage = path.join(scratch, 'baseline-rusage.json');
-const baseSeconds = await runTimed([path.join(root, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build', '--silent'], { PATH: process.env.PATH, HOME: process.env.HOME }, baseDir, baseRusage);
-const baseline: Timed = { seconds: baseSeconds, maxRssMiB: await rss(baseRusage), pages: await countHtml(path.join(baseDir, 'dist')) };
+async function timeBaseline(): Promise<Timed> {
+  await fs.rm(path.join(baseDir, 'dist'), { recursive: true, force: true });
+  await settle();
+  const seconds = await runTimed([path.join(root, 'node_modules', 'astro', 'bin', 'astro.mjs'), 'build', '--silent'], { PATH: process.env.PATH, HOME: process.env.HOME }, baseDir, baseRusage);
+  return { seconds, maxRssMiB: await rss(baseRusage), pages: await countHtml(path.join(baseDir, 'dist')) };
+}
+const baseRuns: Timed[] = [await timeBaseline()];
+for (let i = 1; i < runs; i++) {
+  roseRuns.push(await timeRose());
+  baseRuns.push(await timeBaseline());
+}
+const median = (list: Timed[]): Timed => {
+  const sorted = [...list].sort((a, b) => a.seconds - b.seconds);
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  return { ...mid, maxRssMiB: Math.max(...list.map((r) => r.maxRssMiB)) };
+};
+const rose = median(roseRuns);
+const baseline = median(baseRuns);
+log(`  runs (s): rose ${roseRuns.map((r) => r.seconds.toFixed(2)).join(', ')}; baseline ${baseRuns.map((r) => r.seconds.toFixed(2)).join(', ')}`);
 
 // 4. Report.
-const row = (name: string, r: Timed) =>
+const row = (name: string, r: Timed) => // median time, highest peak RSS over the runs
+
   `  ${name.padEnd(22)} ${r.pages.toString().padStart(7)} pages ${r.seconds.toFixed(2).padStart(8)} s ${(r.pages / r.seconds).toFixed(0).padStart(7)} pages/s   peak RSS ${r.maxRssMiB.toFixed(0).padStart(5)} MiB`;
 log('');
 log(row('rose build (blog)', rose));

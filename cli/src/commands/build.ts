@@ -26,16 +26,25 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
     });
   }
   const started = performance.now();
-  // Everything the pages show is read before Astro starts (and the database closed), so
-  // the build renders from memory and never holds a connection.
-  const snapshot = await readSiteSnapshot(ctx.config);
-  // Pages the build will render: used for the progress bar's total.
-  const expected = blogSnapshotPageCount(snapshot, ctx.config.postsPerPage);
-  const progress = createProgress({ title: 'Rendering pages', total: expected, isTTY: ctx.out.isTTY });
-  ctx.out.info(
-    `Building ${opts.parts.length ? opts.parts.join(', ') : buildableParts.join(', ')}: ${snapshot.posts.length} posts, ${snapshot.pages.length} pages, ${snapshot.tags.length} tags, ${snapshot.authors.length} authors`,
-  );
-  provideSiteData({ config: ctx.config, blog: snapshot });
+  // Everything the pages show is read up front and the database closed, so the build
+  // renders from memory and never holds a connection. Migrations are checked first (a
+  // refusal touches nothing). The read finishes before Astro starts: overlapping it with
+  // Astro's bundling saved ~1 s at 10k posts but pushed peak RSS over 1 GiB (PGlite and
+  // the bundler in memory at once), see docs/adr/0003.
+  const reading = readSiteSnapshot(ctx.config);
+  await reading.checked;
+  await reading.snapshot;
+  const progress = createProgress({ title: 'Rendering pages', total: 0, isTTY: ctx.out.isTTY });
+  let readSeconds = 0;
+  const siteData = reading.snapshot.then((snapshot) => {
+    readSeconds = (performance.now() - started) / 1000;
+    progress.setTotal(blogSnapshotPageCount(snapshot, ctx.config.postsPerPage));
+    ctx.out.info(
+      `Building ${opts.parts.length ? opts.parts.join(', ') : buildableParts.join(', ')}: ${snapshot.posts.length} posts, ${snapshot.pages.length} pages, ${snapshot.tags.length} tags, ${snapshot.authors.length} authors`,
+    );
+    return { config: ctx.config, blog: snapshot };
+  });
+  provideSiteData(siteData);
   setBuildProgressReporter({ pageRendered: () => progress.tick() });
   process.env.ASTRO_TELEMETRY_DISABLED = '1';
   const { build } = await import('astro');
@@ -48,6 +57,8 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
       logLevel: ctx.out.verbose ? 'info' : 'warn',
     });
   } catch (error) {
+    // If reading the data failed, that is the real cause; say it plainly.
+    await reading.snapshot;
     throw new RoseError({
       code: 'build-failed',
       title: 'Build failed',
@@ -64,7 +75,9 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
   const seconds = (performance.now() - started) / 1000;
   if (ctx.out.verbose) {
     const usage = process.resourceUsage();
-    ctx.out.info(`  peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MiB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s`);
+    ctx.out.info(
+      `  read the database in ${readSeconds.toFixed(2)} s; peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MiB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s`,
+    );
   }
   ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → ${path.relative(process.cwd(), ctx.config.distDir) || '.'}/`);
   return { pages, seconds, outDir: ctx.config.distDir };

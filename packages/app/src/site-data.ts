@@ -13,7 +13,7 @@ export interface SiteData {
 }
 
 const KEY = Symbol.for('rose.site-data');
-type Holder = { [KEY]?: SiteData | undefined };
+type Holder = { [KEY]?: Promise<SiteData> | undefined };
 
 /**
  * Data for static pages. During `rose build` the CLI provides it up front (read once, before
@@ -26,45 +26,84 @@ export async function getSiteData(): Promise<SiteData> {
   return { config: services.config, blog: await services.blog.snapshot() };
 }
 
-export function provideSiteData(data: SiteData | undefined): void {
-  (globalThis as Holder)[KEY] = data;
+/** May be given a promise, so pages can wait while the build's data is still being read. */
+export function provideSiteData(data: SiteData | Promise<SiteData> | undefined): void {
+  (globalThis as Holder)[KEY] = data === undefined ? undefined : Promise.resolve(data);
+}
+
+export interface SnapshotRead {
+  /** Resolves once the database answered and its migrations are current. */
+  checked: Promise<void>;
+  snapshot: Promise<BlogSnapshot>;
 }
 
 /**
- * Reads everything a build needs, checking first that migrations are current. With the
- * embedded database this runs in a worker thread: PGlite's WASM memory (hundreds of MiB)
- * is released when the worker ends instead of staying for the whole Astro build.
+ * Reads everything a build needs, checking first that migrations are current. `checked`
+ * settles early, so a caller can refuse before doing anything else and then overlap the
+ * rest of the read with other work. With the embedded database this runs in a worker
+ * thread: PGlite's WASM memory is released when the worker ends instead of staying for
+ * the whole Astro build.
  */
-export async function readSiteSnapshot(config: Config): Promise<BlogSnapshot> {
-  if (config.database.kind === 'postgres') return readDirect(config);
-  const worker = new Worker(new URL('./site-data.worker.ts', import.meta.url), { workerData: { config } });
-  return new Promise<BlogSnapshot>((resolve, reject) => {
-    let settled = false;
-    worker.once('message', (msg: { ok: true; snapshot: BlogSnapshot } | { ok: false; error: { name: string; message: string; title?: string; hint?: string; code?: string } }) => {
-      settled = true;
-      if (msg.ok) resolve(msg.snapshot);
-      else {
-        const e = msg.error;
-        reject(e.title ? new RoseError({ code: e.code ?? 'error', title: e.title, message: e.message, ...(e.hint ? { hint: e.hint } : {}) }) : Object.assign(new Error(e.message), { name: e.name }));
+export function readSiteSnapshot(config: Config): SnapshotRead {
+  if (config.database.kind === 'postgres') {
+    const handle = openDatabase(config.database);
+    const checked = handle.then(async (h) => {
+      try {
+        await createMigrations(h.db, path.join(config.root, 'migrations')).assertCurrent();
+      } catch (error) {
+        await h.close();
+        throw error;
       }
     });
-    worker.once('error', (error) => {
-      settled = true;
-      reject(error);
+    const snapshot = checked.then(async () => {
+      const h = await handle;
+      try {
+        return await loadBlogSnapshot(h.db);
+      } finally {
+        await h.close();
+      }
     });
+    snapshot.catch(() => {}); // reported through `checked` or by the awaiting caller
+    return { checked, snapshot };
+  }
+  const worker = new Worker(new URL('./site-data.worker.ts', import.meta.url), { workerData: { config } });
+  let resolveChecked!: () => void;
+  let rejectChecked!: (error: unknown) => void;
+  const checked = new Promise<void>((resolve, reject) => {
+    resolveChecked = resolve;
+    rejectChecked = reject;
+  });
+  const snapshot = new Promise<BlogSnapshot>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: unknown) => {
+      settled = true;
+      rejectChecked(error);
+      reject(error);
+    };
+    worker.on('message', (msg: WorkerMessage) => {
+      if (msg.type === 'checked') resolveChecked();
+      else if (msg.type === 'snapshot') {
+        settled = true;
+        resolve(msg.snapshot);
+      } else fail(reviveError(msg.error));
+    });
+    worker.once('error', fail);
     worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`The snapshot worker exited with code ${code} before answering`));
+      if (!settled) fail(new Error(`The snapshot worker exited with code ${code} before answering`));
     });
   });
+  snapshot.catch(() => {});
+  return { checked, snapshot };
 }
 
-/** The worker's body (and the Postgres path): open, check migrations, read, close. */
-export async function readDirect(config: Config): Promise<BlogSnapshot> {
-  const handle = await openDatabase(config.database);
-  try {
-    await createMigrations(handle.db, path.join(config.root, 'migrations')).assertCurrent();
-    return await loadBlogSnapshot(handle.db);
-  } finally {
-    await handle.close();
-  }
+export type WorkerMessage =
+  | { type: 'checked' }
+  | { type: 'snapshot'; snapshot: BlogSnapshot }
+  | { type: 'error'; error: { name: string; message: string; title?: string | undefined; hint?: string | undefined; code?: string | undefined } };
+
+function reviveError(e: Extract<WorkerMessage, { type: 'error' }>['error']): Error {
+  return e.title
+    ? new RoseError({ code: e.code ?? 'error', title: e.title, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })
+    : Object.assign(new Error(e.message), { name: e.name });
 }
+
