@@ -16,7 +16,7 @@ class FolderMigrationProvider implements MigrationProvider {
     const files = (await fs.readdir(this.#folder)).filter((f) => /^\d{14}_[a-z0-9_]+\.ts$/.test(f)).sort();
     const migrations: Record<string, Migration> = {};
     for (const file of files) {
-      const mod = (await import(pathToFileURL(path.join(this.#folder, file)).href)) as Partial<Migration>;
+      const mod = (await import(/* @vite-ignore */ pathToFileURL(path.join(this.#folder, file)).href)) as Partial<Migration>;
       if (typeof mod.up !== 'function') throw new Error(`Migration ${file} has no exported up() function`);
       migrations[file.replace(/\.ts$/, '')] = mod as Migration;
     }
