@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyPostgresDatabase, freePort, makeProjectTempDir, repoRoot, runRose, startRose, testRedisUrl, type RunningRose } from '@rose/testing';
+import { createEmptyPostgresDatabase, dropDatabase, freePort, makeProjectTempDir, repoRoot, runRose, startRose, testRedisUrl, type RunningRose } from '@rose/testing';
 
 // `rose serve` on real Postgres and Redis: static pages from disk, the account-menu server
 // island and /api/health on demand, and what happens when Redis goes away.
@@ -11,6 +11,7 @@ describe('rose serve (Postgres + Redis)', () => {
   let tmp: string;
   let env: Record<string, string>;
   let dropDb: () => Promise<void>;
+  let dbName: string;
   let server: RunningRose;
   const namespace = `rose-test-${randomBytes(4).toString('hex')}:`;
   const redis = new Redis(testRedisUrl, { lazyConnect: true });
@@ -19,6 +20,7 @@ describe('rose serve (Postgres + Redis)', () => {
     tmp = await makeProjectTempDir('serve');
     const database = await createEmptyPostgresDatabase();
     dropDb = database.drop;
+    dbName = database.name;
     env = {
       DATABASE_URL: database.url,
       REDIS_URL: testRedisUrl,
@@ -109,5 +111,16 @@ describe('rose serve (Postgres + Redis)', () => {
     expect((await fetch(new URL('/blog/', other.url))).status).toBe(200);
     expect(await other.stop('SIGTERM')).toBe(0);
     expect(other.output()).toContain('Stopped.');
+  });
+
+  it('with the database gone: health says so (503) and static pages still serve', async () => {
+    await dropDatabase(dbName); // terminates the server's connections too
+    const health = await fetch(new URL('/api/health', server.url));
+    expect(health.status).toBe(503);
+    const body = (await health.json()) as { database: { status: string; error: string }; cache: { status: string } };
+    expect(body.database.status).toBe('down');
+    expect(body.cache.status).toBe('up');
+    expect(JSON.stringify(body)).not.toContain('postgres://');
+    expect((await fetch(new URL('/blog/', server.url))).status).toBe(200);
   });
 });
