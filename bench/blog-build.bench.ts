@@ -121,7 +121,7 @@ async function timeRose(): Promise<Timed> {
   await fs.rm(path.join(scratch, 'dist'), { recursive: true, force: true });
   await settle();
   const seconds = await runTimed([path.join(root, 'cli', 'bin', 'rose.js'), 'build'], roseEnv, root, roseRusage);
-  return { seconds, maxRssMiB: await rss(roseRusage), pages: await countHtml(path.join(scratch, 'dist', 'client')) };
+  return { seconds, maxRssMiB: await rss(roseRusage), pages: await countHtml(path.join(scratch, 'dist', 'current', 'client')) };
 }
 /** Flushes dirty pages so one build's writeback does not slow the next one down. */
 async function settle(): Promise<void> {
@@ -137,7 +137,7 @@ await fs.writeFile(
   path.join(baseDir, 'astro.config.mjs'),
   `import { defineConfig } from 'astro/config';\nexport default defineConfig({ output: 'static', build: { format: 'directory', concurrency: 4 }, devToolbar: { enabled: false } });\n`,
 );
-const clientDir = path.join(scratch, 'dist', 'client');
+const clientDir = path.join(scratch, 'dist', 'current', 'client');
 const prerendered: { path: string | undefined; html: string }[] = [];
 for (const entry of await fs.readdir(clientDir, { recursive: true })) {
   const file = String(entry);

@@ -22,7 +22,7 @@ describe('rose CLI end to end (embedded PGlite)', () => {
       ROSE_CONTENT_DIR: path.join(tmp, 'content'),
       ROSE_SITE_URL: 'https://coop.example.org',
     };
-    clientDir = path.join(tmp, 'dist', 'client');
+    clientDir = path.join(tmp, 'dist', 'current', 'client');
   });
   afterAll(async () => {
     await fs.rm(tmp, { recursive: true, force: true });
@@ -88,7 +88,7 @@ describe('rose CLI end to end (embedded PGlite)', () => {
   it('builds the blog: post pages with tags and author links', async () => {
     const r = await runRose(['build'], env, { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Built \d+ pages in \d+\.\d s/);
+    expect(r.stdout).toMatch(/Built \d+ pages in \d+\.\d s → release \d{8}T\d{9}Z-[0-9a-f]{4} is live/);
 
     const posts = await publishedPosts(path.join(tmp, 'content'));
     const sample = posts.find((p) => p.tags.length > 1 && p.authors.length > 0 && p.visibility === 'public')!;
@@ -138,6 +138,30 @@ describe('rose CLI end to end (embedded PGlite)', () => {
     const sitemap = await read('sitemap.xml');
     const locs = new Set(sitemap.urlset.url.map((u: { loc: string }) => u.loc));
     for (const p of posts) expect(locs).toContain(`https://coop.example.org/blog/${p.slug}/`);
+  });
+
+  it('keeps each build as a release, lists them, and rolls back', async () => {
+    const first = (await fs.readlink(path.join(tmp, 'dist', 'current'))).replace('releases/', '');
+    const again = await runRose(['build', 'blog'], env, { timeoutMs: 240_000 });
+    expect(again.code, again.stderr).toBe(0);
+    const second = (await fs.readlink(path.join(tmp, 'dist', 'current'))).replace('releases/', '');
+    expect(second).not.toBe(first);
+    const html = await fs.readFile(path.join(clientDir, 'blog', 'index.html'), 'utf8');
+    expect(html).toContain(`<meta name="rose-release" content="${second}">`);
+
+    const list = await runRose(['release', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`→ ${second}.*\\(live\\)`));
+    expect(list.stdout).toContain(`  ${first}`);
+
+    const back = await runRose(['release', 'rollback'], env);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain(`from ${second} to ${first}`);
+    expect(await fs.readlink(path.join(tmp, 'dist', 'current'))).toBe(`releases/${first}`);
+    const bad = await runRose(['release', 'rollback', '--to', 'nope'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('There is no release "nope"');
+    await runRose(['release', 'rollback', '--to', second], env);
   });
 
   it('rejects a part it does not know', async () => {

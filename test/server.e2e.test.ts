@@ -106,6 +106,19 @@ describe('rose serve (Postgres + Redis)', () => {
     }
   });
 
+  it('follows a new release without a restart, and a rollback too', async () => {
+    const releaseOf = async () => /<meta name="rose-release" content="([^"]+)">/.exec(await (await fetch(new URL('/blog/', server.url))).text())?.[1];
+    const before = await releaseOf();
+    expect(before).toBeDefined();
+    const build = await runRose(['build'], env, { timeoutMs: 240_000 });
+    expect(build.code, build.stderr).toBe(0);
+    const after = /release (\S+) is live/.exec(build.stdout)![1];
+    await expect.poll(releaseOf, { timeout: 5_000, interval: 200 }).toBe(after);
+    expect((await fetch(new URL('/api/health', server.url))).status).toBe(200);
+    await runRose(['release', 'rollback'], env);
+    await expect.poll(releaseOf, { timeout: 5_000, interval: 200 }).toBe(before);
+  });
+
   it('shuts down cleanly on SIGTERM', async () => {
     const other = await startRose(['serve', '--port', '0', '--host', '127.0.0.1'], env);
     expect((await fetch(new URL('/blog/', other.url))).status).toBe(200);

@@ -3,6 +3,7 @@ import { settings } from '@rose/config';
 import { buildSite, buildableParts } from './commands/build.ts';
 import { dbMigrate, dbRollback, dbSeed, dbStatus } from './commands/db.ts';
 import { devServer } from './commands/dev.ts';
+import { releaseList, releaseRollback } from './commands/release.ts';
 import { serveSite } from './commands/serve.ts';
 import { createContext, type CommandContext } from './context.ts';
 import { createOutput, reportError } from './output.ts';
@@ -72,6 +73,17 @@ export function createProgram(): Command {
         await buildSite(ctx, { parts });
       }),
     );
+
+  const release = program.command('release').description('releases: every build is one; the live one is <dist>/current');
+  release
+    .command('list')
+    .description('list kept releases, newest first, marking the live one')
+    .action(() => run(program, (ctx) => releaseList(ctx)));
+  release
+    .command('rollback')
+    .description('make the previous release (or --to <id>) live again')
+    .option('--to <id>', 'release id to switch to (see `rose release list`)')
+    .action((opts: { to?: string }) => run(program, (ctx) => releaseRollback(ctx, opts)));
 
   const serverOptions = (cmd: Command) =>
     cmd

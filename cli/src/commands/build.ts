@@ -3,6 +3,7 @@ import path from 'node:path';
 import { provideSiteData, readSiteSnapshot, setBuildProgressReporter } from '@rose/app';
 import { blogSitemapEntries } from '@rose/blog';
 import { RoseError } from '@rose/core';
+import { createReleaseStore } from '@rose/releases';
 import type { CommandContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 
@@ -10,6 +11,7 @@ import { createProgress } from '../progress.ts';
 export const buildableParts = ['blog'] as const;
 
 export interface BuildResult {
+  release: string;
   pages: number;
   seconds: number;
   outDir: string;
@@ -34,6 +36,8 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
   const reading = readSiteSnapshot(ctx.config);
   await reading.checked;
   await reading.snapshot;
+  const releases = createReleaseStore({ distDir: ctx.config.distDir, keep: ctx.config.keepReleases });
+  const staged = await releases.stage();
   const progress = createProgress({ title: 'Rendering pages', total: 0, isTTY: ctx.out.isTTY });
   let readSeconds = 0;
   const siteData = reading.snapshot.then((snapshot) => {
@@ -42,7 +46,7 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
     ctx.out.info(
       `Building ${opts.parts.length ? opts.parts.join(', ') : buildableParts.join(', ')}: ${snapshot.posts.length} posts, ${snapshot.pages.length} pages, ${snapshot.tags.length} tags, ${snapshot.authors.length} authors`,
     );
-    return { config: ctx.config, blog: snapshot };
+    return { config: ctx.config, blog: snapshot, release: staged.id };
   });
   provideSiteData(siteData);
   setBuildProgressReporter({ pageRendered: () => progress.tick() });
@@ -51,19 +55,20 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
   try {
     await build({
       root: ctx.config.root,
-      outDir: ctx.config.distDir,
+      outDir: staged.dir,
       cacheDir: path.join(ctx.config.dataDir, 'astro-cache'),
       site: ctx.config.siteUrl,
       logLevel: ctx.out.verbose ? 'info' : 'warn',
     });
   } catch (error) {
+    await releases.discard(staged);
     // If reading the data failed, that is the real cause; say it plainly.
     await reading.snapshot;
     throw new RoseError({
       code: 'build-failed',
       title: 'Build failed',
       message: `Astro could not build the site: ${(error as Error).message}`,
-      hint: 'Run with --verbose for details. The previous build in the output folder may be incomplete.',
+      hint: 'Run with --verbose for details. The live release was not touched.',
       cause: error,
     });
   } finally {
@@ -71,16 +76,18 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
     setBuildProgressReporter(undefined);
     provideSiteData(undefined);
   }
-  const pages = await countHtml(path.join(ctx.config.distDir, 'client'));
+  const pages = await countHtml(path.join(staged.dir, 'client'));
   const seconds = (performance.now() - started) / 1000;
+  const { pruned } = await releases.publish(staged, { pages, seconds: Math.round(seconds * 100) / 100, parts: opts.parts.length ? opts.parts : [...buildableParts] });
   if (ctx.out.verbose) {
     const usage = process.resourceUsage();
     ctx.out.info(
       `  read the database in ${readSeconds.toFixed(2)} s; peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MiB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s`,
     );
   }
-  ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → ${path.relative(process.cwd(), ctx.config.distDir) || '.'}/`);
-  return { pages, seconds, outDir: ctx.config.distDir };
+  ctx.out.info(`Built ${pages} pages in ${seconds.toFixed(1)} s → release ${staged.id} is live (${path.relative(process.cwd(), releases.currentLink) || releases.currentLink})`);
+  if (pruned.length > 0) ctx.out.info(`  removed ${pruned.length} old release(s), keeping ${ctx.config.keepReleases}`);
+  return { release: staged.id, pages, seconds, outDir: staged.dir };
 }
 
 /** Static pages a snapshot turns into: sitemap entries plus home, 404, feeds and sitemap. */

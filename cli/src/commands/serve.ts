@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { provideServices } from '@rose/app';
 import { RoseError } from '@rose/core';
+import { createReleaseStore } from '@rose/releases';
 import type { CommandContext } from '../context.ts';
 
 export interface ServeOptions {
@@ -19,16 +19,19 @@ export interface RunningServer {
 }
 
 /**
- * Serves the built site: static files straight from disk, on-demand routes and server
- * islands through Astro's Node handler, in one process. Stops cleanly on SIGINT/SIGTERM.
+ * Serves the live release: static files straight from disk, on-demand routes and server
+ * islands through Astro's Node handler, in one process. Follows `<dist>/current`: when a
+ * build or rollback switches it, new requests go to the new release without a restart.
+ * Stops cleanly on SIGINT/SIGTERM.
  */
-export async function serveSite(ctx: CommandContext, opts: ServeOptions): Promise<RunningServer> {
-  const entry = path.join(ctx.config.distDir, 'server', 'entry.mjs');
-  if (!existsSync(entry)) {
+export async function serveSite(ctx: CommandContext, opts: ServeOptions & { followIntervalMs?: number }): Promise<RunningServer> {
+  const releases = createReleaseStore({ distDir: ctx.config.distDir });
+  const first = await releases.current();
+  if (!first) {
     throw new RoseError({
       code: 'not-built',
       title: 'Nothing to serve',
-      message: `There is no build in ${ctx.config.distDir} (missing server/entry.mjs).`,
+      message: `There is no release in ${ctx.config.distDir} yet.`,
       hint: 'Run `rose build` first.',
     });
   }
@@ -40,9 +43,30 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions): Promis
   provideServices(services);
   process.env.ASTRO_NODE_AUTOSTART = 'disabled';
   process.env.ASTRO_NODE_LOGGING = 'disabled';
-  const mod = (await import(pathToFileURL(entry).href)) as { handler: http.RequestListener };
+  const load = async (dir: string) =>
+    ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler;
+  let live = { id: first.id, handler: await load(first.dir) };
 
-  const server = http.createServer(mod.handler);
+  const server = http.createServer((req, res) => live.handler(req, res));
+  // Follow `current`: a switch is picked up within a second. Each release's server bundle
+  // is a separate module graph; the old one is dropped once no request uses it.
+  let switching = false;
+  const follow = setInterval(async () => {
+    if (switching) return;
+    switching = true;
+    try {
+      const current = await releases.current();
+      if (current && current.id !== live.id) {
+        live = { id: current.id, handler: await load(current.dir) };
+        services.logger.info({ release: current.id }, 'now serving release');
+      }
+    } catch (error) {
+      services.logger.error({ err: error }, 'could not switch to the new release; still serving the previous one');
+    } finally {
+      switching = false;
+    }
+  }, opts.followIntervalMs ?? 1000);
+  follow.unref();
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -61,6 +85,7 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions): Promis
     );
     server.listen(opts.port, opts.host, () => resolve());
   }).catch(async (error) => {
+    clearInterval(follow);
     await services.close();
     throw error;
   });
@@ -77,6 +102,7 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions): Promis
   });
   const stop = () => {
     stopping ??= (async () => {
+      clearInterval(follow);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // In-flight requests get a moment to finish; then connections are cut.

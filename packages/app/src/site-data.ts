@@ -10,6 +10,8 @@ import { getServices } from './services.ts';
 export interface SiteData {
   config: Config;
   blog: BlogSnapshot;
+  /** The release being built, when there is one (not in dev). */
+  release?: string;
 }
 
 const KEY = Symbol.for('rose.site-data');

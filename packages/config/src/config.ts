@@ -16,6 +16,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly fragmentTtlSeconds: number;
   readonly postsPerPage: number;
+  readonly keepReleases: number;
 }
 
 /** One row per setting: the single source for validation, `--help` and the README table. */
@@ -25,7 +26,8 @@ export const settings = [
   { env: 'ROSE_CACHE_NAMESPACE', default: 'rose:', description: 'Prefix of every cache key, so several sites or test runs can share one Redis.' },
   { env: 'ROSE_DATA_DIR', default: '.rose', description: 'Folder for local state: the embedded database, mail, build scratch.' },
   { env: 'ROSE_CONTENT_DIR', default: 'content', description: 'Folder with the demo/seed content loaded by `rose db seed`.' },
-  { env: 'ROSE_DIST_DIR', default: 'dist', description: 'Where `rose build` writes the site and `rose serve` serves it from.' },
+  { env: 'ROSE_DIST_DIR', default: 'dist', description: 'Where `rose build` writes releases (releases/<id>/, current -> live one) and `rose serve` serves from. Inside the project.' },
+  { env: 'ROSE_KEEP_RELEASES', default: '5', description: 'How many releases `rose build` keeps for `rose release rollback` (2-100).' },
   { env: 'ROSE_SITE_URL', default: 'http://localhost:4321', description: 'Public origin used in feeds, sitemap and canonical links.' },
   { env: 'HOST', default: 'localhost', description: 'Interface `rose serve` / `rose dev` listen on.' },
   { env: 'PORT', default: '4321', description: 'Port `rose serve` / `rose dev` listen on.' },
@@ -96,6 +98,7 @@ const envSchema = z.object({
   ),
   ROSE_FRAGMENT_TTL: intInRange(0, 86_400, 60),
   ROSE_POSTS_PER_PAGE: intInRange(1, 100, 10),
+  ROSE_KEEP_RELEASES: intInRange(2, 100, 5),
 });
 
 const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL']);
@@ -149,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     logLevel: v.ROSE_LOG_LEVEL,
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,
     postsPerPage: v.ROSE_POSTS_PER_PAGE,
+    keepReleases: v.ROSE_KEEP_RELEASES,
   };
   return deepFreeze(config);
 }

@@ -1,0 +1,1 @@
+export { createReleaseStore, type Release, type ReleaseManifest, type ReleaseStore, type StagedRelease } from './releases.ts';

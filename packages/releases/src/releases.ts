@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { RoseError, systemClock, type Clock } from '@rose/core';
+
+export interface ReleaseManifest {
+  id: string;
+  createdAt: string;
+  pages: number;
+  seconds: number;
+  parts: string[];
+}
+
+export interface Release extends ReleaseManifest {
+  dir: string;
+  current: boolean;
+}
+
+export interface StagedRelease {
+  id: string;
+  /** The folder to build into. */
+  dir: string;
+}
+
+export interface ReleaseStore {
+  /** Creates an empty release folder to build into. */
+  stage(): Promise<StagedRelease>;
+  /** Writes the manifest, points `current` at the release atomically, prunes old ones. */
+  publish(staged: StagedRelease, manifest: Omit<ReleaseManifest, 'id' | 'createdAt'>): Promise<{ pruned: string[] }>;
+  /** Removes a staged release that will not be published (a failed build). */
+  discard(staged: StagedRelease): Promise<void>;
+  /** Newest first. Incomplete folders (no manifest) are not releases. */
+  list(): Promise<Release[]>;
+  /** The live release, or undefined before the first build. */
+  current(): Promise<Release | undefined>;
+  /** Points `current` at `id`, or at the release before the current one. */
+  rollback(id?: string): Promise<{ from: string | undefined; to: string }>;
+  readonly currentLink: string;
+}
+
+const ID_PATTERN = /^\d{8}T\d{9}Z-[0-9a-f]{4}$/;
+
+/**
+ * Release folders under `<distDir>/releases` and the `<distDir>/current` symlink.
+ *
+ * @example
+ * const store = createReleaseStore({ distDir: config.distDir });
+ * const staged = await store.stage();
+ * await buildInto(staged.dir);
+ * await store.publish(staged, { pages, seconds, parts });
+ */
+export function createReleaseStore(opts: { distDir: string; keep?: number; clock?: Clock }): ReleaseStore {
+  const clock = opts.clock ?? systemClock;
+  const keep = Math.max(opts.keep ?? 5, 2);
+  const releasesDir = path.join(opts.distDir, 'releases');
+  const currentLink = path.join(opts.distDir, 'current');
+
+  const readCurrentId = async (): Promise<string | undefined> => {
+    try {
+      return path.basename(await fs.readlink(currentLink));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if ((error as NodeJS.ErrnoException).code === 'EINVAL') {
+        throw new RoseError({
+          code: 'release-layout',
+          title: 'Unexpected output folder',
+          message: `${currentLink} exists but is not a symlink to a release.`,
+          hint: `Move it away; \`rose build\` manages ${opts.distDir} itself.`,
+        });
+      }
+      throw error;
+    }
+  };
+
+  const switchCurrent = async (id: string) => {
+    // A new symlink renamed over the old one: readers follow either the old or the new.
+    const tmp = `${currentLink}.${randomBytes(4).toString('hex')}.tmp`;
+    await fs.symlink(path.join('releases', id), tmp);
+    await fs.rename(tmp, currentLink);
+  };
+
+  const readManifest = async (id: string): Promise<ReleaseManifest | undefined> => {
+    try {
+      return JSON.parse(await fs.readFile(path.join(releasesDir, id, 'release.json'), 'utf8')) as ReleaseManifest;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const store: ReleaseStore = {
+    currentLink,
+    async stage() {
+      const now = clock.now();
+      const id = `${now.toISOString().replace(/[-:]/g, '').replace('.', '')}-${randomBytes(2).toString('hex')}`;
+      const dir = path.join(releasesDir, id);
+      await fs.mkdir(dir, { recursive: true });
+      return { id, dir };
+    },
+    async publish(staged, manifest) {
+      const full: ReleaseManifest = { id: staged.id, createdAt: clock.now().toISOString(), ...manifest };
+      await fs.writeFile(path.join(staged.dir, 'release.json'), `${JSON.stringify(full, null, 2)}\n`);
+      await switchCurrent(staged.id);
+      const releases = await store.list();
+      const pruned: string[] = [];
+      for (const r of releases.slice(keep)) {
+        if (r.current) continue;
+        await fs.rm(r.dir, { recursive: true, force: true });
+        pruned.push(r.id);
+      }
+      // Leftovers of builds that crashed before publishing or discarding.
+      for (const name of await fs.readdir(releasesDir)) {
+        if (ID_PATTERN.test(name) && !(await readManifest(name)) && name !== staged.id && name < staged.id) {
+          await fs.rm(path.join(releasesDir, name), { recursive: true, force: true });
+        }
+      }
+      return { pruned };
+    },
+    async discard(staged) {
+      await fs.rm(staged.dir, { recursive: true, force: true });
+    },
+    async list() {
+      let names: string[];
+      try {
+        names = await fs.readdir(releasesDir);
+      } catch {
+        return [];
+      }
+      const currentId = await readCurrentId();
+      const out: Release[] = [];
+      for (const name of names.filter((n) => ID_PATTERN.test(n)).sort().reverse()) {
+        const manifest = await readManifest(name);
+        if (manifest) out.push({ ...manifest, id: name, dir: path.join(releasesDir, name), current: name === currentId });
+      }
+      return out;
+    },
+    async current() {
+      return (await store.list()).find((r) => r.current);
+    },
+    async rollback(id) {
+      const releases = await store.list();
+      const current = releases.find((r) => r.current);
+      let target: Release | undefined;
+      if (id) {
+        target = releases.find((r) => r.id === id);
+        if (!target) {
+          throw new RoseError({
+            code: 'release-not-found',
+            title: 'No such release',
+            message: `There is no release "${id}".`,
+            hint: 'Run `rose release list` to see the releases you can switch to.',
+          });
+        }
+      } else {
+        const index = current ? releases.indexOf(current) : -1;
+        target = releases[index + 1];
+        if (!target) {
+          throw new RoseError({
+            code: 'release-not-found',
+            title: 'Nothing to roll back to',
+            message: current ? `Release ${current.id} is the oldest one kept.` : 'There are no releases yet.',
+            hint: 'Run `rose build` to make a release.',
+          });
+        }
+      }
+      await switchCurrent(target.id);
+      return { from: current?.id, to: target.id };
+    },
+  };
+  return store;
+}
