@@ -135,6 +135,11 @@ describe('rose CLI end to end (embedded PGlite)', () => {
     expect(rssLinks).toEqual(newest.map((p) => `https://coop.example.org/blog/${p.slug}/`));
     const atom = await read('blog/atom.xml');
     expect(atom.feed.entry).toHaveLength(newest.length);
+    const json = JSON.parse(await fs.readFile(path.join(clientDir, 'blog', 'feed.json'), 'utf8')) as { version: string; items: { url: string }[] };
+    expect(json.version).toBe('https://jsonfeed.org/version/1.1');
+    expect(json.items.map((i) => i.url)).toEqual(newest.map((p) => `https://coop.example.org/blog/${p.slug}/`));
+    const index = JSON.parse(await fs.readFile(path.join(clientDir, 'blog', 'search-index.json'), 'utf8')) as { u: string }[];
+    expect(new Set(index.map((e) => e.u))).toEqual(new Set([...posts.map((p) => `/blog/${p.slug}/`), ...(await pageSlugs(path.join(tmp, 'content'))).map((s) => `/blog/${s}/`)]));
     const sitemap = await read('sitemap.xml');
     const locs = new Set(sitemap.urlset.url.map((u: { loc: string }) => u.loc));
     for (const p of posts) expect(locs).toContain(`https://coop.example.org/blog/${p.slug}/`);
@@ -236,6 +241,10 @@ async function publishedPosts(contentDir: string): Promise<ContentPostInfo[]> {
 
 async function draftSlugs(contentDir: string): Promise<string[]> {
   return (await readPosts(contentDir)).filter((p) => p.status !== 'published').map((p) => p.slug);
+}
+
+async function pageSlugs(contentDir: string): Promise<string[]> {
+  return (await fs.readdir(path.join(contentDir, 'pages'))).filter((f) => f.endsWith('.md')).map((f) => f.replace(/\.md$/, ''));
 }
 
 function escapeHtml(s: string): string {

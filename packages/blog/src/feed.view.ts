@@ -86,6 +86,55 @@ export function renderAtom(snapshot: BlogSnapshot, siteUrl: string, limit = 20):
   ].join('\n');
 }
 
+/** JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/). */
+export function renderJsonFeed(snapshot: BlogSnapshot, siteUrl: string, limit = 20): string {
+  const feed = {
+    version: 'https://jsonfeed.org/version/1.1',
+    title: snapshot.site.title,
+    description: snapshot.site.description,
+    home_page_url: absoluteUrl(siteUrl, blogLinks.home()),
+    feed_url: absoluteUrl(siteUrl, blogLinks.jsonFeed()),
+    language: snapshot.site.locale,
+    items: snapshot.posts.slice(0, limit).map((p) => ({
+      id: absoluteUrl(siteUrl, p.url),
+      url: absoluteUrl(siteUrl, p.url),
+      title: p.title,
+      content_html: itemContent(p),
+      summary: p.excerpt,
+      ...(p.featureImage ? { image: absoluteUrl(siteUrl, p.featureImage) } : {}),
+      date_published: p.publishedAt.toISOString(),
+      date_modified: p.updatedAt.toISOString(),
+      authors: p.authors.map((a) => ({ name: a.name, url: absoluteUrl(siteUrl, a.url) })),
+      tags: p.tags.map((t) => t.name),
+    })),
+  };
+  return `${JSON.stringify(feed, null, 2)}\n`;
+}
+
+export interface SearchEntry {
+  /** title */
+  t: string;
+  /** url */
+  u: string;
+  /** excerpt, at most 160 characters */
+  e: string;
+  /** tag names */
+  g: string[];
+  /** published date, YYYY-MM-DD */
+  d: string;
+}
+
+/** The client-side search index: short keys, trimmed excerpts, public posts and pages only. */
+export function buildSearchIndex(snapshot: BlogSnapshot): SearchEntry[] {
+  return [...snapshot.posts, ...snapshot.pages].map((p) => ({
+    t: p.title,
+    u: p.url,
+    e: p.excerpt.length > 160 ? `${p.excerpt.slice(0, 157).trimEnd()}…` : p.excerpt,
+    g: p.tags.map((t) => t.name),
+    d: p.publishedAt.toISOString().slice(0, 10),
+  }));
+}
+
 export interface SitemapEntry {
   path: string;
   lastModified?: Date;
@@ -109,6 +158,7 @@ export function blogSitemapEntries(snapshot: BlogSnapshot, perPage: number): Sit
   const pagesOf = (count: number) => Math.max(1, Math.ceil(count / perPage));
   const entries: SitemapEntry[] = [];
   for (let n = 1; n <= pagesOf(snapshot.posts.length); n++) entries.push({ path: blogLinks.listPage(n), lastModified: snapshot.lastModified });
+  entries.push({ path: blogLinks.search() });
   for (const p of [...snapshot.posts, ...snapshot.pages]) entries.push({ path: p.url, lastModified: p.updatedAt });
   for (const t of snapshot.tags) for (let n = 1; n <= pagesOf(t.postCount); n++) entries.push({ path: blogLinks.tag(t.slug, n) });
   for (const a of snapshot.authors) for (let n = 1; n <= pagesOf(a.postCount); n++) entries.push({ path: blogLinks.author(a.slug, n) });

@@ -23,6 +23,9 @@ export const blogLinks = {
   author: (slug: string, page = 1) => partPath('blog', page <= 1 ? `author/${slug}/` : `author/${slug}/page/${page}/`),
   rss: () => partPath('blog', 'rss.xml'),
   atom: () => partPath('blog', 'atom.xml'),
+  jsonFeed: () => partPath('blog', 'feed.json'),
+  search: () => partPath('blog', 'search/'),
+  searchIndex: () => partPath('blog', 'search-index.json'),
 } as const;
 
 /** Turns a site-relative path into an absolute URL on the public origin. */

@@ -1,3 +1,4 @@
 export { createTestDatabase, createEmptyPostgresDatabase, dropDatabase, preparePgliteTemplate, databaseKinds, type DatabaseKind, type TestDatabase } from './test-database.ts';
 export { runRose, startRose, freePort, roseEnv, type RunResult, type RunningRose } from './cli.ts';
 export { repoRoot, migrationsDir, pgAdminUrl, testRedisUrl, makeProjectTempDir } from './paths.ts';
+export { launchBrowser, chromiumPath } from './browser.ts';

@@ -1,0 +1,56 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+
+// What a reader sees in a real browser: the static blog, the account-menu server island
+// filled in after load, and the client-side search.
+describe('blog in a browser (Chromium)', () => {
+  let tmp: string;
+  let server: RunningRose;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    tmp = await makeProjectTempDir('browser');
+    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content') };
+    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+      const r = await runRose(args, env, { timeoutMs: 240_000 });
+      if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
+    }
+    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('shows the blog and fills the account menu island with "Sign in"', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(new URL('/blog/', server.url).toString());
+    await expect.poll(() => page.locator('[data-testid="sign-in"]').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('[data-testid="sign-in"]').textContent()).toBe('Sign in');
+    expect(await page.locator('article.post-card').count()).toBe(10);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('finds posts with the client-side search and opens one', async () => {
+    const page = await browser.newPage();
+    await page.goto(new URL('/blog/search/', server.url).toString());
+    await page.fill('#q', 'cold room');
+    const first = page.locator('#search-results li a').first();
+    await expect.poll(() => first.textContent(), { timeout: 10_000 }).toMatch(/cold room/i);
+    await page.fill('#q', 'zzzz-nothing');
+    await expect.poll(() => page.locator('#search-status').textContent()).toBe('No posts match.');
+    await page.fill('#q', 'sourdough');
+    await page.locator('#search-results li a').first().click();
+    await page.waitForURL(/\/blog\/[a-z0-9-]+\/$/);
+    expect((await page.locator('h1').textContent())?.toLowerCase()).toContain('sourdough');
+    await page.close();
+  });
+});
