@@ -48,6 +48,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ ROSE_DIST_DIR: '.rose/releases/1' }, { root }).distDir).toBe(path.join(root, '.rose/releases/1'));
   });
 
+  it('reads Ghost settings as a pair and never echoes the keys', () => {
+    const contentKey = 'a'.repeat(26);
+    const config = loadConfig({ GHOST_URL: 'https://ghost.example.org/', GHOST_CONTENT_KEY: contentKey }, { root });
+    expect(config.ghost).toEqual({ url: 'https://ghost.example.org', contentKey, adminKey: undefined, webhookSecret: undefined });
+    expect(() => loadConfig({ GHOST_URL: 'https://ghost.example.org' }, { root })).toThrow(/GHOST_URL is set but GHOST_CONTENT_KEY is not/);
+    try {
+      loadConfig({ GHOST_URL: 'https://g.example', GHOST_CONTENT_KEY: 'secret-but-wrong', GHOST_ADMIN_KEY: 'nope:nope' }, { root });
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain('GHOST_CONTENT_KEY: expected the 26 hex characters');
+      expect(message).toContain('GHOST_ADMIN_KEY: expected a Ghost Admin API key');
+      expect(message).not.toContain('secret-but-wrong');
+      expect(message).not.toContain('nope:nope');
+    }
+  });
+
   it('never echoes a password', () => {
     try {
       loadConfig({ REDIS_URL: 'http://:s3cret@cache' }, { root });

@@ -17,12 +17,18 @@ export interface Config {
   readonly fragmentTtlSeconds: number;
   readonly postsPerPage: number;
   readonly keepReleases: number;
+  /** Set when the blog is synced from Ghost. */
+  readonly ghost: { readonly url: string; readonly contentKey: string; readonly adminKey: string | undefined; readonly webhookSecret: string | undefined } | undefined;
 }
 
 /** One row per setting: the single source for validation, `--help` and the README table. */
 export const settings = [
   { env: 'DATABASE_URL', default: '(unset: embedded PGlite in ROSE_DATA_DIR/pglite)', description: 'Postgres connection URL (postgres://user:pass@host:5432/db).' },
   { env: 'REDIS_URL', default: '(unset: in-process memory cache)', description: 'Redis URL (redis://host:6379/0) for the fragment/session cache.' },
+  { env: 'GHOST_URL', default: '(unset: the blog comes from content/)', description: 'Ghost site to sync the blog from, e.g. https://ghost.example.org.' },
+  { env: 'GHOST_CONTENT_KEY', default: '(required with GHOST_URL)', description: 'Content API key of a Ghost custom integration (26 hex characters).' },
+  { env: 'GHOST_ADMIN_KEY', default: '(unset)', description: 'Admin API key "id:secret" of the same integration; needed by `rose ghost webhooks install`.' },
+  { env: 'GHOST_WEBHOOK_SECRET', default: '(unset: webhooks refused)', description: 'Shared secret Ghost signs webhooks with (at least 16 characters).' },
   { env: 'ROSE_CACHE_NAMESPACE', default: 'rose:', description: 'Prefix of every cache key, so several sites or test runs can share one Redis.' },
   { env: 'ROSE_DATA_DIR', default: '.rose', description: 'Folder for local state: the embedded database, mail, build scratch.' },
   { env: 'ROSE_CONTENT_DIR', default: 'content', description: 'Folder with the demo/seed content loaded by `rose db seed`.' },
@@ -66,6 +72,10 @@ const intInRange = (min: number, max: number, fallback: number) =>
 const envSchema = z.object({
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/rose'),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0'),
+  GHOST_URL: urlWithProtocols(['http:', 'https:'], 'https://ghost.example.org'),
+  GHOST_CONTENT_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{26}$/, 'expected the 26 hex characters of a Ghost Content API key').optional()),
+  GHOST_ADMIN_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{24}:[0-9a-f]{64}$/, 'expected a Ghost Admin API key "id:secret" (24 and 64 hex characters)').optional()),
+  GHOST_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'expected at least 16 characters').max(256).optional()),
   ROSE_CACHE_NAMESPACE: z.preprocess(
     emptyToUndefined,
     z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'expected 1-64 letters, digits, ":", "_", "." or "-"').default('rose:'),
@@ -101,7 +111,8 @@ const envSchema = z.object({
   ROSE_KEEP_RELEASES: intInRange(2, 100, 5),
 });
 
-const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL']);
+const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL', 'GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
+const opaqueSecrets = new Set(['GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
 
 /**
  * Validates the environment and returns a frozen Config.
@@ -118,7 +129,8 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     const lines = parsed.problems.map((problem) => {
       const key = problem.split(':')[0] ?? '';
       const given = picked[key];
-      const shown = given === undefined ? '' : ` (got ${JSON.stringify(secretKeys.has(key) ? maskUrl(given) : given)})`;
+      const shown =
+        given === undefined || opaqueSecrets.has(key) ? '' : ` (got ${JSON.stringify(secretKeys.has(key) ? maskUrl(given) : given)})`;
       return `  ${problem}${shown}`;
     });
     throw new ConfigError(
@@ -127,6 +139,12 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     );
   }
   const v = parsed.value;
+  if (Boolean(v.GHOST_URL) !== Boolean(v.GHOST_CONTENT_KEY)) {
+    throw new ConfigError(
+      v.GHOST_URL ? 'GHOST_URL is set but GHOST_CONTENT_KEY is not.' : 'GHOST_CONTENT_KEY is set but GHOST_URL is not.',
+      'Set both to sync the blog from Ghost (Ghost Admin → Settings → Integrations → a custom integration), or neither to use content/.',
+    );
+  }
   const root = path.resolve(opts.root);
   const resolve = (p: string) => path.resolve(root, p);
   const dataDir = resolve(v.ROSE_DATA_DIR);
@@ -153,6 +171,10 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,
     postsPerPage: v.ROSE_POSTS_PER_PAGE,
     keepReleases: v.ROSE_KEEP_RELEASES,
+    ghost:
+      v.GHOST_URL && v.GHOST_CONTENT_KEY
+        ? { url: v.GHOST_URL.replace(/\/+$/, ''), contentKey: v.GHOST_CONTENT_KEY, adminKey: v.GHOST_ADMIN_KEY, webhookSecret: v.GHOST_WEBHOOK_SECRET }
+        : undefined,
   };
   return deepFreeze(config);
 }
