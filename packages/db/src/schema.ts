@@ -95,6 +95,30 @@ export interface SiteSettingsTable {
   updated_at: UpdatedAt;
 }
 
+export type JobStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface JobsTable {
+  id: Generated<number>;
+  type: string;
+  payload: ColumnType<unknown, string | undefined, string>;
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  max_attempts: ColumnType<number, number | undefined, number>;
+  run_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  locked_at: Timestamp | null;
+  locked_by: string | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  finished_at: Timestamp | null;
+}
+
+export interface InboundDeliveriesTable {
+  source: string;
+  delivery_id: string;
+  received_at: CreatedAt;
+}
+
 export interface Database {
   users: UsersTable;
   blog_authors: BlogAuthorsTable;
@@ -104,7 +128,11 @@ export interface Database {
   blog_post_authors: BlogPostAuthorsTable;
   blog_navigation: BlogNavigationTable;
   site_settings: SiteSettingsTable;
+  jobs: JobsTable;
+  inbound_deliveries: InboundDeliveriesTable;
 }
+
+export type Job = Selectable<JobsTable>;
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;

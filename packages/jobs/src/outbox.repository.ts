@@ -1,0 +1,99 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database, Job } from '@rose/db';
+
+export interface NewJob {
+  type: string;
+  payload?: unknown;
+  runAt?: Date;
+  maxAttempts?: number;
+}
+
+/** Adds a job; pass the transaction of the change it follows from. */
+export async function enqueueJob(db: Kysely<Database> | Transaction<Database>, job: NewJob): Promise<number> {
+  const row = await db
+    .insertInto('jobs')
+    .values({
+      type: job.type,
+      payload: JSON.stringify(job.payload ?? {}),
+      ...(job.runAt ? { run_at: job.runAt } : {}),
+      ...(job.maxAttempts ? { max_attempts: job.maxAttempts } : {}),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+/** Takes up to `limit` ready jobs (of `types`, if given) for this worker. */
+export async function claimJobs(db: Kysely<Database>, opts: { workerId: string; now: Date; limit: number; types?: string[] }): Promise<Job[]> {
+  const ready = db
+    .selectFrom('jobs')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('run_at', '<=', opts.now)
+    .$if(Boolean(opts.types?.length), (q) => q.where('type', 'in', opts.types!))
+    .orderBy('run_at')
+    .orderBy('id')
+    .limit(opts.limit)
+    .forUpdate()
+    .skipLocked();
+  const rows = await db
+    .updateTable('jobs')
+    .set({ status: 'running', locked_at: opts.now, locked_by: opts.workerId, attempts: sql<number>`attempts + 1`, updated_at: opts.now })
+    .where('id', 'in', ready)
+    .returningAll()
+    .execute();
+  return rows.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => a.id - b.id);
+}
+
+export async function completeJobs(db: Kysely<Database>, ids: number[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('jobs').set({ status: 'done', finished_at: now, updated_at: now, locked_at: null, last_error: null }).where('id', 'in', ids).execute();
+}
+
+/** Sends jobs back for a retry with back-off, or marks them failed after their last attempt. */
+export async function failJobs(db: Kysely<Database>, jobs: Job[], error: unknown, now: Date, random: () => number = Math.random): Promise<void> {
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+  for (const job of jobs) {
+    if (job.attempts >= job.max_attempts) {
+      await db.updateTable('jobs').set({ status: 'failed', last_error: message, finished_at: now, updated_at: now, locked_at: null }).where('id', '=', job.id).execute();
+    } else {
+      const delayMs = backoffMs(job.attempts, random);
+      await db
+        .updateTable('jobs')
+        .set({ status: 'pending', last_error: message, run_at: new Date(now.getTime() + delayMs), updated_at: now, locked_at: null, locked_by: null })
+        .where('id', '=', job.id)
+        .execute();
+    }
+  }
+}
+
+/** 2^attempts seconds, capped at 10 minutes, with ±20% jitter so retries do not stampede. */
+export function backoffMs(attempts: number, random: () => number = Math.random): number {
+  const base = Math.min(2 ** attempts * 1000, 600_000);
+  return Math.round(base * (0.8 + random() * 0.4));
+}
+
+/** Jobs left `running` by a worker that died go back to `pending`. */
+export async function recoverStaleJobs(db: Kysely<Database>, opts: { now: Date; staleAfterMs: number }): Promise<number> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ status: 'pending', locked_at: null, locked_by: null, updated_at: opts.now })
+    .where('status', '=', 'running')
+    .where('locked_at', '<', new Date(opts.now.getTime() - opts.staleAfterMs))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export interface JobCounts {
+  pending: number;
+  running: number;
+  done: number;
+  failed: number;
+}
+
+export async function countJobs(db: Kysely<Database>): Promise<JobCounts> {
+  const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+  const counts: JobCounts = { pending: 0, running: 0, done: 0, failed: 0 };
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}
