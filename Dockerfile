@@ -13,6 +13,7 @@ COPY packages/cache/package.json packages/cache/
 COPY packages/config/package.json packages/config/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
+COPY packages/ghost/package.json packages/ghost/
 COPY packages/jobs/package.json packages/jobs/
 COPY packages/releases/package.json packages/releases/
 COPY packages/testing/package.json packages/testing/
