@@ -3,6 +3,7 @@ import { settings } from '@rose/config';
 import { buildSite, buildableParts } from './commands/build.ts';
 import { dbMigrate, dbRollback, dbSeed, dbStatus } from './commands/db.ts';
 import { devServer } from './commands/dev.ts';
+import { ghostSync, ghostWebhooksInstall } from './commands/ghost.ts';
 import { releaseList, releaseRollback } from './commands/release.ts';
 import { serveSite } from './commands/serve.ts';
 import { createContext, type CommandContext } from './context.ts';
@@ -64,12 +65,32 @@ export function createProgram(): Command {
     .option('--content <dir>', 'content folder (default: ROSE_CONTENT_DIR or content/)')
     .action((opts: { content?: string }) => run(program, (ctx) => dbSeed(ctx, opts)));
 
+  const ghost = program.command('ghost').description('Ghost CMS: sync the blog, register webhooks');
+  ghost
+    .command('sync')
+    .description('sync posts, pages, tags, authors and navigation from Ghost (incremental after the first run)')
+    .option('--full', 'fetch everything, not only what changed since the last sync')
+    .action((opts: { full?: boolean }) =>
+      run(program, async (ctx) => {
+        await ghostSync(ctx, opts);
+      }),
+    );
+  ghost
+    .command('webhooks')
+    .description('Ghost webhooks')
+    .command('install')
+    .description('register the blog webhooks in Ghost (needs GHOST_ADMIN_KEY and GHOST_WEBHOOK_SECRET)')
+    .option('--target <url>', 'URL Ghost should call (default: ROSE_SITE_URL/api/ghost/webhook)')
+    .action((opts: { target?: string }) => run(program, (ctx) => ghostWebhooksInstall(ctx, opts)));
+
   program
     .command('build')
-    .description('build the static pages from the database into the output folder')
+    .description('build the static pages from the database into a new release and make it live')
     .argument('[parts...]', `parts to build (${buildableParts.join(', ')}); default: all`)
-    .action((parts: string[]) =>
+    .option('--sync', 'sync from Ghost first (needs GHOST_URL)')
+    .action((parts: string[], opts: { sync?: boolean }) =>
       run(program, async (ctx) => {
+        if (opts.sync) await ghostSync(ctx, {});
         await buildSite(ctx, { parts });
       }),
     );

@@ -4,6 +4,7 @@ import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
 import { systemClock, type Clock } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
+import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -21,6 +22,10 @@ export interface Services {
   readonly clock: Clock;
   readonly migrations: Migrations;
   readonly fragments: Fragments;
+  /** Present when GHOST_URL and GHOST_CONTENT_KEY are set. */
+  readonly ghost:
+    | { readonly url: string; readonly content: GhostContentClient; readonly admin: GhostAdminClient | undefined; readonly webhookSecret: string | undefined }
+    | undefined;
   readonly blog: {
     /** The blog snapshot; memoised for the life of a build when `memoiseReads` is set. */
     snapshot(): Promise<BlogSnapshot>;
@@ -52,6 +57,14 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const migrations = createMigrations(database.db, path.join(config.root, 'migrations'));
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
   let snapshotMemo: Promise<BlogSnapshot> | undefined;
+  const ghost = config.ghost
+    ? {
+        url: config.ghost.url,
+        content: createGhostContentClient({ url: config.ghost.url, key: config.ghost.contentKey }),
+        admin: config.ghost.adminKey ? createGhostAdminClient({ url: config.ghost.url, adminKey: config.ghost.adminKey }) : undefined,
+        webhookSecret: config.ghost.webhookSecret,
+      }
+    : undefined;
 
   return {
     config,
@@ -61,6 +74,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     clock,
     migrations,
     fragments,
+    ghost,
     blog: {
       snapshot() {
         if (!opts.memoiseReads) return loadBlogSnapshot(database.db);

@@ -43,6 +43,9 @@ export interface GhostContentClient {
   /** Published pages, as `posts`. */
   pages(opts?: { updatedSince?: Date }): AsyncGenerator<GhostPage[], void, undefined>;
   /** Id and updated_at of every published post: what is missing here was unpublished or deleted. */
+  /** The published posts among `ids` (24-hex Ghost ids); a missing one is unpublished or deleted. */
+  postsByIds(ids: string[]): Promise<GhostPost[]>;
+  pagesByIds(ids: string[]): Promise<GhostPage[]>;
   postIds(): Promise<GhostItemStamp[]>;
   pageIds(): Promise<GhostItemStamp[]>;
   /** Every public tag Ghost lists (tags without published posts are left out by Ghost). */
@@ -88,7 +91,17 @@ export function createGhostContentClient(opts: GhostContentClientOptions): Ghost
     ...(since ? { filter: `updated_at:>='${formatGhostFilterDate(since)}'` } : {}),
   });
 
+  const byIds = (resource: 'posts' | 'pages', ids: string[]) => {
+    // Ids go into a filter expression: only Ghost's own id shape is allowed in.
+    const bad = ids.find((id) => !/^[0-9a-f]{24}$/.test(id));
+    if (bad !== undefined) throw new RangeError(`Not a Ghost id: ${JSON.stringify(bad).slice(0, 40)}`);
+    if (ids.length === 0) return Promise.resolve([]);
+    return collect(browse(resource, ghostPostSchema, { include: 'tags,authors', formats: 'html', filter: `id:[${ids.join(',')}]` }));
+  };
+
   return {
+    postsByIds: (ids) => byIds('posts', ids),
+    pagesByIds: (ids) => byIds('pages', ids),
     posts: (o) => browse('posts', ghostPostSchema, contentQuery(o?.updatedSince)),
     pages: (o) => browse('pages', ghostPostSchema, contentQuery(o?.updatedSince)),
     postIds: () => collect(browse('posts', ghostItemStampSchema, { fields: 'id,updated_at' })),
