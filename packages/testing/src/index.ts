@@ -2,3 +2,4 @@ export { createTestDatabase, createEmptyPostgresDatabase, dropDatabase, prepareP
 export { runRose, startRose, freePort, roseEnv, type RunResult, type RunningRose } from './cli.ts';
 export { repoRoot, migrationsDir, pgAdminUrl, testRedisUrl, makeProjectTempDir } from './paths.ts';
 export { launchBrowser, chromiumPath } from './browser.ts';
+export { startGhost, ensureGhostInstalled, ghostCacheDir, type GhostServer } from './ghost-server.ts';
