@@ -6,6 +6,7 @@ import { devServer } from './commands/dev.ts';
 import { ghostSync, ghostWebhooksInstall } from './commands/ghost.ts';
 import { releaseList, releaseRollback } from './commands/release.ts';
 import { serveSite } from './commands/serve.ts';
+import { runWorker } from './commands/worker.ts';
 import { createContext, type CommandContext } from './context.ts';
 import { createOutput, reportError } from './output.ts';
 
@@ -111,9 +112,17 @@ export function createProgram(): Command {
       .addOption(new Option('-p, --port <n>', 'port to listen on (default: PORT or 4321)').argParser(parsePort))
       .addOption(new Option('-H, --host <host>', 'interface to listen on (default: HOST or localhost)').argParser(parseHost));
 
-  serverOptions(program.command('serve').description('serve the built site and its dynamic routes')).action((opts: { port?: number; host?: string }) =>
+  program
+    .command('worker')
+    .description('drain the outbox: Ghost syncs and rebuilds queued by webhooks (`rose serve` runs one itself unless --no-worker)')
+    .option('--once', 'handle what is ready, then exit')
+    .action((opts: { once?: boolean }) => run(program, (ctx) => runWorker(ctx, opts, untilSignal)));
+
+  serverOptions(program.command('serve').description('serve the built site and its dynamic routes'))
+    .option('--no-worker', 'do not run the outbox worker in this process (run `rose worker` instead)')
+    .action((opts: { port?: number; host?: string; worker: boolean }) =>
     run(program, async (ctx) => {
-      const server = await serveSite(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host });
+      const server = await serveSite(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host, worker: opts.worker });
       ctx.out.info(`Rose Ash is serving ${ctx.config.distDir} at ${server.url}  (Ctrl+C to stop)`);
       await untilSignal(() => {
         ctx.out.info('Stopping…');

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { provideSiteData, readSiteSnapshot, setBuildProgressReporter } from '@rose/app';
 import { blogSitemapEntries } from '@rose/blog';
 import { RoseError } from '@rose/core';
+import type { Database } from '@rose/db';
 import { createReleaseStore } from '@rose/releases';
+import type { Kysely } from 'kysely';
 import type { CommandContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 
@@ -17,7 +19,7 @@ export interface BuildResult {
   outDir: string;
 }
 
-export async function buildSite(ctx: CommandContext, opts: { parts: string[] }): Promise<BuildResult> {
+export async function buildSite(ctx: CommandContext, opts: { parts: string[]; db?: Kysely<Database> }): Promise<BuildResult> {
   const unknown = opts.parts.filter((p) => !(buildableParts as readonly string[]).includes(p));
   if (unknown.length > 0) {
     throw new RoseError({
@@ -33,7 +35,7 @@ export async function buildSite(ctx: CommandContext, opts: { parts: string[] }):
   // refusal touches nothing). The read finishes before Astro starts: overlapping it with
   // Astro's bundling saved ~1 s at 10k posts but pushed peak RSS over 1 GiB (PGlite and
   // the bundler in memory at once), see docs/adr/0003.
-  const reading = readSiteSnapshot(ctx.config);
+  const reading = readSiteSnapshot(ctx.config, opts.db ? { db: opts.db } : {});
   await reading.checked;
   await reading.snapshot;
   const releases = createReleaseStore({ distDir: ctx.config.distDir, keep: ctx.config.keepReleases });

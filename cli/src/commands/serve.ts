@@ -5,6 +5,7 @@ import { provideServices } from '@rose/app';
 import { RoseError } from '@rose/core';
 import { createReleaseStore } from '@rose/releases';
 import type { CommandContext } from '../context.ts';
+import { startOutboxWorker } from './worker.ts';
 
 export interface ServeOptions {
   port: number;
@@ -24,7 +25,7 @@ export interface RunningServer {
  * build or rollback switches it, new requests go to the new release without a restart.
  * Stops cleanly on SIGINT/SIGTERM.
  */
-export async function serveSite(ctx: CommandContext, opts: ServeOptions & { followIntervalMs?: number }): Promise<RunningServer> {
+export async function serveSite(ctx: CommandContext, opts: ServeOptions & { followIntervalMs?: number; worker?: boolean }): Promise<RunningServer> {
   const releases = createReleaseStore({ distDir: ctx.config.distDir });
   const first = await releases.current();
   if (!first) {
@@ -90,6 +91,11 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
     throw error;
   });
 
+  // The outbox worker: webhook changes become rebuilds without a second process (the
+  // embedded database allows only one).
+  const worker = opts.worker === false ? undefined : startOutboxWorker(ctx, services);
+  const workerDone = worker?.run();
+
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const shownHost = opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -103,6 +109,8 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(follow);
+      await worker?.stop();
+      await workerDone;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // In-flight requests get a moment to finish; then connections are cut.

@@ -30,6 +30,8 @@ export interface Services {
     /** The blog snapshot; memoised for the life of a build when `memoiseReads` is set. */
     snapshot(): Promise<BlogSnapshot>;
   };
+  /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
+  readonly jobs: { wake(): void; setWaker(waker: (() => void) | undefined): void };
   health(): Promise<HealthReport>;
   close(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const migrations = createMigrations(database.db, path.join(config.root, 'migrations'));
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
   let snapshotMemo: Promise<BlogSnapshot> | undefined;
+  let waker: (() => void) | undefined;
   const ghost = config.ghost
     ? {
         url: config.ghost.url,
@@ -75,6 +78,12 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     migrations,
     fragments,
     ghost,
+    jobs: {
+      wake: () => waker?.(),
+      setWaker: (fn) => {
+        waker = fn;
+      },
+    },
     blog: {
       snapshot() {
         if (!opts.memoiseReads) return loadBlogSnapshot(database.db);

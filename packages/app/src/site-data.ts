@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { loadBlogSnapshot, type BlogSnapshot } from '@rose/blog';
 import type { Config } from '@rose/config';
 import { RoseError } from '@rose/core';
-import { createMigrations, openDatabase } from '@rose/db';
+import type { Kysely } from 'kysely';
+import { createMigrations, openDatabase, type Database } from '@rose/db';
 import path from 'node:path';
 import { getServices } from './services.ts';
 
@@ -46,7 +47,15 @@ export interface SnapshotRead {
  * thread: PGlite's WASM memory is released when the worker ends instead of staying for
  * the whole Astro build.
  */
-export function readSiteSnapshot(config: Config): SnapshotRead {
+export function readSiteSnapshot(config: Config, opts: { db?: Kysely<Database> } = {}): SnapshotRead {
+  if (opts.db) {
+    // A process that already has the database open (the in-process worker of `rose serve`).
+    const db = opts.db;
+    const checked = createMigrations(db, path.join(config.root, 'migrations')).assertCurrent();
+    const snapshot = checked.then(() => loadBlogSnapshot(db));
+    snapshot.catch(() => {});
+    return { checked, snapshot };
+  }
   if (config.database.kind === 'postgres') {
     const handle = openDatabase(config.database);
     const checked = handle.then(async (h) => {

@@ -48,6 +48,9 @@ export interface ImportBatch {
   /** When given, replaces all Ghost-sourced authors (Ghost has no updated_at for them). */
   authors?: ImportedAuthor[];
   tags?: ImportedTag[];
+  /** Adds or updates these without removing others (a single post arriving by webhook). */
+  mergeAuthors?: ImportedAuthor[];
+  mergeTags?: ImportedTag[];
   upsertPosts?: ImportedPost[];
   /** Ghost-sourced posts/pages whose source id is not in this set are removed (reconcile). */
   keepOnly?: { posts: ReadonlySet<string>; pages: ReadonlySet<string> };
@@ -86,6 +89,8 @@ async function applyInTransaction(trx: Transaction<Database>, batch: ImportBatch
 
   if (batch.authors) summary.sharedChanged = (await replaceAuthors(trx, batch.authors, now)) || summary.sharedChanged;
   if (batch.tags) summary.sharedChanged = (await replaceTags(trx, batch.tags, now)) || summary.sharedChanged;
+  if (batch.mergeAuthors) summary.sharedChanged = (await replaceAuthors(trx, batch.mergeAuthors, now, false)) || summary.sharedChanged;
+  if (batch.mergeTags) summary.sharedChanged = (await replaceTags(trx, batch.mergeTags, now, false)) || summary.sharedChanged;
 
   const authorIds = new Map((await trx.selectFrom('blog_authors').select(['id', 'ghost_id']).where('ghost_id', 'is not', null).execute()).map((a) => [a.ghost_id!, a.id]));
   const tagIds = new Map((await trx.selectFrom('blog_tags').select(['id', 'ghost_id']).where('ghost_id', 'is not', null).execute()).map((t) => [t.ghost_id!, t.id]));
@@ -168,7 +173,7 @@ async function applyInTransaction(trx: Transaction<Database>, batch: ImportBatch
   return summary;
 }
 
-async function replaceAuthors(trx: Transaction<Database>, authors: ImportedAuthor[], now: Date): Promise<boolean> {
+async function replaceAuthors(trx: Transaction<Database>, authors: ImportedAuthor[], now: Date, removeOthers = true): Promise<boolean> {
   let changed = false;
   const existing = await trx.selectFrom('blog_authors').selectAll().execute();
   const byGhost = new Map(existing.filter((a) => a.ghost_id).map((a) => [a.ghost_id!, a]));
@@ -184,6 +189,7 @@ async function replaceAuthors(trx: Transaction<Database>, authors: ImportedAutho
       changed = true;
     }
   }
+  if (!removeOthers) return changed;
   const keep = new Set(authors.map((a) => a.sourceId));
   const gone = existing.filter((a) => a.source === 'ghost' && a.ghost_id && !keep.has(a.ghost_id)).map((a) => a.id);
   if (gone.length) {
@@ -193,7 +199,7 @@ async function replaceAuthors(trx: Transaction<Database>, authors: ImportedAutho
   return changed;
 }
 
-async function replaceTags(trx: Transaction<Database>, tags: ImportedTag[], now: Date): Promise<boolean> {
+async function replaceTags(trx: Transaction<Database>, tags: ImportedTag[], now: Date, removeOthers = true): Promise<boolean> {
   let changed = false;
   const existing = await trx.selectFrom('blog_tags').selectAll().execute();
   const byGhost = new Map(existing.filter((t) => t.ghost_id).map((t) => [t.ghost_id!, t]));
@@ -209,6 +215,7 @@ async function replaceTags(trx: Transaction<Database>, tags: ImportedTag[], now:
       changed = true;
     }
   }
+  if (!removeOthers) return changed;
   const keep = new Set(tags.map((t) => t.sourceId));
   const gone = existing.filter((t) => t.source === 'ghost' && t.ghost_id && !keep.has(t.ghost_id)).map((t) => t.id);
   if (gone.length) {

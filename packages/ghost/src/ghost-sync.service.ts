@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { applyImport, readSetting, reservedSlugs, type ImportBatch, type ImportedPost, type ImportSummary } from '@rose/blog';
 import { blogLinks, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
@@ -40,7 +40,12 @@ const slugPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
  */
 export async function syncFromGhost(
   deps: { db: Kysely<Database>; client: GhostContentClient; ghostUrl: string; clock?: Clock },
-  opts: { full?: boolean; onProgress?: (p: SyncProgress) => void } = {},
+  opts: {
+    full?: boolean;
+    onProgress?: (p: SyncProgress) => void;
+    /** Runs inside the sync's transaction, after the changes (e.g. to enqueue a rebuild). */
+    inTransaction?: (trx: Transaction<Database>, summary: ImportSummary) => Promise<void>;
+  } = {},
 ): Promise<SyncResult> {
   const clock = deps.clock ?? systemClock;
   const progress = opts.onProgress ?? (() => {});
@@ -103,7 +108,11 @@ export async function syncFromGhost(
     ...(mark ? { settings: { [syncMarkKey]: { mark, syncedAt: clock.now().toISOString() } satisfies SyncMark } } : {}),
   };
   progress({ phase: 'apply', fetched: upsertPosts.length });
-  const summary = await applyImport(deps.db, batch, { clock });
+  const summary = await deps.db.transaction().execute(async (trx) => {
+    const applied = await applyImport(trx, batch, { clock });
+    await opts.inTransaction?.(trx, applied);
+    return applied;
+  });
   return { ...summary, full, fetched: { posts: posts.length, pages: pages.length }, skipped, mark };
 }
 

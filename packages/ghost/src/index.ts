@@ -33,3 +33,4 @@ export {
   type GhostItemStamp,
 } from './ghost.types.ts';
 export { syncFromGhost, toSitePath, syncMarkKey, type SyncMark, type SyncProgress, type SyncResult } from './ghost-sync.service.ts';
+export { handleGhostWebhook, type WebhookOutcome, type WebhookRejection } from './ghost-webhook.service.ts';
