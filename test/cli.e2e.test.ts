@@ -169,6 +169,40 @@ describe('rose CLI end to end (embedded PGlite)', () => {
     await runRose(['release', 'rollback', '--to', second], env);
   });
 
+  it('a targeted rebuild re-renders only the pages an edit touches and links the rest', async () => {
+    const posts = await publishedPosts(path.join(tmp, 'content'));
+    const target = posts.find((p) => p.visibility === 'public')!;
+    const file = path.join(tmp, 'content', 'posts', `${target.slug}.md`);
+    const original = await fs.readFile(file, 'utf8');
+    await fs.writeFile(file, original.replace(/^title: .*$/m, 'title: "An edited title"'));
+    try {
+      expect((await runRose(['db', 'seed'], env)).code).toBe(0);
+      const liveBefore = await fs.realpath(path.join(tmp, 'dist', 'current'));
+      const r = await runRose(['build', '--targeted'], env, { timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      const m = /Re-rendered (\d+) of (\d+) pages/.exec(r.stdout);
+      expect(m, r.stdout).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThan(1); // the post, its neighbours, lists it is on
+      expect(Number(m![1])).toBeLessThan(Number(m![2]) / 3);
+      const html = await fs.readFile(path.join(clientDir, 'blog', target.slug, 'index.html'), 'utf8');
+      expect(html).toMatch(/<h1[^>]*>An edited title<\/h1>/);
+      // An untouched page is the same file as in the previous release (a hard link).
+      const untouched = posts.find((p) => p.slug !== target.slug && p.date < target.date && p.tags.every((t) => !target.tags.includes(t)) && p.authors.every((a) => !target.authors.includes(a)));
+      if (untouched) {
+        const a = await fs.stat(path.join(liveBefore, 'client', 'blog', untouched.slug, 'index.html'));
+        const b = await fs.stat(path.join(clientDir, 'blog', untouched.slug, 'index.html'));
+        expect(b.ino).toBe(a.ino);
+      }
+      const broken = (await internalLinks(clientDir)).filter((l) => !l.link.startsWith('/_server-islands/') && !resolvesInBuild(clientDir, l.link));
+      expect(broken).toEqual([]);
+      const again = await runRose(['build', '--targeted'], env, { timeoutMs: 240_000 });
+      expect(again.stdout).toContain('Nothing to rebuild');
+    } finally {
+      await fs.writeFile(file, original);
+      await runRose(['db', 'seed'], env);
+    }
+  });
+
   it('rejects a part it does not know', async () => {
     const r = await runRose(['build', 'bakery'], env);
     expect(r.code).toBe(1);

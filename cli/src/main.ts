@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ensureAstroKey } from '@rose/app';
 import { settings } from '@rose/config';
 import { buildSite, buildableParts } from './commands/build.ts';
 import { dbMigrate, dbRollback, dbSeed, dbStatus } from './commands/db.ts';
@@ -35,6 +36,7 @@ async function run(program: Command, body: (ctx: CommandContext) => Promise<void
   const verbose = Boolean(program.opts().verbose);
   try {
     const ctx = createContext(createOutput({ verbose }));
+    await ensureAstroKey(ctx.config.dataDir);
     await body(ctx);
   } catch (error) {
     process.exitCode = reportError(error, verbose);
@@ -89,10 +91,11 @@ export function createProgram(): Command {
     .description('build the static pages from the database into a new release and make it live')
     .argument('[parts...]', `parts to build (${buildableParts.join(', ')}); default: all`)
     .option('--sync', 'sync from Ghost first (needs GHOST_URL)')
-    .action((parts: string[], opts: { sync?: boolean }) =>
+    .option('--targeted', 're-render only the pages whose data changed since the live release (falls back to a full build)')
+    .action((parts: string[], opts: { sync?: boolean; targeted?: boolean }) =>
       run(program, async (ctx) => {
         if (opts.sync) await ghostSync(ctx, {});
-        await buildSite(ctx, { parts });
+        await buildSite(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}) });
       }),
     );
 

@@ -28,3 +28,12 @@ export function paginate<T>(list: T[], perPage: number): PageOf<T>[] {
 }
 
 export type { BlogSnapshot, PostView };
+
+/**
+ * Keeps the static paths a targeted rebuild asked for (all of them in a full build).
+ * `pathOf` gives the site path a getStaticPaths entry renders to.
+ */
+export async function selectPaths<T>(entries: T[], pathOf: (entry: T) => string): Promise<T[]> {
+  const only = (await getSiteData()).renderOnly;
+  return only ? entries.filter((e) => only.has(pathOf(e))) : entries;
+}

@@ -10,8 +10,8 @@ import { buildSite } from './build.ts';
 export function startOutboxWorker(ctx: CommandContext, services: Services, opts: { pollMs?: number } = {}): Worker {
   const rebuild = async (request: RebuildRequest) => {
     services.logger.info({ slugs: request.slugs.length, shared: request.shared }, 'rebuilding the blog');
-    const result = await buildSite(ctx, { parts: [], db: services.database.db });
-    services.logger.info({ release: result.release, pages: result.pages, seconds: result.seconds }, 'rebuild live');
+    const result = await buildSite(ctx, { parts: [], db: services.database.db, targeted: true });
+    services.logger.info({ release: result.release, kind: result.kind, rendered: result.rendered, pages: result.pages, seconds: result.seconds }, 'rebuild live');
   };
   const worker = createWorker({
     db: services.database.db,

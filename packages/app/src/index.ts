@@ -4,3 +4,4 @@ export { createLogger, type Logger } from './logger.ts';
 export { setBuildProgressReporter, reportPageRendered, type BuildProgressReporter } from './build-progress.ts';
 export { getSiteData, provideSiteData, readSiteSnapshot, type SiteData, type SnapshotRead } from './site-data.ts';
 export { createBlogJobHandlers, enqueueBlogJob, mergeRebuilds, type BlogJob, type RebuildRequest } from './blog-jobs.ts';
+export { ensureAstroKey } from './astro-key.ts';

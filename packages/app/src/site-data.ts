@@ -13,6 +13,8 @@ export interface SiteData {
   blog: BlogSnapshot;
   /** The release being built, when there is one (not in dev). */
   release?: string;
+  /** A targeted rebuild renders only these paths of the pages with dynamic routes. */
+  renderOnly?: ReadonlySet<string>;
 }
 
 const KEY = Symbol.for('rose.site-data');

@@ -4,3 +4,4 @@ export { loadBlogSnapshot, type BlogSnapshot, type PostView, type PostCard, type
 export { renderRss, renderAtom, renderJsonFeed, renderSitemap, blogSitemapEntries, buildSearchIndex, escapeXml, type SitemapEntry, type SearchEntry } from './feed.view.ts';
 export { renderMarkdown, sanitizePostHtml, htmlToText, readingMinutes, countWords } from './markdown.ts';
 export { applyImport, readSetting, type ImportBatch, type ImportSummary, type ImportedPost, type ImportedTag, type ImportedAuthor } from './import.service.ts';
+export { blogPageKeys, diffPageKeys } from './page-keys.ts';

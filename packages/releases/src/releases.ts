@@ -9,6 +9,11 @@ export interface ReleaseManifest {
   pages: number;
   seconds: number;
   parts: string[];
+  /** Hash of the source the release was built from; a targeted rebuild needs the same. */
+  codeHash?: string;
+  /** 'full', or 'targeted' with the number of pages rendered. */
+  kind?: 'full' | 'targeted';
+  rendered?: number;
 }
 
 export interface Release extends ReleaseManifest {
@@ -26,7 +31,7 @@ export interface ReleaseStore {
   /** Creates an empty release folder to build into. */
   stage(): Promise<StagedRelease>;
   /** Writes the manifest, points `current` at the release atomically, prunes old ones. */
-  publish(staged: StagedRelease, manifest: Omit<ReleaseManifest, 'id' | 'createdAt'>): Promise<{ pruned: string[] }>;
+  publish(staged: StagedRelease, manifest: Omit<ReleaseManifest, 'id' | 'createdAt'>, extra?: { pageKeys?: Record<string, string> }): Promise<{ pruned: string[] }>;
   /** Removes a staged release that will not be published (a failed build). */
   discard(staged: StagedRelease): Promise<void>;
   /** Newest first. Incomplete folders (no manifest) are not releases. */
@@ -96,8 +101,9 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
       await fs.mkdir(dir, { recursive: true });
       return { id, dir };
     },
-    async publish(staged, manifest) {
+    async publish(staged, manifest, extra) {
       const full: ReleaseManifest = { id: staged.id, createdAt: clock.now().toISOString(), ...manifest };
+      if (extra?.pageKeys) await fs.writeFile(path.join(staged.dir, 'pages.json'), JSON.stringify(extra.pageKeys));
       await fs.writeFile(path.join(staged.dir, 'release.json'), `${JSON.stringify(full, null, 2)}\n`);
       await switchCurrent(staged.id);
       const releases = await store.list();
@@ -167,4 +173,56 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
     },
   };
   return store;
+}
+
+/**
+ * Fills `toDir` with hard links to every file of `fromDir` (except the manifests): a new
+ * release that shares unchanged files with the old one at no copying cost. Files are later
+ * replaced by rename, which gives the new release its own inode and leaves the old intact.
+ */
+export async function linkReleaseFiles(fromDir: string, toDir: string): Promise<number> {
+  let count = 0;
+  const walk = async (rel: string) => {
+    const entries = await fs.readdir(path.join(fromDir, rel), { withFileTypes: true });
+    await fs.mkdir(path.join(toDir, rel), { recursive: true });
+    await Promise.all(
+      entries.map(async (e) => {
+        const child = path.join(rel, e.name);
+        if (e.isDirectory()) await walk(child);
+        else if (e.isFile() && !(rel === '' && (e.name === 'release.json' || e.name === 'pages.json'))) {
+          await fs.link(path.join(fromDir, child), path.join(toDir, child));
+          count++;
+        }
+      }),
+    );
+  };
+  await walk('');
+  return count;
+}
+
+/** Moves every file under `fromDir` to the same place under `toDir`, replacing what is there. */
+export async function overlayFiles(fromDir: string, toDir: string): Promise<string[]> {
+  const moved: string[] = [];
+  const walk = async (rel: string) => {
+    for (const e of await fs.readdir(path.join(fromDir, rel), { withFileTypes: true })) {
+      const child = path.join(rel, e.name);
+      if (e.isDirectory()) await walk(child);
+      else if (e.isFile()) {
+        await fs.mkdir(path.dirname(path.join(toDir, child)), { recursive: true });
+        await fs.rename(path.join(fromDir, child), path.join(toDir, child));
+        moved.push(child);
+      }
+    }
+  };
+  await walk('');
+  return moved;
+}
+
+/** The page keys a release was built with (`pages.json`), if it has them. */
+export async function readReleaseFile<T>(releaseDir: string, name: 'pages.json' | 'release.json'): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(releaseDir, name), 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }

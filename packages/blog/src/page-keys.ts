@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { blogLinks } from '@rose/core';
+import type { BlogSnapshot, PostView } from './blog.view.ts';
+
+/**
+ * A fingerprint of the data behind every blog page with a dynamic path: if the key of a
+ * path is unchanged, re-rendering it would produce the same HTML (for the same code).
+ * Site settings and navigation are part of every key, so a change to them changes all.
+ */
+export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<string, string> {
+  const shared = hash(JSON.stringify([snapshot.site, snapshot.navigation]));
+  const keys = new Map<string, string>();
+  const card = (p: PostView) => [p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name)];
+  const list = (path: (n: number) => string, posts: PostView[], extra: unknown) => {
+    const pages = Math.max(1, Math.ceil(posts.length / perPage));
+    for (let n = 1; n <= pages; n++) {
+      keys.set(path(n), hash(JSON.stringify([shared, extra, n, pages, posts.slice((n - 1) * perPage, n * perPage).map(card)])));
+    }
+  };
+  for (const p of [...snapshot.posts, ...snapshot.pages]) {
+    keys.set(p.url, hash(JSON.stringify([shared, p, p.publishedAt.getTime(), p.updatedAt.getTime()])));
+  }
+  list(blogLinks.listPage, snapshot.posts, 'index');
+  for (const t of snapshot.tags) list((n) => blogLinks.tag(t.slug, n), snapshot.postsByTag.get(t.slug) ?? [], [t.name, t.description, t.postCount]);
+  for (const a of snapshot.authors) list((n) => blogLinks.author(a.slug, n), snapshot.postsByAuthor.get(a.slug) ?? [], [a.name, a.bio, a.website, a.location, a.profileImage, a.postCount]);
+  return keys;
+}
+
+function hash(text: string): string {
+  return createHash('sha1').update(text).digest('base64url');
+}
+
+/** Which paths to render and which to delete, going from `before` to `after`. */
+export function diffPageKeys(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { render: string[]; remove: string[] } {
+  const render: string[] = [];
+  for (const [path, key] of after) if (before.get(path) !== key) render.push(path);
+  const remove = [...before.keys()].filter((path) => !after.has(path));
+  return { render, remove };
+}
