@@ -241,7 +241,8 @@ async function replaceNavigation(trx: Transaction<Database>, nav: NonNullable<Im
 async function upsertSetting(trx: Transaction<Database>, key: string, value: unknown, now: Date): Promise<boolean> {
   const json = JSON.stringify(value);
   const existing = await trx.selectFrom('site_settings').select('value').where('key', '=', key).executeTakeFirst();
-  if (existing && JSON.stringify(existing.value) === json) return false;
+  // jsonb stores keys in its own order: compare independent of it.
+  if (existing && stableJson(existing.value) === stableJson(value)) return false;
   await trx
     .insertInto('site_settings')
     .values({ key, value: json, updated_at: now })
@@ -266,4 +267,15 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
 export async function readSetting<T>(db: Kysely<Database>, key: string): Promise<T | undefined> {
   const row = await db.selectFrom('site_settings').select('value').where('key', '=', key).executeTakeFirst();
   return row?.value as T | undefined;
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -9,6 +9,11 @@ import type { GhostNavigationItem, GhostPost, GhostSettings } from './ghost.type
 export interface SyncMark {
   mark: string;
   syncedAt: string;
+  /**
+   * Ids of the items updated in the mark's second. Ghost filters to the second, so `>=` sees
+   * them again next time; they are known already and left out unless they changed.
+   */
+  idsAtMark?: string[];
 }
 export const syncMarkKey = 'ghost.sync';
 
@@ -60,8 +65,13 @@ export async function syncFromGhost(
   const authors = await deps.client.authors();
   progress({ phase: 'authors', fetched: authors.length });
 
-  const posts = await collect(deps.client.posts(updatedSince ? { updatedSince } : {}), (n) => progress({ phase: 'posts', fetched: n }));
-  const pages = await collect(deps.client.pages(updatedSince ? { updatedSince } : {}), (n) => progress({ phase: 'pages', fetched: n }));
+  const seenAtMark = new Set(full ? [] : (previous?.idsAtMark ?? []));
+  const markTime = updatedSince?.getTime();
+  const isKnown = (item: GhostPost) => markTime !== undefined && item.updated_at.getTime() === markTime && seenAtMark.has(item.id);
+  const allPosts = await collect(deps.client.posts(updatedSince ? { updatedSince } : {}), (n) => progress({ phase: 'posts', fetched: n }));
+  const allPages = await collect(deps.client.pages(updatedSince ? { updatedSince } : {}), (n) => progress({ phase: 'pages', fetched: n }));
+  const posts = allPosts.filter((p) => !isKnown(p));
+  const pages = allPages.filter((p) => !isKnown(p));
   const [postIds, pageIds] = await Promise.all([deps.client.postIds(), deps.client.pageIds()]);
   progress({ phase: 'ids', fetched: postIds.length + pageIds.length });
 
@@ -89,8 +99,10 @@ export async function syncFromGhost(
     for (const a of p.authors) if (!authorMap.has(a.id)) authorMap.set(a.id, a);
   }
 
-  const newest = [...posts, ...pages].reduce<Date | undefined>((max, p) => (!max || p.updated_at > max ? p.updated_at : max), undefined);
+  const everything = [...allPosts, ...allPages];
+  const newest = everything.reduce<Date | undefined>((max, p) => (!max || p.updated_at > max ? p.updated_at : max), undefined);
   const mark = newest ? newest.toISOString() : previous?.mark;
+  const idsAtMark = newest ? everything.filter((p) => p.updated_at.getTime() === newest.getTime()).map((p) => p.id) : (previous?.idsAtMark ?? []);
   const batch: ImportBatch = {
     tags: [...tagMap.values()]
       .filter((t) => slugPattern.test(t.slug))
@@ -105,7 +117,7 @@ export async function syncFromGhost(
       primary: settings.navigation.map((n) => toNavItem(n, deps.ghostUrl)),
       secondary: settings.secondary_navigation.map((n) => toNavItem(n, deps.ghostUrl)),
     },
-    ...(mark ? { settings: { [syncMarkKey]: { mark, syncedAt: clock.now().toISOString() } satisfies SyncMark } } : {}),
+    ...(mark ? { settings: { [syncMarkKey]: { mark, syncedAt: clock.now().toISOString(), idsAtMark } satisfies SyncMark } } : {}),
   };
   progress({ phase: 'apply', fetched: upsertPosts.length });
   const summary = await deps.db.transaction().execute(async (trx) => {

@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signGhostPayload } from '@rose/ghost';
+import { createEmptyPostgresDatabase, freePort, makeProjectTempDir, repoRoot, roseEnv, runRose, startGhost, startRose, type GhostServer, type RunningRose } from '@rose/testing';
+
+interface AdminPost {
+  id: string;
+  slug: string;
+  title: string;
+  updated_at: string;
+}
+
+// The blog pipeline against a real Ghost 6: full and incremental sync, unpublish/delete,
+// members-only gating, a real signed webhook triggering a targeted rebuild that goes live,
+// refused forgeries, and an interrupted sync.
+describe('blog from a real Ghost', () => {
+  let ghost: GhostServer;
+  let tmp: string;
+  let env: Record<string, string>;
+  let db: pg.Client;
+  let dropDb: () => Promise<void>;
+  let server: RunningRose | undefined;
+  const secret = randomBytes(24).toString('hex');
+  const posts: Record<string, AdminPost> = {};
+
+  const createPost = async (key: string, fields: Record<string, unknown>, type: 'posts' | 'pages' = 'posts') => {
+    const res = await ghost.admin<Record<string, AdminPost[]>>('POST', `/${type}/?source=html`, { [type]: [{ status: 'published', ...fields }] });
+    posts[key] = res[type]![0]!;
+    return posts[key]!;
+  };
+  const editPost = async (key: string, fields: Record<string, unknown>) => {
+    const current = posts[key]!;
+    const res = await ghost.admin<{ posts: AdminPost[] }>('PUT', `/posts/${current.id}/?source=html`, { posts: [{ ...fields, updated_at: current.updated_at }] });
+    posts[key] = res.posts[0]!;
+    return posts[key]!;
+  };
+  const rows = async () => (await db.query('select slug, title, visibility, html, source from blog_posts order by slug')).rows as { slug: string; title: string; visibility: string; html: string; source: string }[];
+
+  beforeAll(async () => {
+    ghost = await startGhost();
+    tmp = await makeProjectTempDir('ghost');
+    const database = await createEmptyPostgresDatabase();
+    dropDb = database.drop;
+    db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    env = {
+      DATABASE_URL: database.url,
+      ROSE_DATA_DIR: path.join(tmp, '.rose'),
+      ROSE_DIST_DIR: path.join(tmp, 'dist'),
+      GHOST_URL: ghost.url,
+      GHOST_CONTENT_KEY: ghost.contentKey,
+      GHOST_ADMIN_KEY: ghost.adminKey,
+      GHOST_WEBHOOK_SECRET: secret,
+    };
+    const migrate = await runRose(['db', 'migrate'], env);
+    if (migrate.code !== 0) throw new Error(migrate.stderr);
+    await createPost('news', { title: 'Market news from Ghost', html: '<p>The market is <em>open</em>.</p>', tags: [{ name: 'Market' }, { name: 'News' }] });
+    await createPost('recipe', { title: 'Soup of the week', html: '<p>Leek and potato.</p>', tags: [{ name: 'Recipes' }] });
+    await createPost('old', { title: 'An old notice', html: '<p>Closed on Monday.</p>' });
+    await createPost('members', { title: 'For members only', html: '<p>THE SECRET MINUTES of the board.</p>', visibility: 'members', custom_excerpt: 'Minutes of the board meeting.' });
+    await createPost('about', { title: 'About the co-op', html: '<p>Member-owned since 1987.</p>' }, 'pages');
+    // Enough posts for two API pages, and for a single edit to be a small part of the site.
+    for (let i = 0; i < 105; i++) await createPost(`bulk${i}`, { title: `Bulk post ${i}`, html: `<p>Bulk ${i}.</p>`, tags: [{ name: `Bulk ${i % 5}` }] });
+  }, 900_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.end();
+    await dropDb?.();
+    await ghost?.stop();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('a full sync imports posts, pages, tags and authors; members-only bodies never arrive', async () => {
+    const r = await runRose(['ghost', 'sync'], env);
+    expect(r.code, r.stderr).toBe(0);
+    // A fresh Ghost also has its own welcome post and pages.
+    const counted = /Full sync from .* fetched (\d+) posts, (\d+) pages; (\d+) added/.exec(r.stdout);
+    expect(counted, r.stdout).not.toBeNull();
+    expect(Number(counted![1])).toBeGreaterThanOrEqual(109);
+    expect(Number(counted![3])).toBe(Number(counted![1]) + Number(counted![2]));
+    const all = await rows();
+    expect(all.map((p) => p.slug)).toEqual(expect.arrayContaining(Object.values(posts).map((p) => p.slug)));
+    expect(all.every((p) => p.source === 'ghost')).toBe(true);
+    const members = all.find((p) => p.slug === posts.members!.slug)!;
+    expect(members.visibility).toBe('members');
+    expect(members.html).not.toContain('SECRET');
+    const tags = (await db.query(`select t.slug from blog_post_tags pt join blog_tags t on t.id = pt.tag_id join blog_posts p on p.id = pt.post_id where p.slug = $1 order by pt.sort_order`, [posts.news!.slug])).rows.map((x) => x.slug);
+    expect(tags).toEqual(['market', 'news']);
+  });
+
+  it('an incremental sync fetches only what changed', async () => {
+    const nothing = await runRose(['ghost', 'sync'], env);
+    expect(nothing.stdout, nothing.stderr).toMatch(/Incremental sync .* fetched 0 posts, 0 pages; 0 added, 0 updated, 0 removed/);
+    expect(nothing.stdout).not.toContain('settings changed');
+    await editPost('recipe', { title: 'Soup of the week: leek' });
+    const r = await runRose(['ghost', 'sync'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Incremental sync .* fetched 1 posts, 0 pages; 0 added, 1 updated/);
+    expect((await rows()).find((p) => p.slug === posts.recipe!.slug)!.title).toBe('Soup of the week: leek');
+  });
+
+  it('unpublished and deleted posts disappear from the database and the built site', async () => {
+    expect((await runRose(['build'], env, { timeoutMs: 240_000 })).code).toBe(0);
+    const client = path.join(tmp, 'dist', 'current', 'client', 'blog');
+    await expect(fs.access(path.join(client, posts.old!.slug, 'index.html'))).resolves.toBeUndefined();
+    await editPost('old', { status: 'draft' });
+    await ghost.admin('DELETE', `/posts/${posts.recipe!.id}/`);
+    const r = await runRose(['build', '--sync'], env, { timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 removed/);
+    const slugs = (await rows()).map((p) => p.slug);
+    expect(slugs).not.toContain(posts.old!.slug);
+    expect(slugs).not.toContain(posts.recipe!.slug);
+    await expect(fs.access(path.join(client, posts.old!.slug, 'index.html'))).rejects.toThrow();
+    await expect(fs.access(path.join(client, posts.recipe!.slug, 'index.html'))).rejects.toThrow();
+    const gated = await fs.readFile(path.join(client, posts.members!.slug, 'index.html'), 'utf8');
+    expect(gated).toContain('data-testid="members-only"');
+    expect(gated).toContain('Minutes of the board meeting.');
+    expect(gated).not.toContain('SECRET');
+  });
+
+  it('an interrupted sync leaves the previous state whole, and the next one completes', async () => {
+    for (const i of [3, 50, 101]) await editPost(`bulk${i}`, { title: `Bulk post ${i}, edited` });
+    const edited = async () => (await rows()).filter((p) => p.title.endsWith(', edited')).length;
+    expect(await edited()).toBe(0);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [path.join(repoRoot, 'cli', 'bin', 'rose.js'), 'ghost', 'sync'], { env: roseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise((r) => child.once('close', r));
+    child.stderr.on('data', (d: Buffer) => {
+      if (d.toString().includes('posts:')) child.kill('SIGKILL'); // mid-fetch
+    });
+    await closed;
+    // All or nothing: either none of the edits landed or all of them — never some.
+    expect([0, 3]).toContain(await edited());
+    const r = await runRose(['ghost', 'sync'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await edited()).toBe(3);
+  });
+
+  it('a real webhook from Ghost is verified and its targeted rebuild goes live', async () => {
+    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    const install = await runRose(['ghost', 'webhooks', 'install', '--target', new URL('/api/ghost/webhook', server.url).toString()], env);
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toMatch(/\d+ created/);
+    const again = await runRose(['ghost', 'webhooks', 'install', '--target', new URL('/api/ghost/webhook', server.url).toString()], env);
+    expect(again.stdout).toMatch(/0 created, \d+ already there/);
+
+    await editPost('news', { title: 'Market news: now with cheese' });
+    const page = new URL(`/blog/${posts.news!.slug}/`, server.url);
+    await expect
+      .poll(async () => (await (await fetch(page)).text()).includes('Market news: now with cheese'), { timeout: 90_000, interval: 500 })
+      .toBe(true);
+    const release = JSON.parse(await fs.readFile(path.join(tmp, 'dist', 'current', 'release.json'), 'utf8')) as { kind: string; rendered: number; pages: number };
+    expect(release.kind).toBe('targeted');
+    expect(release.rendered).toBeLessThan(release.pages);
+  });
+
+  it('refuses tampered and stale signatures with 401 and changes nothing', async () => {
+    const before = await rows();
+    const jobsBefore = (await db.query('select count(*)::int as n from jobs')).rows[0].n as number;
+    const body = JSON.stringify({ post: { current: { id: posts.news!.id }, previous: {} } });
+    const url = new URL('/api/ghost/webhook', server!.url);
+    const send = (signature: string, payload = body) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ghost-signature': signature }, body: payload });
+    const tampered = await send(signGhostPayload(body, secret, new Date()), body.replace('current', 'currant'));
+    expect(tampered.status).toBe(401);
+    const wrongSecret = await send(signGhostPayload(body, 'not-the-secret-at-all', new Date()));
+    expect(wrongSecret.status).toBe(401);
+    const stale = await send(signGhostPayload(body, secret, new Date(Date.now() - 6 * 60_000)));
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: string }).error).toMatch(/more than 5 minutes old/);
+    const missing = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(missing.status).toBe(401);
+    expect(await rows()).toEqual(before);
+    expect((await db.query('select count(*)::int as n from jobs')).rows[0].n).toBe(jobsBefore);
+  });
+
+});
