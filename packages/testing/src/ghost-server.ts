@@ -268,11 +268,14 @@ async function installInto(work: string, log: Log): Promise<void> {
 
 /**
  * Watchdog loaded into Ghost with `node -r`: when its stdin closes, i.e. the test process that
- * started it is gone without calling stop() (killed, crashed), Ghost removes its folder and exits.
+ * started it is gone without calling stop() (killed, crashed), Ghost exits. Its folder is removed
+ * in the synchronous exit hook, when Ghost can no longer write into it.
  */
 function parentWatch(tmp: string): string {
-  return `const quit = () => { require('node:fs').rmSync(${JSON.stringify(tmp)}, { recursive: true, force: true }); process.exit(0); };
-process.stdin.on('end', quit).on('error', quit).resume();
+  return `process.on('exit', () => {
+  try { require('node:fs').rmSync(${JSON.stringify(tmp)}, { recursive: true, force: true, maxRetries: 3 }); } catch {}
+});
+process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
 `;
 }
 
