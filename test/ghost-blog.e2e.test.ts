@@ -90,6 +90,11 @@ describe('blog from a real Ghost', () => {
     expect(members.html).not.toContain('SECRET');
     const tags = (await db.query(`select t.slug from blog_post_tags pt join blog_tags t on t.id = pt.tag_id join blog_posts p on p.id = pt.post_id where p.slug = $1 order by pt.sort_order`, [posts.news!.slug])).rows.map((x) => x.slug);
     expect(tags).toEqual(['market', 'news']);
+    // Ghost's navigation becomes the site's, with Ghost's own URLs mapped under /blog/.
+    const nav = (await db.query(`select label, url from blog_navigation where menu = 'primary' order by position`)).rows as { label: string; url: string }[];
+    expect(nav.length).toBeGreaterThan(0);
+    expect(nav.find((n) => n.label === 'Home')?.url).toBe('/blog/');
+    expect(nav.every((n) => n.url.startsWith('/blog/') || /^https?:\/\//.test(n.url))).toBe(true);
   });
 
   it('an incremental sync fetches only what changed', async () => {
@@ -176,6 +181,15 @@ describe('blog from a real Ghost', () => {
     expect(missing.status).toBe(401);
     expect(await rows()).toEqual(before);
     expect((await db.query('select count(*)::int as n from jobs')).rows[0].n).toBe(jobsBefore);
+
+    // A genuine delivery is applied once; the same delivery again does nothing more.
+    const signature = signGhostPayload(body, secret, new Date());
+    const first = await send(signature);
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { status: string }).status).toBe('applied');
+    const redelivered = await send(signature);
+    expect(redelivered.status).toBe(200);
+    expect(await redelivered.json()).toEqual({ status: 'duplicate' });
   });
 
 });
