@@ -58,6 +58,7 @@ export async function buildSite(ctx: CommandContext, opts: BuildOptions): Promis
   const releases = createReleaseStore({ distDir: ctx.config.distDir, keep: ctx.config.keepReleases });
   const pageKeys = blogPageKeys(snapshot, ctx.config.postsPerPage);
   const codeHash = await sourceHash(ctx.config.root);
+  const keysSeconds = (performance.now() - started) / 1000 - readSeconds;
 
   // A targeted rebuild needs a live release built from the same code, with its page keys.
   const current = opts.targeted ? await releases.current() : undefined;
@@ -83,6 +84,7 @@ export async function buildSite(ctx: CommandContext, opts: BuildOptions): Promis
   provideSiteData(siteData);
   setBuildProgressReporter({ pageRendered: () => progress.tick() });
   process.env.ASTRO_TELEMETRY_DISABLED = '1';
+  let astroSeconds = 0;
   try {
     const { build } = await import('astro');
     await build({
@@ -92,6 +94,7 @@ export async function buildSite(ctx: CommandContext, opts: BuildOptions): Promis
       site: ctx.config.siteUrl,
       logLevel: ctx.out.verbose ? 'info' : 'warn',
     });
+    astroSeconds = (performance.now() - started) / 1000 - readSeconds - keysSeconds;
     if (targeted) await composeTargetedRelease(targeted.current.dir, astroOut, staged.dir, targeted.diff.remove);
   } catch (error) {
     await releases.discard(staged);
@@ -113,20 +116,23 @@ export async function buildSite(ctx: CommandContext, opts: BuildOptions): Promis
   }
   const pages = await countHtml(path.join(staged.dir, 'client'));
   const rendered = targeted ? targeted.diff.render.length : pages;
-  const seconds = (performance.now() - started) / 1000;
-  const { pruned } = await releases.publish(
+  const builtSeconds = (performance.now() - started) / 1000;
+  await releases.publish(
     staged,
-    { pages, seconds: Math.round(seconds * 100) / 100, parts, codeHash, kind: targeted ? 'targeted' : 'full', rendered },
+    { pages, seconds: Math.round(builtSeconds * 100) / 100, parts, codeHash, kind: targeted ? 'targeted' : 'full', rendered },
     { pageKeys: Object.fromEntries(pageKeys) },
   );
+  // The new release is live from here; pruning old ones is not part of the wait.
+  const seconds = (performance.now() - started) / 1000;
   if (ctx.out.verbose) {
     const usage = process.resourceUsage();
     ctx.out.info(
-      `  read the database in ${readSeconds.toFixed(2)} s; peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MiB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s`,
+      `  read the database ${readSeconds.toFixed(2)} s, page keys ${keysSeconds.toFixed(2)} s, Astro ${astroSeconds.toFixed(2)} s; peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MiB, CPU ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s`,
     );
   }
   const what = targeted ? `Re-rendered ${rendered} of ${pages} pages` : `Built ${pages} pages`;
   ctx.out.info(`${what} in ${seconds.toFixed(1)} s → release ${staged.id} is live (${path.relative(process.cwd(), releases.currentLink) || releases.currentLink})`);
+  const { pruned } = await releases.prune();
   if (pruned.length > 0) ctx.out.info(`  removed ${pruned.length} old release(s), keeping ${ctx.config.keepReleases}`);
   return { release: staged.id, kind: targeted ? 'targeted' : 'full', pages, rendered, seconds, outDir: staged.dir };
 }

@@ -9,6 +9,15 @@ import type { BlogSnapshot, PostView } from './blog.view.ts';
  */
 export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<string, string> {
   const shared = hash(JSON.stringify([snapshot.site, snapshot.navigation]));
+  // Post keys hash the body separately: no 10k large JSON strings at once.
+  const postKey = (p: PostView) => {
+    const { html, ...rest } = p;
+    return createHash('sha1')
+      .update(shared)
+      .update(JSON.stringify([rest, p.publishedAt.getTime(), p.updatedAt.getTime()]))
+      .update(html ?? '\u0000gated')
+      .digest('base64url');
+  };
   const keys = new Map<string, string>();
   const card = (p: PostView) => [p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name)];
   const list = (path: (n: number) => string, posts: PostView[], extra: unknown) => {
@@ -17,9 +26,8 @@ export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<strin
       keys.set(path(n), hash(JSON.stringify([shared, extra, n, pages, posts.slice((n - 1) * perPage, n * perPage).map(card)])));
     }
   };
-  for (const p of [...snapshot.posts, ...snapshot.pages]) {
-    keys.set(p.url, hash(JSON.stringify([shared, p, p.publishedAt.getTime(), p.updatedAt.getTime()])));
-  }
+  for (const p of snapshot.posts) keys.set(p.url, postKey(p));
+  for (const p of snapshot.pages) keys.set(p.url, postKey(p));
   list(blogLinks.listPage, snapshot.posts, 'index');
   for (const t of snapshot.tags) list((n) => blogLinks.tag(t.slug, n), snapshot.postsByTag.get(t.slug) ?? [], [t.name, t.description, t.postCount]);
   for (const a of snapshot.authors) list((n) => blogLinks.author(a.slug, n), snapshot.postsByAuthor.get(a.slug) ?? [], [a.name, a.bio, a.website, a.location, a.profileImage, a.postCount]);

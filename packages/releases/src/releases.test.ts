@@ -22,6 +22,7 @@ describe('release store', () => {
       await fs.mkdir(path.join(staged.dir, 'client'));
       await fs.writeFile(path.join(staged.dir, 'client', 'index.html'), `release ${i}`);
       await store.publish(staged, { pages: 1, seconds: 0.1, parts: ['blog'] });
+      await store.prune();
       ids.push(staged.id);
       // `current` always resolves to a complete release.
       expect(await fs.readFile(path.join(distDir, 'current', 'client', 'index.html'), 'utf8')).toBe(`release ${i}`);
@@ -59,6 +60,7 @@ describe('release store', () => {
       clock.advance(1000);
       const s = await store.stage();
       await store.publish(s, { pages: i, seconds: 1, parts: [] });
+      await store.prune();
       ids.push(s.id);
     }
     await store.rollback(ids[1]);
@@ -69,6 +71,7 @@ describe('release store', () => {
     clock.advance(1000);
     const next = await store.stage();
     await store.publish(next, { pages: 9, seconds: 1, parts: [] });
+    expect((await store.prune()).pruned).toEqual([ids[1]]);
     expect((await store.list()).map((r) => r.id)).toEqual([next.id, ids[2]]);
   });
 

@@ -30,8 +30,13 @@ export interface StagedRelease {
 export interface ReleaseStore {
   /** Creates an empty release folder to build into. */
   stage(): Promise<StagedRelease>;
-  /** Writes the manifest, points `current` at the release atomically, prunes old ones. */
-  publish(staged: StagedRelease, manifest: Omit<ReleaseManifest, 'id' | 'createdAt'>, extra?: { pageKeys?: Record<string, string> }): Promise<{ pruned: string[] }>;
+  /** Writes the manifest and points `current` at the release atomically. */
+  publish(staged: StagedRelease, manifest: Omit<ReleaseManifest, 'id' | 'createdAt'>, extra?: { pageKeys?: Record<string, string> }): Promise<void>;
+  /**
+   * Deletes all but the newest `keep` releases (never the current one) and leftovers of
+   * crashed builds. Separate from `publish` so a new release is live before old ones go.
+   */
+  prune(): Promise<{ pruned: string[] }>;
   /** Removes a staged release that will not be published (a failed build). */
   discard(staged: StagedRelease): Promise<void>;
   /** Newest first. Incomplete folders (no manifest) are not releases. */
@@ -106,7 +111,10 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
       if (extra?.pageKeys) await fs.writeFile(path.join(staged.dir, 'pages.json'), JSON.stringify(extra.pageKeys));
       await fs.writeFile(path.join(staged.dir, 'release.json'), `${JSON.stringify(full, null, 2)}\n`);
       await switchCurrent(staged.id);
+    },
+    async prune() {
       const releases = await store.list();
+      const newest = releases[0]?.id ?? '';
       const pruned: string[] = [];
       for (const r of releases.slice(keep)) {
         if (r.current) continue;
@@ -114,8 +122,8 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
         pruned.push(r.id);
       }
       // Leftovers of builds that crashed before publishing or discarding.
-      for (const name of await fs.readdir(releasesDir)) {
-        if (ID_PATTERN.test(name) && !(await readManifest(name)) && name !== staged.id && name < staged.id) {
+      for (const name of await fs.readdir(releasesDir).catch(() => [] as string[])) {
+        if (ID_PATTERN.test(name) && !(await readManifest(name)) && name < newest) {
           await fs.rm(path.join(releasesDir, name), { recursive: true, force: true });
         }
       }
