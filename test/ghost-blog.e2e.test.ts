@@ -62,6 +62,14 @@ describe('blog from a real Ghost', () => {
     await createPost('old', { title: 'An old notice', html: '<p>Closed on Monday.</p>' });
     await createPost('members', { title: 'For members only', html: '<p>THE SECRET MINUTES of the board.</p>', visibility: 'members', custom_excerpt: 'Minutes of the board meeting.' });
     await createPost('about', { title: 'About the co-op', html: '<p>Member-owned since 1987.</p>' }, 'pages');
+    // Edge cases real Ghost content has: an embed card, an internal (#) tag, typographic
+    // characters, and a slug that would shadow one of the blog's own routes.
+    await createPost('edgy', {
+      title: 'Crème fraîche & “quotes” <em>not html</em>',
+      html: '<p>Watch:</p><figure class="kg-card kg-embed-card"><iframe src="https://www.youtube.com/embed/abc" allowfullscreen></iframe></figure><p>Done.</p>',
+      tags: [{ name: 'Recipes' }, { name: '#hidden' }],
+    });
+    await createPost('reserved', { title: 'A post called tag', slug: 'tag', html: '<p>x</p>' });
     // Enough posts for two API pages, and for a single edit to be a small part of the site.
     for (let i = 0; i < 105; i++) await createPost(`bulk${i}`, { title: `Bulk post ${i}`, html: `<p>Bulk ${i}.</p>`, tags: [{ name: `Bulk ${i % 5}` }] });
   }, 900_000);
@@ -81,15 +89,22 @@ describe('blog from a real Ghost', () => {
     const counted = /Full sync from .* fetched (\d+) posts, (\d+) pages; (\d+) added/.exec(r.stdout);
     expect(counted, r.stdout).not.toBeNull();
     expect(Number(counted![1])).toBeGreaterThanOrEqual(109);
-    expect(Number(counted![3])).toBe(Number(counted![1]) + Number(counted![2]));
+    expect(Number(counted![3])).toBe(Number(counted![1]) + Number(counted![2]) - 1); // the reserved slug is skipped
     const all = await rows();
-    expect(all.map((p) => p.slug)).toEqual(expect.arrayContaining(Object.values(posts).map((p) => p.slug)));
+    expect(all.map((p) => p.slug)).toEqual(expect.arrayContaining(Object.values(posts).filter((p) => p !== posts.reserved).map((p) => p.slug)));
     expect(all.every((p) => p.source === 'ghost')).toBe(true);
     const members = all.find((p) => p.slug === posts.members!.slug)!;
     expect(members.visibility).toBe('members');
     expect(members.html).not.toContain('SECRET');
     const tags = (await db.query(`select t.slug from blog_post_tags pt join blog_tags t on t.id = pt.tag_id join blog_posts p on p.id = pt.post_id where p.slug = $1 order by pt.sort_order`, [posts.news!.slug])).rows.map((x) => x.slug);
     expect(tags).toEqual(['market', 'news']);
+    const edgy = all.find((p) => p.slug === posts.edgy!.slug)!;
+    expect(edgy.title).toBe('Crème fraîche & “quotes” <em>not html</em>');
+    expect(edgy.html).toContain('<iframe src="https://www.youtube.com/embed/abc" allowfullscreen></iframe>');
+    expect(all.some((p) => p.slug === 'tag')).toBe(false);
+    expect(r.stderr).toContain('skipped "tag": reserved for the blog\'s own pages');
+    const hidden = (await db.query(`select visibility from blog_tags where slug = 'hash-hidden'`)).rows[0] as { visibility: string } | undefined;
+    expect(hidden?.visibility).toBe('internal');
     // Ghost's navigation becomes the site's, with Ghost's own URLs mapped under /blog/.
     const nav = (await db.query(`select label, url from blog_navigation where menu = 'primary' order by position`)).rows as { label: string; url: string }[];
     expect(nav.length).toBeGreaterThan(0);

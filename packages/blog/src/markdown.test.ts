@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countWords, htmlToText, readingMinutes, renderMarkdown } from './markdown.ts';
+import { countWords, htmlToText, readingMinutes, renderMarkdown, sanitizePostHtml } from './markdown.ts';
 
 describe('markdown and text helpers', () => {
   it('renders markdown and strips anything executable', () => {
@@ -7,6 +7,18 @@ describe('markdown and text helpers', () => {
     expect(html).toContain('<h1>Hi</h1>');
     expect(html).not.toMatch(/onerror|javascript:|<script/);
     expect(html).toContain('<a href="https://example.org" rel="noopener noreferrer">ext</a>');
+  });
+
+  it('keeps Ghost cards and allow-listed embeds, drops other iframes and inline styles', () => {
+    const html = sanitizePostHtml(
+      '<figure class="kg-card kg-embed-card"><iframe src="https://www.youtube.com/embed/x" allowfullscreen></iframe></figure>' +
+        '<iframe src="https://evil.example/x"></iframe><p style="color:red" onclick="x()">Hi</p>' +
+        '<video src="https://ghost.example/content/media/a.mp4" controls></video>',
+    );
+    expect(html).toContain('<figure class="kg-card kg-embed-card"><iframe src="https://www.youtube.com/embed/x" allowfullscreen></iframe></figure>');
+    expect(html).not.toContain('evil.example');
+    expect(html).toContain('<p>Hi</p>');
+    expect(html).toContain('<video src="https://ghost.example/content/media/a.mp4" controls></video>');
   });
 
   it('counts words across tags the way a reader sees them', () => {

@@ -3,11 +3,21 @@ import sanitizeHtml from 'sanitize-html';
 
 const marked = new Marked({ gfm: true, async: false });
 
-/** Tags and attributes a post body may keep; everything else (scripts, handlers, iframes) goes. */
+/** Embeds Ghost's cards use and that we let through; any other iframe is dropped. */
+const embedHosts = ['www.youtube.com', 'www.youtube-nocookie.com', 'youtube.com', 'player.vimeo.com', 'w.soundcloud.com', 'open.spotify.com', 'www.google.com', 'codepen.io'];
+
+/**
+ * Tags and attributes a post body may keep; everything else (scripts, event handlers, inline
+ * styles, forms, iframes from other hosts) goes. `class` stays so Ghost's cards (`kg-*`)
+ * can be styled; it cannot run code.
+ */
 const sanitizeOptions: sanitizeHtml.IOptions = {
   allowedTags: [
     ...sanitizeHtml.defaults.allowedTags,
-    'img',
+    'iframe',
+    'video',
+    'audio',
+    'track',
     'figure',
     'figcaption',
     'picture',
@@ -23,11 +33,16 @@ const sanitizeOptions: sanitizeHtml.IOptions = {
     ...sanitizeHtml.defaults.allowedAttributes,
     a: ['href', 'name', 'target', 'rel', 'title'],
     img: ['src', 'srcset', 'alt', 'title', 'width', 'height', 'loading', 'sizes'],
-    source: ['srcset', 'type', 'media', 'sizes'],
+    source: ['src', 'srcset', 'type', 'media', 'sizes'],
+    iframe: ['src', 'width', 'height', 'title', 'allow', 'allowfullscreen', 'loading', 'frameborder'],
+    video: ['src', 'poster', 'width', 'height', 'controls', 'loop', 'muted', 'playsinline', 'preload'],
+    audio: ['src', 'controls', 'preload'],
+    track: ['src', 'kind', 'srclang', 'label'],
     th: ['align', 'scope', 'colspan', 'rowspan'],
     td: ['align', 'colspan', 'rowspan'],
-    '*': ['id'],
+    '*': ['id', 'class', 'lang', 'dir'],
   },
+  allowedIframeHostnames: embedHosts,
   allowedSchemes: ['http', 'https', 'mailto', 'tel'],
   allowProtocolRelative: false,
   transformTags: {

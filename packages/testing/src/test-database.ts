@@ -62,24 +62,15 @@ export async function createTestDatabase(kind: DatabaseKind, opts: { migrate?: b
       : await openPglite({});
     return { ...handle, url: undefined, drop: () => handle.close() };
   }
-  const name = `rose_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgAdminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(pgAdminUrl);
-  url.pathname = `/${name}`;
-  const handle = await openDatabase({ kind: 'postgres', url: url.toString() });
+  const fresh = await createEmptyPostgresDatabase();
+  const handle = await openDatabase({ kind: 'postgres', url: fresh.url });
   if (migrate) await createMigrations(handle.db, migrationsDir).migrateToLatest();
   return {
     ...handle,
-    url: url.toString(),
+    url: fresh.url,
     drop: async () => {
       await handle.close();
-      await dropDatabase(name);
+      await fresh.drop();
     },
   };
 }
