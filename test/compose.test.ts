@@ -33,6 +33,10 @@ describe('docker-compose.yml', async () => {
     const command = Array.isArray(app?.command) ? app.command.join(' ') : String(app?.command);
     expect(command).toContain('rose db migrate');
     expect(command).toContain('rose serve --host 0.0.0.0 --port 4321');
+    const worker = compose.services.worker;
+    expect(worker?.command).toEqual(['npx', 'rose', 'worker']);
+    expect(worker?.environment?.DATABASE_URL).toBe(app?.environment?.DATABASE_URL);
+    expect((worker as { volumes?: string[] }).volumes).toEqual((app as { volumes?: string[] }).volumes);
     expect(app?.ports).toContain('4321:4321');
     expect(app?.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
     expect(app?.healthcheck?.test.join(' ')).toContain('/api/health');

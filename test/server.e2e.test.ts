@@ -80,7 +80,12 @@ describe('rose serve (Postgres + Redis)', () => {
   it('reports database and cache health', async () => {
     const res = await fetch(new URL('/api/health', server.url));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', database: { status: 'up', kind: 'postgres' }, cache: { status: 'up', kind: 'redis' } });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      database: { status: 'up', kind: 'postgres' },
+      cache: { status: 'up', kind: 'redis' },
+      outbox: { pending: 0, failed: 0 },
+    });
   });
 
   it('with Redis unreachable: health says so (503), pages and the island still work', async () => {

@@ -4,6 +4,7 @@ import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
 import { systemClock, type Clock } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
+import { countJobs } from '@rose/jobs';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -12,6 +13,8 @@ export interface HealthReport {
   status: 'ok' | 'degraded';
   database: { status: 'up' | 'down'; kind: 'postgres' | 'pglite'; error?: string };
   cache: { status: 'up' | 'down'; kind: 'redis' | 'memory'; error?: string };
+  /** Outbox backlog (when the database answers): pending jobs and jobs out of retries. */
+  outbox?: { pending: number; failed: number };
 }
 
 export interface Services {
@@ -101,6 +104,10 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         database: db.status === 'fulfilled' ? { status: 'up', kind: database.kind } : { status: 'down', kind: database.kind, error: reason(db.reason) },
         cache: c.status === 'fulfilled' ? { status: 'up', kind: cache.kind } : { status: 'down', kind: cache.kind, error: reason(c.reason) },
       };
+      if (report.database.status === 'up') {
+        const counts = await countJobs(database.db).catch(() => undefined);
+        if (counts) report.outbox = { pending: counts.pending, failed: counts.failed };
+      }
       return report;
     },
     async close() {
