@@ -8,6 +8,7 @@ ENV ASTRO_TELEMETRY_DISABLED=1 \
 # Dependencies first, for layer caching: root and workspace manifests only.
 COPY package.json package-lock.json ./
 COPY packages/app/package.json packages/app/
+COPY packages/auth/package.json packages/auth/
 COPY packages/blog/package.json packages/blog/
 COPY packages/cache/package.json packages/cache/
 COPY packages/config/package.json packages/config/

@@ -67,6 +67,13 @@ export function describeCacheContract(name: string, create: () => Promise<Cache>
       expect(calls).toBe(1);
     });
 
+    it('counts in a fixed window', async () => {
+      expect(await cache.increment('hits', 1)).toBe(1);
+      expect(await cache.increment('hits', 1)).toBe(2);
+      await advance(1_100);
+      expect(await cache.increment('hits', 1)).toBe(1);
+    });
+
     it('answers ping', async () => {
       await expect(cache.ping()).resolves.toBeUndefined();
     });

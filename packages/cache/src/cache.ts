@@ -4,6 +4,11 @@ export interface Cache {
   /** `ttlSeconds` 0 or undefined: keep until deleted. */
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Adds 1 to a counter and returns the new value; the first increment starts its expiry
+   * (a fixed window). Atomic in Redis, so several servers share one count.
+   */
+  increment(key: string, windowSeconds: number): Promise<number>;
   /** Deletes every key starting with `prefix`; returns how many were deleted. */
   deleteByPrefix(prefix: string): Promise<number>;
   /** Resolves when the backing store answers; rejects with the reason otherwise. */

@@ -42,6 +42,13 @@ export function createMemoryCache(opts: { clock?: Clock; maxEntries?: number } =
       assertOpen();
       entries.delete(key);
     },
+    async increment(key, windowSeconds) {
+      assertOpen();
+      const entry = live(key);
+      const next = (entry ? Number(entry.value) : 0) + 1;
+      entries.set(key, { value: String(next), expiresAt: entry?.expiresAt ?? clock.now().getTime() + windowSeconds * 1000 });
+      return next;
+    },
     async deleteByPrefix(prefix) {
       assertOpen();
       let count = 0;

@@ -56,6 +56,11 @@ export function createRedisCache(opts: { url: string; namespace?: string; connec
         if (ttlSeconds && ttlSeconds > 0) await client.set(namespace + key, value, 'EX', ttlSeconds);
         else await client.set(namespace + key, value);
       }),
+    increment: (key, windowSeconds) =>
+      run(async () => {
+        const [[, count]] = (await client.multi().incr(namespace + key).expire(namespace + key, windowSeconds, 'NX').exec()) as [[Error | null, number]];
+        return count;
+      }),
     delete: (key) =>
       run(async () => {
         await client.del(namespace + key);

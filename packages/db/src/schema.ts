@@ -16,8 +16,30 @@ export interface UsersTable {
   email: string;
   display_name: string;
   role: ColumnType<UserRole, UserRole | undefined, UserRole>;
+  password_hash: string | null;
+  email_verified_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+export interface SessionsTable {
+  /** SHA-256 (hex) of the session token; the token itself only lives in the cookie. */
+  id: string;
+  user_id: string;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface EmailTokensTable {
+  id: string;
+  user_id: string;
+  kind: 'verify-email' | 'reset-password';
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: CreatedAt;
 }
 
 export interface BlogAuthorsTable {
@@ -129,10 +151,13 @@ export interface Database {
   blog_navigation: BlogNavigationTable;
   site_settings: SiteSettingsTable;
   jobs: JobsTable;
+  sessions: SessionsTable;
+  email_tokens: EmailTokensTable;
   inbound_deliveries: InboundDeliveriesTable;
 }
 
 export type Job = Selectable<JobsTable>;
+export type Session = Selectable<SessionsTable>;
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;

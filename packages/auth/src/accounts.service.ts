@@ -1,0 +1,157 @@
+import type { Kysely } from 'kysely';
+import { sha256 } from '@oslojs/crypto/sha2';
+import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import { z } from 'zod';
+import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
+import type { Database, UserRole } from '@rose/db';
+import type { Mailer } from './mailer.ts';
+import { defaultPasswordCost, hashPassword, passwordProblem, verifyPassword, type PasswordCost } from './password.ts';
+import type { RateLimit } from './rate-limit.ts';
+import { generateSessionToken, type Sessions, type SessionUser, type ValidSession } from './session.service.ts';
+
+const VERIFY_TTL_MS = 24 * 3600 * 1000;
+const emailSchema = z.email();
+
+export type SignupError = { type: 'invalid-email' } | { type: 'weak-password'; message: string } | { type: 'invalid-name' };
+export type VerifyError = { type: 'invalid-token' } | { type: 'expired-token' };
+export type LoginError = { type: 'invalid-credentials' } | { type: 'email-not-verified' } | { type: 'rate-limited'; retryAfterSeconds: number };
+
+export interface Accounts {
+  /**
+   * Creates an unverified account and mails a verification link. An address that already
+   * has an account gets a notice instead, and the caller cannot tell the two apart (no
+   * account enumeration).
+   */
+  signup(input: { email: string; displayName: string; password: string }): Promise<Result<void, SignupError>>;
+  verifyEmail(token: string): Promise<Result<{ userId: string }, VerifyError>>;
+  login(input: { email: string; password: string; ip: string; userAgent: string | null }): Promise<Result<{ token: string; session: ValidSession; user: SessionUser }, LoginError>>;
+  /** Staff/CLI: a verified account with a password. */
+  createUser(input: { email: string; displayName: string; password: string; role: UserRole }): Promise<Result<{ userId: string }, SignupError | { type: 'email-taken' }>>;
+  setRole(email: string, role: UserRole): Promise<Result<void, { type: 'not-found' }>>;
+  list(): Promise<{ id: string; email: string; displayName: string; role: UserRole; verified: boolean; createdAt: Date }[]>;
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function createAccounts(deps: {
+  db: Kysely<Database>;
+  sessions: Sessions;
+  mailer: Mailer;
+  siteUrl: string;
+  loginLimitPerAccount: RateLimit;
+  loginLimitPerIp: RateLimit;
+  clock?: Clock;
+  passwordCost?: PasswordCost;
+}): Accounts {
+  const clock = deps.clock ?? systemClock;
+  const cost = deps.passwordCost ?? defaultPasswordCost;
+  // Verifying against this when the account does not exist keeps the timing the same.
+  const dummyHash = hashPassword('not a real password, only for timing', cost);
+
+  const findByEmail = (email: string) =>
+    deps.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', normaliseEmail(email))).executeTakeFirst();
+
+  const validate = (input: { email: string; displayName: string; password: string }): SignupError | undefined => {
+    if (!emailSchema.safeParse(input.email.trim()).success || input.email.length > 254) return { type: 'invalid-email' };
+    const name = input.displayName.trim();
+    if (name.length < 1 || name.length > 100) return { type: 'invalid-name' };
+    const problem = passwordProblem(input.password, input.email);
+    return problem ? { type: 'weak-password', message: problem } : undefined;
+  };
+
+  const issueToken = async (userId: string, kind: 'verify-email' | 'reset-password', ttlMs: number) => {
+    const bytes = new Uint8Array(32);
+    crypto.getRandomValues(bytes);
+    const token = encodeBase32LowerCaseNoPadding(bytes);
+    await deps.db
+      .insertInto('email_tokens')
+      .values({ id: encodeHexLowerCase(sha256(new TextEncoder().encode(token))), user_id: userId, kind, expires_at: new Date(clock.now().getTime() + ttlMs) })
+      .execute();
+    return token;
+  };
+
+  return {
+    async signup(input) {
+      const invalid = validate(input);
+      if (invalid) return err(invalid);
+      const existing = await findByEmail(input.email);
+      if (existing) {
+        await deps.mailer.send({
+          to: existing.email,
+          subject: 'Someone tried to sign up with your address',
+          text: `Someone (perhaps you) tried to create a new account at ${deps.siteUrl} with this email address, which already has an account.\n\nIf it was you, sign in instead: ${new URL('/auth/login', deps.siteUrl)}\nIf not, you can ignore this message.\n`,
+        });
+        return ok(undefined);
+      }
+      const user = await deps.db
+        .insertInto('users')
+        .values({ email: input.email.trim(), display_name: input.displayName.trim(), password_hash: await hashPassword(input.password, cost) })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const token = await issueToken(user.id, 'verify-email', VERIFY_TTL_MS);
+      await deps.mailer.send({
+        to: input.email.trim(),
+        subject: 'Confirm your email address',
+        text: `Welcome to ${new URL(deps.siteUrl).host}!\n\nConfirm your address by opening this link within 24 hours:\n${new URL(`/auth/verify?token=${token}`, deps.siteUrl)}\n\nIf you did not sign up, ignore this message.\n`,
+      });
+      return ok(undefined);
+    },
+
+    async verifyEmail(token) {
+      if (!/^[a-z2-7]{52}$/.test(token)) return err({ type: 'invalid-token' });
+      const id = encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+      return deps.db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('email_tokens').selectAll().where('id', '=', id).where('kind', '=', 'verify-email').forUpdate().executeTakeFirst();
+        if (!row || row.used_at) return err({ type: 'invalid-token' as const });
+        if (row.expires_at <= clock.now()) return err({ type: 'expired-token' as const });
+        await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', id).execute();
+        await trx.updateTable('users').set({ email_verified_at: clock.now(), updated_at: clock.now() }).where('id', '=', row.user_id).execute();
+        return ok({ userId: row.user_id });
+      });
+    },
+
+    async login(input) {
+      const account = normaliseEmail(input.email);
+      for (const [limit, key] of [
+        [deps.loginLimitPerIp, input.ip],
+        [deps.loginLimitPerAccount, account],
+      ] as const) {
+        const hit = await limit.hit(key);
+        if (!hit.ok) return err({ type: 'rate-limited', retryAfterSeconds: hit.retryAfterSeconds });
+      }
+      const user = await findByEmail(account);
+      const valid = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : (await verifyPassword(await dummyHash, input.password), false);
+      if (!user || !valid) return err({ type: 'invalid-credentials' });
+      if (!user.email_verified_at) return err({ type: 'email-not-verified' });
+      await deps.loginLimitPerAccount.reset(account);
+      // A fresh token at every login: a session id planted before login is worthless.
+      const token = generateSessionToken();
+      const session = await deps.sessions.create(token, user.id, { userAgent: input.userAgent, ip: input.ip });
+      return ok({ token, session, user: { id: user.id, email: user.email, displayName: user.display_name, role: user.role, emailVerified: true } });
+    },
+
+    async createUser(input) {
+      const invalid = validate(input);
+      if (invalid) return err(invalid);
+      if (await findByEmail(input.email)) return err({ type: 'email-taken' });
+      const user = await deps.db
+        .insertInto('users')
+        .values({ email: input.email.trim(), display_name: input.displayName.trim(), role: input.role, password_hash: await hashPassword(input.password, cost), email_verified_at: clock.now() })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return ok({ userId: user.id });
+    },
+
+    async setRole(email, role) {
+      const result = await deps.db.updateTable('users').set({ role, updated_at: clock.now() }).where((eb) => eb(eb.fn('lower', ['email']), '=', normaliseEmail(email))).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 0 ? err({ type: 'not-found' }) : ok(undefined);
+    },
+
+    async list() {
+      const rows = await deps.db.selectFrom('users').select(['id', 'email', 'display_name', 'role', 'email_verified_at', 'created_at']).orderBy('created_at').execute();
+      return rows.map((r) => ({ id: r.id, email: r.email, displayName: r.display_name, role: r.role, verified: r.email_verified_at !== null, createdAt: r.created_at }));
+    },
+  };
+}
