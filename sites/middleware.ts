@@ -1,9 +1,32 @@
 import { defineMiddleware } from 'astro:middleware';
-import { reportPageRendered } from '@rose/app';
+import { getServices, reportPageRendered } from '@rose/app';
+import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 
 export const onRequest = defineMiddleware(async (context, next) => {
+  if (context.isPrerendered) {
+    const response = await next();
+    // During `rose build`, each prerendered page ticks the CLI's progress bar.
+    reportPageRendered(context.url.pathname);
+    return response;
+  }
+  // On-demand pages and islands: who is signed in.
+  const token = context.cookies.get(sessionCookieName)?.value;
+  if (token) {
+    const services = await getServices();
+    const valid = await services.auth.sessions.validate(token).catch((error: unknown) => {
+      services.logger.error({ err: error }, 'session validation failed');
+      return null;
+    });
+    if (valid) {
+      context.locals.user = valid.user;
+      context.locals.session = valid.session;
+      if (valid.session.renewed) setSessionCookie(context.cookies, token, valid.session.expiresAt, services.config.siteUrl);
+    } else {
+      clearSessionCookie(context.cookies, services.config.siteUrl);
+    }
+  }
   const response = await next();
-  // During `rose build`, each prerendered page ticks the CLI's progress bar.
-  if (context.isPrerendered) reportPageRendered(context.url.pathname);
+  // Pages that depend on who is asking must never be stored by shared caches.
+  if (token || context.locals.user) response.headers.set('Cache-Control', 'private, no-store');
   return response;
 });

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { loadBlogSnapshot, type BlogSnapshot } from '@rose/blog';
+import { loadBlogSnapshot, loadSiteChrome, type BlogSnapshot } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
 import { systemClock, type Clock } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
+import { createAccounts, createMailer, createRateLimit, createSessions, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -32,7 +33,10 @@ export interface Services {
   readonly blog: {
     /** The blog snapshot; memoised for the life of a build when `memoiseReads` is set. */
     snapshot(): Promise<BlogSnapshot>;
+    /** Site settings and navigation only: what the layout of a dynamic page needs. */
+    chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
   };
+  readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer };
   /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
   readonly jobs: { wake(): void; setWaker(waker: (() => void) | undefined): void };
   health(): Promise<HealthReport>;
@@ -63,6 +67,17 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
   let snapshotMemo: Promise<BlogSnapshot> | undefined;
   let waker: (() => void) | undefined;
+  const sessions = createSessions({ db: database.db, cache, clock });
+  const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
+  const accounts = createAccounts({
+    db: database.db,
+    sessions,
+    mailer,
+    siteUrl: config.siteUrl,
+    loginLimitPerAccount: createRateLimit({ cache, name: 'login-account', limit: 10, windowSeconds: 15 * 60 }),
+    loginLimitPerIp: createRateLimit({ cache, name: 'login-ip', limit: 50, windowSeconds: 15 * 60 }),
+    clock,
+  });
   const ghost = config.ghost
     ? {
         url: config.ghost.url,
@@ -81,6 +96,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     migrations,
     fragments,
     ghost,
+    auth: { sessions, accounts, mailer },
     jobs: {
       wake: () => waker?.(),
       setWaker: (fn) => {
@@ -96,6 +112,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         });
         return snapshotMemo;
       },
+      chrome: () => loadSiteChrome(database.db),
     },
     async health() {
       const [db, c] = await Promise.allSettled([database.ping(), cache.ping()]);

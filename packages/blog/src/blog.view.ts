@@ -201,3 +201,16 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
   if (list) list.push(value);
   else map.set(key, [value]);
 }
+
+/** Site settings and navigation (two small queries), for pages rendered on demand. */
+export async function loadSiteChrome(db: Kysely<Database>): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>> {
+  const siteRow = await db.selectFrom('site_settings').select('value').where('key', '=', 'site').executeTakeFirst();
+  const navRows = await db.selectFrom('blog_navigation').select(['menu', 'label', 'url']).orderBy('menu').orderBy('position').execute();
+  return {
+    site: { ...defaultSite, ...((siteRow?.value as Partial<SiteSettings> | undefined) ?? {}) },
+    navigation: {
+      primary: navRows.filter((n) => n.menu === 'primary').map(({ label, url }) => ({ label, url })),
+      secondary: navRows.filter((n) => n.menu === 'secondary').map(({ label, url }) => ({ label, url })),
+    },
+  };
+}

@@ -17,6 +17,7 @@ export interface Config {
   readonly fragmentTtlSeconds: number;
   readonly postsPerPage: number;
   readonly keepReleases: number;
+  readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
   /** Set when the blog is synced from Ghost. */
   readonly ghost: { readonly url: string; readonly contentKey: string; readonly adminKey: string | undefined; readonly webhookSecret: string | undefined } | undefined;
 }
@@ -29,6 +30,8 @@ export const settings = [
   { env: 'GHOST_CONTENT_KEY', default: '(required with GHOST_URL)', description: 'Content API key of a Ghost custom integration (26 hex characters).' },
   { env: 'GHOST_ADMIN_KEY', default: '(unset)', description: 'Admin API key "id:secret" of the same integration; needed by `rose ghost webhooks install`.' },
   { env: 'GHOST_WEBHOOK_SECRET', default: '(unset: webhooks refused)', description: 'Shared secret Ghost signs webhooks with (at least 16 characters).' },
+  { env: 'SMTP_URL', default: '(unset: mail is written to ROSE_DATA_DIR/mail)', description: 'SMTP server for account mail, e.g. smtps://user:pass@mail.example.org:465.' },
+  { env: 'MAIL_FROM', default: 'Rose Ash <no-reply@localhost>', description: 'Sender of account mail.' },
   { env: 'ROSE_CACHE_NAMESPACE', default: 'rose:', description: 'Prefix of every cache key, so several sites or test runs can share one Redis.' },
   { env: 'ROSE_DATA_DIR', default: '.rose', description: 'Folder for local state: the embedded database, mail, build scratch.' },
   { env: 'ROSE_CONTENT_DIR', default: 'content', description: 'Folder with the demo/seed content loaded by `rose db seed`.' },
@@ -73,6 +76,8 @@ const envSchema = z.object({
   DATABASE_URL: urlWithProtocols(['postgres:', 'postgresql:'], 'postgres://user:password@127.0.0.1:5432/rose'),
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0'),
   GHOST_URL: urlWithProtocols(['http:', 'https:'], 'https://ghost.example.org'),
+  SMTP_URL: urlWithProtocols(['smtp:', 'smtps:'], 'smtps://user:password@mail.example.org:465'),
+  MAIL_FROM: z.preprocess(emptyToUndefined, z.string().min(3).max(200).regex(/@/, 'expected a sender like "Rose Ash <no-reply@example.org>"').default('Rose Ash <no-reply@localhost>')),
   GHOST_CONTENT_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{26}$/, 'expected the 26 hex characters of a Ghost Content API key').optional()),
   GHOST_ADMIN_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{24}:[0-9a-f]{64}$/, 'expected a Ghost Admin API key "id:secret" (24 and 64 hex characters)').optional()),
   GHOST_WEBHOOK_SECRET: z.preprocess(emptyToUndefined, z.string().min(16, 'expected at least 16 characters').max(256).optional()),
@@ -111,7 +116,7 @@ const envSchema = z.object({
   ROSE_KEEP_RELEASES: intInRange(2, 100, 5),
 });
 
-const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL', 'GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
+const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
 const opaqueSecrets = new Set(['GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
 
 /**
@@ -171,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,
     postsPerPage: v.ROSE_POSTS_PER_PAGE,
     keepReleases: v.ROSE_KEEP_RELEASES,
+    mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
     ghost:
       v.GHOST_URL && v.GHOST_CONTENT_KEY
         ? { url: v.GHOST_URL.replace(/\/+$/, ''), contentKey: v.GHOST_CONTENT_KEY, adminKey: v.GHOST_ADMIN_KEY, webhookSecret: v.GHOST_WEBHOOK_SECRET }
