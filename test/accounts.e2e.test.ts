@@ -1,0 +1,127 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+
+const password = 'Correct-Horse-Battery-42';
+
+// Accounts over HTTP against `rose serve`: sign up, verify by the mailed link, sign in,
+// the island and account page, sign out — and the attacks that must fail.
+describe('accounts over HTTP', () => {
+  let tmp: string;
+  let env: Record<string, string>;
+  let server: RunningRose;
+  let origin: string;
+
+  const post = (p: string, form: Record<string, string>, opts: { cookie?: string; origin?: string | null } = {}) =>
+    fetch(new URL(p, server.url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(opts.origin === null ? {} : { origin: opts.origin ?? origin }),
+        ...(opts.cookie ? { cookie: opts.cookie } : {}),
+      },
+      body: new URLSearchParams(form),
+    });
+  const get = (p: string, cookie?: string) => fetch(new URL(p, server.url), { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  const sessionCookie = (res: Response) => /rose_session=([^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  const latestMail = async () => {
+    const dir = path.join(tmp, '.rose', 'mail');
+    const files = (await fs.readdir(dir)).sort();
+    return (await fs.readFile(path.join(dir, files.at(-1)!), 'utf8')).replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+  };
+  const signIn = async (email = 'ann@example.org') => {
+    const res = await post('/auth/login', { email, password });
+    expect(res.status).toBe(303);
+    return `rose_session=${sessionCookie(res)}`;
+  };
+
+  beforeAll(async () => {
+    tmp = await makeProjectTempDir('accounts');
+    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content') };
+    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+      const r = await runRose(args, env, { timeoutMs: 240_000 });
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    origin = new URL(server.url).origin;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('signs up, verifies by the mailed link, and signs in', async () => {
+    const signup = await post('/auth/signup', { name: 'Ann Baker', email: 'ann@example.org', password });
+    expect(signup.status).toBe(200);
+    expect(await signup.text()).toContain('Check your email');
+    const mail = await latestMail();
+    expect(mail).toContain('To: ann@example.org');
+    const link = /(http:\/\/\S+\/auth\/verify\?token=[a-z2-7]+)/.exec(mail)![1]!;
+    const early = await post('/auth/login', { email: 'ann@example.org', password });
+    expect(early.status).toBe(403); // not verified yet
+    const verify = await get(new URL(link).pathname + new URL(link).search);
+    expect(verify.status).toBe(200);
+    expect((await get(new URL(link).pathname + new URL(link).search)).status).toBe(400); // single use
+    const cookie = await signIn();
+    const account = await get('/account/', cookie);
+    expect(account.status).toBe(200);
+    expect(account.headers.get('cache-control')).toContain('no-store');
+    expect(await account.text()).toContain('<strong>Ann Baker</strong>');
+  });
+
+  it('shows the user in the account-menu island of a static page', async () => {
+    const cookie = await signIn();
+    const page = await (await get('/blog/')).text();
+    const island = /href="(\/_server-islands\/AccountMenu[^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    expect(await (await get(island, cookie)).text()).toContain('Ann Baker');
+    expect(await (await get(island)).text()).toContain('Sign in');
+  });
+
+  it('changes the session at login (no fixation) and rejects a planted or unknown session', async () => {
+    const planted = 'rose_session=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    expect((await get('/account/', planted)).status).toBe(303);
+    const res = await fetch(new URL('/auth/login', server.url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin, cookie: planted },
+      body: new URLSearchParams({ email: 'ann@example.org', password }),
+    });
+    const issued = sessionCookie(res);
+    expect(issued).toMatch(/^[a-z2-7]{32}$/);
+    expect(issued).not.toBe('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+  });
+
+  it('refuses cross-site form posts (CSRF) and open redirects', async () => {
+    const cookie = await signIn();
+    const forged = await post('/account/', { action: 'sign-out-everywhere' }, { cookie, origin: 'https://evil.example' });
+    expect(forged.status).toBe(403);
+    expect((await get('/account/', cookie)).status).toBe(200); // still signed in
+    const noOrigin = await post('/auth/logout', {}, { cookie, origin: null });
+    expect(noOrigin.status).toBe(403);
+    const redirect = await post('/auth/login?return_to=//evil.example/x', { email: 'ann@example.org', password, return_to: 'https://evil.example/' });
+    expect(redirect.headers.get('location')).toBe('/account/');
+  });
+
+  it('limits login attempts per account', async () => {
+    let last = 0;
+    for (let i = 0; i < 12; i++) last = (await post('/auth/login', { email: 'ann@example.org', password: `wrong-${i}-guess` })).status;
+    expect(last).toBe(429);
+    expect((await post('/auth/login', { email: 'ann@example.org', password })).status).toBe(429);
+  });
+
+  it('signs out everywhere, and never logs a password', async () => {
+    // (the rate limit above is per account: use a second account)
+    await post('/auth/signup', { name: 'Bob', email: 'bob@example.org', password });
+    const link = /(\/auth\/verify\?token=[a-z2-7]+)/.exec(await latestMail())![1]!;
+    await get(link);
+    const a = await signIn('bob@example.org');
+    const b = await signIn('bob@example.org');
+    const out = await post('/account/', { action: 'sign-out-everywhere' }, { cookie: a });
+    expect(out.status).toBe(303);
+    expect((await get('/account/', a)).status).toBe(303);
+    expect((await get('/account/', b)).status).toBe(303);
+    expect(server.output()).not.toContain(password);
+  });
+});
