@@ -111,6 +111,27 @@ describe('accounts over HTTP', () => {
     expect((await post('/auth/login', { email: 'ann@example.org', password })).status).toBe(429);
   });
 
+  it('rose users: create an admin from stdin, list, change a role; clear errors', async () => {
+    await server.stop(); // the embedded database is single-process
+    const created = await runRose(['users', 'create', '--email', 'cleo@example.org', '--name', 'Cleo', '--role', 'admin', '--password-stdin'], env, { stdin: `${password}\n` });
+    expect(created.code, created.stderr).toBe(0);
+    const list = await runRose(['users', 'list'], env);
+    expect(list.stdout).toMatch(/cleo@example\.org\s+admin\s+confirmed/);
+    expect((await runRose(['users', 'set-role', '--email', 'ann@example.org', '--role', 'staff'], env)).code).toBe(0);
+    expect((await runRose(['users', 'list'], env)).stdout).toMatch(/ann@example\.org\s+staff/);
+    const dup = await runRose(['users', 'create', '--email', 'CLEO@example.org', '--name', 'C2', '--password-stdin'], env, { stdin: password });
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('already has an account');
+    const noPassword = await runRose(['users', 'create', '--email', 'dan@example.org', '--name', 'Dan'], env);
+    expect(noPassword.stderr).toContain('never taken as a command-line argument');
+    const badRole = await runRose(['users', 'set-role', '--email', 'ann@example.org', '--role', 'king'], env);
+    expect(badRole.code).not.toBe(0);
+    expect(badRole.stderr).toContain('Allowed choices are member, staff, admin');
+    expect(created.stdout + created.stderr + list.stdout).not.toContain(password);
+    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    origin = new URL(server.url).origin;
+  });
+
   it('signs out everywhere, and never logs a password', async () => {
     // (the rate limit above is per account: use a second account)
     await post('/auth/signup', { name: 'Bob', email: 'bob@example.org', password });

@@ -8,6 +8,7 @@ import { ghostSync, ghostWebhooksInstall } from './commands/ghost.ts';
 import { releaseList, releaseRollback } from './commands/release.ts';
 import { serveSite } from './commands/serve.ts';
 import { runWorker } from './commands/worker.ts';
+import { roles, usersCreate, usersList, usersSetRole } from './commands/users.ts';
 import { createContext, type CommandContext } from './context.ts';
 import { createOutput, reportError } from './output.ts';
 
@@ -67,6 +68,27 @@ export function createProgram(): Command {
     .description('load content/ (markdown + JSON) into the database; idempotent, all or nothing')
     .option('--content <dir>', 'content folder (default: ROSE_CONTENT_DIR or content/)')
     .action((opts: { content?: string }) => run(program, (ctx) => dbSeed(ctx, opts)));
+
+  const users = program.command('users').description('accounts: create, list, change roles');
+  const roleOption = () => new Option('--role <role>', 'member, staff or admin').choices(roles);
+  users
+    .command('create')
+    .description('create a confirmed account; the password is read from standard input')
+    .requiredOption('--email <email>', 'email address')
+    .requiredOption('--name <name>', 'display name')
+    .addOption(roleOption().default('member'))
+    .option('--password-stdin', 'read the password from standard input')
+    .action((opts: { email: string; name: string; role: 'member' | 'staff' | 'admin'; passwordStdin?: boolean }) => run(program, (ctx) => usersCreate(ctx, opts)));
+  users
+    .command('list')
+    .description('list accounts with their roles')
+    .action(() => run(program, (ctx) => usersList(ctx)));
+  users
+    .command('set-role')
+    .description("change an account's role")
+    .requiredOption('--email <email>', 'email address')
+    .addOption(roleOption().makeOptionMandatory())
+    .action((opts: { email: string; role: 'member' | 'staff' | 'admin' }) => run(program, (ctx) => usersSetRole(ctx, opts)));
 
   const ghost = program.command('ghost').description('Ghost CMS: sync the blog, register webhooks');
   ghost

@@ -19,13 +19,14 @@ export function roseEnv(env: Record<string, string | undefined>): NodeJS.Process
 }
 
 /** Runs the real `rose` CLI in a child process (same Node as the tests). */
-export function runRose(args: string[], env: Record<string, string | undefined>, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+export function runRose(args: string[], env: Record<string, string | undefined>, opts: { timeoutMs?: number; stdin?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [roseBin, ...args], { cwd: repoRoot, env: roseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [roseBin, ...args], { cwd: repoRoot, env: roseEnv(env), stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`rose ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));

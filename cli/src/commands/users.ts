@@ -1,0 +1,83 @@
+import { assertNever, RoseError } from '@rose/core';
+import type { UserRole } from '@rose/db';
+import type { CommandContext } from '../context.ts';
+
+export const roles: UserRole[] = ['member', 'staff', 'admin'];
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw new RoseError({
+      code: 'bad-argument',
+      title: 'No password given',
+      message: '--password-stdin reads the password from standard input, but this is a terminal.',
+      hint: "Pipe it in, e.g. `printf '%s' \"$PASSWORD\" | npx rose users create --email ann@example.org --name Ann --password-stdin`.",
+    });
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export async function usersCreate(ctx: CommandContext, opts: { email: string; name: string; role: UserRole; passwordStdin?: boolean }): Promise<void> {
+  if (!opts.passwordStdin) {
+    throw new RoseError({
+      code: 'bad-argument',
+      title: 'No password given',
+      message: 'A password is needed and is never taken as a command-line argument (it would stay in shell history and process lists).',
+      hint: 'Pass --password-stdin and pipe the password in.',
+    });
+  }
+  const password = await readStdin();
+  const services = await ctx.openServices();
+  try {
+    await services.migrations.assertCurrent();
+    const result = await services.auth.accounts.createUser({ email: opts.email, displayName: opts.name, password, role: opts.role });
+    if (result.ok) {
+      ctx.out.info(`Created ${opts.role} ${opts.email} (email confirmed).`);
+      return;
+    }
+    const e = result.error;
+    switch (e.type) {
+      case 'invalid-email':
+        throw new RoseError({ code: 'bad-argument', title: 'Invalid email', message: `"${opts.email}" is not an email address.` });
+      case 'invalid-name':
+        throw new RoseError({ code: 'bad-argument', title: 'Invalid name', message: 'The name must be 1 to 100 characters.' });
+      case 'weak-password':
+        throw new RoseError({ code: 'bad-argument', title: 'Weak password', message: e.message });
+      case 'email-taken':
+        throw new RoseError({ code: 'conflict', title: 'Email taken', message: `${opts.email} already has an account.`, hint: 'Use `rose users set-role` to change its role.' });
+      default:
+        assertNever(e);
+    }
+  } finally {
+    await services.close();
+  }
+}
+
+export async function usersList(ctx: CommandContext): Promise<void> {
+  const services = await ctx.openServices();
+  try {
+    await services.migrations.assertCurrent();
+    const users = await services.auth.accounts.list();
+    if (users.length === 0) {
+      ctx.out.info('No accounts yet.');
+      return;
+    }
+    for (const u of users) ctx.out.info(`  ${u.email.padEnd(32)} ${u.role.padEnd(7)} ${u.verified ? 'confirmed  ' : 'unconfirmed'} ${u.displayName}`);
+    ctx.out.info(`${users.length} account(s).`);
+  } finally {
+    await services.close();
+  }
+}
+
+export async function usersSetRole(ctx: CommandContext, opts: { email: string; role: UserRole }): Promise<void> {
+  const services = await ctx.openServices();
+  try {
+    await services.migrations.assertCurrent();
+    const result = await services.auth.accounts.setRole(opts.email, opts.role);
+    if (!result.ok) throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: 'See `rose users list`.' });
+    ctx.out.info(`${opts.email} is now ${opts.role}.`);
+  } finally {
+    await services.close();
+  }
+}
