@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, startSmtpSink, type RunningRose, type SmtpSink } from '@rose/testing';
 
 // What a reader sees in a real browser: the static blog, the account-menu server island
 // filled in after load, and the client-side search.
@@ -10,10 +10,12 @@ describe('blog in a browser (Chromium)', () => {
   let tmp: string;
   let server: RunningRose;
   let browser: Browser;
+  let smtp: SmtpSink;
 
   beforeAll(async () => {
     tmp = await makeProjectTempDir('browser');
-    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content') };
+    smtp = await startSmtpSink();
+    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), SMTP_URL: smtp.url };
     for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
@@ -24,6 +26,7 @@ describe('blog in a browser (Chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await smtp?.stop();
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
@@ -51,6 +54,40 @@ describe('blog in a browser (Chromium)', () => {
     await page.locator('#search-results li a').first().click();
     await page.waitForURL(/\/blog\/[a-z0-9-]+\/$/);
     expect((await page.locator('h1').textContent())?.toLowerCase()).toContain('sourdough');
+    await page.close();
+  });
+
+  it('signs up, confirms the mailed link, signs in, sees the name on a static page, signs out everywhere', async () => {
+    const page = await browser.newPage();
+    await page.goto(new URL('/blog/', server.url).toString());
+    await page.locator('[data-testid="sign-in"]').click();
+    await page.waitForURL(/\/auth\/login/);
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.fill('input[name=name]', 'Dora Miller');
+    await page.fill('input[name=email]', 'dora@example.org');
+    await page.fill('input[name=password]', 'Brambles-and-Blackberries-7');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('[data-testid="check-email"]').waitFor();
+
+    const mail = (await smtp.waitFor('dora@example.org')).replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    const link = /(http:\/\/\S+\/auth\/verify\?token=[a-z2-7]+)/.exec(mail)![1]!;
+    await page.goto(new URL(new URL(link).pathname + new URL(link).search, server.url).toString());
+    await page.locator('[data-testid="verified"]').waitFor();
+
+    await page.goto(new URL('/auth/login?return_to=/blog/', server.url).toString());
+    await page.fill('input[name=email]', 'dora@example.org');
+    await page.fill('input[name=password]', 'Brambles-and-Blackberries-7');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/blog\/$/);
+    // The static page's account-menu island now shows who is signed in.
+    await expect.poll(() => page.locator('[data-testid="account-link"]').textContent(), { timeout: 10_000 }).toBe('Dora Miller');
+
+    await page.locator('[data-testid="account-link"]').click();
+    await page.waitForURL(/\/account\/$/);
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.waitForURL(/\/auth\/login/);
+    await page.goto(new URL('/blog/', server.url).toString());
+    await expect.poll(() => page.locator('[data-testid="sign-in"]').count(), { timeout: 10_000 }).toBe(1);
     await page.close();
   });
 });

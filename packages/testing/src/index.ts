@@ -3,3 +3,4 @@ export { runRose, startRose, freePort, roseEnv, type RunResult, type RunningRose
 export { repoRoot, migrationsDir, pgAdminUrl, testRedisUrl, makeProjectTempDir } from './paths.ts';
 export { launchBrowser, chromiumPath } from './browser.ts';
 export { startGhost, ensureGhostInstalled, ghostCacheDir, type GhostServer } from './ghost-server.ts';
+export { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
