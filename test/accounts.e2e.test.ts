@@ -132,6 +132,32 @@ describe('accounts over HTTP', () => {
     origin = new URL(server.url).origin;
   });
 
+  it('resets a forgotten password by a single-use link, and changes a password', async () => {
+    const asked = await post('/auth/reset', { email: 'cleo@example.org' });
+    expect(asked.status).toBe(200);
+    const unknown = await post('/auth/reset', { email: 'nobody@example.org' });
+    expect(await unknown.text()).toContain('If that address has an account'); // same answer
+    const link = /(\/auth\/reset\/confirm\?token=[a-z2-7]+)/.exec(await latestMail())![1]!;
+    const token = link.split('token=')[1]!;
+    expect((await get(link)).status).toBe(200);
+    const weak = await post('/auth/reset/confirm', { token, password: 'short' });
+    expect(weak.status).toBe(400);
+    const reset = await post('/auth/reset/confirm', { token, password: 'A-brand-new-passphrase' });
+    expect(await reset.text()).toContain('Your password is changed');
+    expect((await post('/auth/reset/confirm', { token, password: 'Yet-another-passphrase' })).status).toBe(400); // used
+    expect((await post('/auth/login', { email: 'cleo@example.org', password })).status).toBe(401);
+    const cookie = await (async () => {
+      const res = await post('/auth/login', { email: 'cleo@example.org', password: 'A-brand-new-passphrase' });
+      expect(res.status).toBe(303);
+      return `rose_session=${sessionCookie(res)}`;
+    })();
+    const wrong = await post('/account/', { action: 'change-password', current: 'not-it-at-all', next: password }, { cookie });
+    expect(wrong.status).toBe(400);
+    const changed = await post('/account/', { action: 'change-password', current: 'A-brand-new-passphrase', next: password }, { cookie });
+    expect(await changed.text()).toContain('Your password is changed');
+    expect((await post('/auth/login', { email: 'cleo@example.org', password })).status).toBe(303);
+  });
+
   it('signs out everywhere, and never logs a password', async () => {
     // (the rate limit above is per account: use a second account)
     await post('/auth/signup', { name: 'Bob', email: 'bob@example.org', password });

@@ -15,6 +15,8 @@ const emailSchema = z.email();
 export type SignupError = { type: 'invalid-email' } | { type: 'weak-password'; message: string } | { type: 'invalid-name' };
 export type VerifyError = { type: 'invalid-token' } | { type: 'expired-token' };
 export type LoginError = { type: 'invalid-credentials' } | { type: 'email-not-verified' } | { type: 'rate-limited'; retryAfterSeconds: number };
+export type ResetError = { type: 'invalid-token' } | { type: 'expired-token' } | { type: 'weak-password'; message: string };
+export type ChangePasswordError = { type: 'wrong-password' } | { type: 'weak-password'; message: string } | { type: 'rate-limited'; retryAfterSeconds: number };
 
 export interface Accounts {
   /**
@@ -25,6 +27,17 @@ export interface Accounts {
   signup(input: { email: string; displayName: string; password: string }): Promise<Result<void, SignupError>>;
   verifyEmail(token: string): Promise<Result<{ userId: string }, VerifyError>>;
   login(input: { email: string; password: string; ip: string; userAgent: string | null }): Promise<Result<{ token: string; session: ValidSession; user: SessionUser }, LoginError>>;
+  /**
+   * Mails a single-use reset link (valid 1 hour) when the address has an account; says
+   * nothing either way. Rate-limited per address and per IP.
+   */
+  requestPasswordReset(input: { email: string; ip: string }): Promise<Result<void, { type: 'rate-limited'; retryAfterSeconds: number }>>;
+  /** Sets a new password from a reset link, confirms the address, and signs out every device. */
+  resetPassword(token: string, password: string): Promise<Result<{ userId: string }, ResetError>>;
+  /** Checks a reset link without using it (to show the form or an error). */
+  checkResetToken(token: string): Promise<Result<void, { type: 'invalid-token' } | { type: 'expired-token' }>>;
+  /** Needs the current password; signs out every other device. */
+  changePassword(input: { userId: string; current: string; next: string; keepSessionId: string }): Promise<Result<void, ChangePasswordError>>;
   /** Staff/CLI: a verified account with a password. */
   createUser(input: { email: string; displayName: string; password: string; role: UserRole }): Promise<Result<{ userId: string }, SignupError | { type: 'email-taken' }>>;
   setRole(email: string, role: UserRole): Promise<Result<void, { type: 'not-found' }>>;
@@ -42,6 +55,9 @@ export function createAccounts(deps: {
   siteUrl: string;
   loginLimitPerAccount: RateLimit;
   loginLimitPerIp: RateLimit;
+  /** Reset requests; defaults to the login limits. */
+  resetLimitPerAccount?: RateLimit;
+  resetLimitPerIp?: RateLimit;
   clock?: Clock;
   passwordCost?: PasswordCost;
 }): Accounts {
@@ -72,7 +88,74 @@ export function createAccounts(deps: {
     return token;
   };
 
+  const tokenId = (token: string) => encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
+  const findToken = async (db: Kysely<Database>, token: string, kind: 'verify-email' | 'reset-password') => {
+    if (!/^[a-z2-7]{52}$/.test(token)) return err({ type: 'invalid-token' as const });
+    const row = await db.selectFrom('email_tokens').selectAll().where('id', '=', tokenId(token)).where('kind', '=', kind).executeTakeFirst();
+    if (!row || row.used_at) return err({ type: 'invalid-token' as const });
+    if (row.expires_at <= clock.now()) return err({ type: 'expired-token' as const });
+    return ok(row);
+  };
+  const resetLimits = [deps.resetLimitPerIp ?? deps.loginLimitPerIp, deps.resetLimitPerAccount ?? deps.loginLimitPerAccount] as const;
+
   return {
+    async requestPasswordReset(input) {
+      const account = normaliseEmail(input.email);
+      for (const [limit, key] of [
+        [resetLimits[0], `reset:${input.ip}`],
+        [resetLimits[1], `reset:${account}`],
+      ] as const) {
+        const hit = await limit.hit(key);
+        if (!hit.ok) return err({ type: 'rate-limited', retryAfterSeconds: hit.retryAfterSeconds });
+      }
+      const user = await findByEmail(account);
+      if (user) {
+        const token = await issueToken(user.id, 'reset-password', 3600 * 1000);
+        await deps.mailer.send({
+          to: user.email,
+          subject: 'Reset your password',
+          text: `Someone (hopefully you) asked to reset the password of your account at ${new URL(deps.siteUrl).host}.\n\nChoose a new password within the hour:\n${new URL(`/auth/reset/confirm?token=${token}`, deps.siteUrl)}\n\nIf it was not you, ignore this message; your password stays as it is.\n`,
+        });
+      }
+      return ok(undefined);
+    },
+
+    async checkResetToken(token) {
+      const found = await findToken(deps.db, token, 'reset-password');
+      return found.ok ? ok(undefined) : found;
+    },
+
+    async resetPassword(token, password) {
+      const found = await findToken(deps.db, token, 'reset-password');
+      if (!found.ok) return found;
+      const user = await deps.db.selectFrom('users').select(['id', 'email']).where('id', '=', found.value.user_id).executeTakeFirstOrThrow();
+      const problem = passwordProblem(password, user.email);
+      if (problem) return err({ type: 'weak-password', message: problem });
+      const hash = await hashPassword(password, cost);
+      const used = await deps.db.transaction().execute(async (trx) => {
+        // Single use even when two requests race: only one update finds it unused.
+        const claimed = await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', found.value.id).where('used_at', 'is', null).executeTakeFirst();
+        if (Number(claimed.numUpdatedRows) !== 1) return false;
+        await trx.updateTable('users').set({ password_hash: hash, email_verified_at: clock.now(), updated_at: clock.now() }).where('id', '=', user.id).execute();
+        return true;
+      });
+      if (!used) return err({ type: 'invalid-token' });
+      await deps.sessions.invalidateAllForUser(user.id);
+      return ok({ userId: user.id });
+    },
+
+    async changePassword(input) {
+      const hit = await deps.loginLimitPerAccount.hit(`change:${input.userId}`);
+      if (!hit.ok) return err({ type: 'rate-limited', retryAfterSeconds: hit.retryAfterSeconds });
+      const user = await deps.db.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+      if (!user.password_hash || !(await verifyPassword(user.password_hash, input.current))) return err({ type: 'wrong-password' });
+      const problem = passwordProblem(input.next, user.email);
+      if (problem) return err({ type: 'weak-password', message: problem });
+      await deps.db.updateTable('users').set({ password_hash: await hashPassword(input.next, cost), updated_at: clock.now() }).where('id', '=', user.id).execute();
+      for (const s of await deps.sessions.listForUser(user.id)) if (s.id !== input.keepSessionId) await deps.sessions.invalidate(s.id);
+      return ok(undefined);
+    },
+
     async signup(input) {
       const invalid = validate(input);
       if (invalid) return err(invalid);

@@ -2,4 +2,4 @@ export { hashPassword, verifyPassword, passwordProblem, defaultPasswordCost, typ
 export { createSessions, generateSessionToken, sessionIdOf, type Sessions, type SessionUser, type ValidSession } from './session.service.ts';
 export { createRateLimit, type RateLimit } from './rate-limit.ts';
 export { createMailer, type Mailer, type Mail } from './mailer.ts';
-export { createAccounts, normaliseEmail, type Accounts, type SignupError, type LoginError, type VerifyError } from './accounts.service.ts';
+export { createAccounts, normaliseEmail, type Accounts, type SignupError, type LoginError, type VerifyError, type ResetError, type ChangePasswordError } from './accounts.service.ts';
