@@ -158,6 +158,24 @@ describe('accounts over HTTP', () => {
     expect((await post('/auth/login', { email: 'cleo@example.org', password })).status).toBe(303);
   });
 
+  it('changes the email address only once the link sent to the new address is opened', async () => {
+    const cookie = await signIn('cleo@example.org');
+    const wrong = await post('/account/', { action: 'change-email', email: 'cleo.new@example.org', password: 'not-my-password' }, { cookie });
+    expect(wrong.status).toBe(400);
+    const asked = await post('/account/', { action: 'change-email', email: 'cleo.new@example.org', password }, { cookie });
+    expect(await asked.text()).toContain('We sent a link to the new address');
+    const dir = path.join(tmp, '.rose', 'mail');
+    const mails = await Promise.all((await fs.readdir(dir)).sort().slice(-2).map((f) => fs.readFile(path.join(dir, f), 'utf8')));
+    const toNew = mails.find((m) => m.includes('To: cleo.new@example.org'))!.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    expect(mails.some((m) => m.includes('To: cleo@example.org') && m.includes('about to change'))).toBe(true);
+    expect((await post('/auth/login', { email: 'cleo.new@example.org', password })).status).toBe(401); // not yet
+    const link = /(\/auth\/email-change\?token=[a-z2-7]+)/.exec(toNew)![1]!;
+    expect(await (await get(link)).text()).toContain('Your account now uses cleo.new@example.org');
+    expect((await get(link)).status).toBe(400);
+    expect(await (await get('/account/', cookie)).text()).toContain('cleo.new@example.org');
+    expect((await post('/auth/login', { email: 'cleo.new@example.org', password })).status).toBe(303);
+  });
+
   it('signs out everywhere, and never logs a password', async () => {
     // (the rate limit above is per account: use a second account)
     await post('/auth/signup', { name: 'Bob', email: 'bob@example.org', password });

@@ -38,6 +38,12 @@ export interface Accounts {
   checkResetToken(token: string): Promise<Result<void, { type: 'invalid-token' } | { type: 'expired-token' }>>;
   /** Needs the current password; signs out every other device. */
   changePassword(input: { userId: string; current: string; next: string; keepSessionId: string }): Promise<Result<void, ChangePasswordError>>;
+  /**
+   * Needs the current password. Mails a confirmation link (24 h) to the new address and a
+   * notice to the old one; the address changes only when the link is opened.
+   */
+  requestEmailChange(input: { userId: string; password: string; newEmail: string }): Promise<Result<void, { type: 'wrong-password' } | { type: 'invalid-email' } | { type: 'same-email' }>>;
+  confirmEmailChange(token: string): Promise<Result<{ userId: string; email: string }, { type: 'invalid-token' } | { type: 'expired-token' } | { type: 'email-taken' }>>;
   /** Staff/CLI: a verified account with a password. */
   createUser(input: { email: string; displayName: string; password: string; role: UserRole }): Promise<Result<{ userId: string }, SignupError | { type: 'email-taken' }>>;
   setRole(email: string, role: UserRole): Promise<Result<void, { type: 'not-found' }>>;
@@ -77,19 +83,19 @@ export function createAccounts(deps: {
     return problem ? { type: 'weak-password', message: problem } : undefined;
   };
 
-  const issueToken = async (userId: string, kind: 'verify-email' | 'reset-password', ttlMs: number) => {
+  const issueToken = async (userId: string, kind: 'verify-email' | 'reset-password' | 'change-email', ttlMs: number, newEmail: string | null = null) => {
     const bytes = new Uint8Array(32);
     crypto.getRandomValues(bytes);
     const token = encodeBase32LowerCaseNoPadding(bytes);
     await deps.db
       .insertInto('email_tokens')
-      .values({ id: encodeHexLowerCase(sha256(new TextEncoder().encode(token))), user_id: userId, kind, expires_at: new Date(clock.now().getTime() + ttlMs) })
+      .values({ id: encodeHexLowerCase(sha256(new TextEncoder().encode(token))), user_id: userId, kind, new_email: newEmail, expires_at: new Date(clock.now().getTime() + ttlMs) })
       .execute();
     return token;
   };
 
   const tokenId = (token: string) => encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
-  const findToken = async (db: Kysely<Database>, token: string, kind: 'verify-email' | 'reset-password') => {
+  const findToken = async (db: Kysely<Database>, token: string, kind: 'verify-email' | 'reset-password' | 'change-email') => {
     if (!/^[a-z2-7]{52}$/.test(token)) return err({ type: 'invalid-token' as const });
     const row = await db.selectFrom('email_tokens').selectAll().where('id', '=', tokenId(token)).where('kind', '=', kind).executeTakeFirst();
     if (!row || row.used_at) return err({ type: 'invalid-token' as const });
@@ -142,6 +148,47 @@ export function createAccounts(deps: {
       if (!used) return err({ type: 'invalid-token' });
       await deps.sessions.invalidateAllForUser(user.id);
       return ok({ userId: user.id });
+    },
+
+    async requestEmailChange(input) {
+      const newEmail = input.newEmail.trim();
+      if (!emailSchema.safeParse(newEmail).success || newEmail.length > 254) return err({ type: 'invalid-email' });
+      const user = await deps.db.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+      if (!user.password_hash || !(await verifyPassword(user.password_hash, input.password))) return err({ type: 'wrong-password' });
+      if (normaliseEmail(newEmail) === normaliseEmail(user.email)) return err({ type: 'same-email' });
+      if (await findByEmail(newEmail)) {
+        // Do not reveal other accounts: the owner of that address hears about it instead.
+        await deps.mailer.send({ to: newEmail, subject: 'An account tried to move to your address', text: `Someone asked to move an account at ${new URL(deps.siteUrl).host} to this address, which already has an account. Nothing was changed.\n` });
+        return ok(undefined);
+      }
+      const token = await issueToken(user.id, 'change-email', VERIFY_TTL_MS, newEmail);
+      await deps.mailer.send({
+        to: newEmail,
+        subject: 'Confirm your new email address',
+        text: `Open this link within 24 hours to use this address for your account at ${new URL(deps.siteUrl).host}:\n${new URL(`/auth/email-change?token=${token}`, deps.siteUrl)}\n`,
+      });
+      await deps.mailer.send({
+        to: user.email,
+        subject: 'Your email address is about to change',
+        text: `Someone signed in to your account asked to change its address to ${newEmail}. It changes only when the link sent there is opened.\nIf this was not you, change your password now: ${new URL('/auth/reset', deps.siteUrl)}\n`,
+      });
+      return ok(undefined);
+    },
+
+    async confirmEmailChange(token) {
+      const found = await findToken(deps.db, token, 'change-email');
+      if (!found.ok) return found;
+      const newEmail = found.value.new_email!;
+      if (await findByEmail(newEmail)) return err({ type: 'email-taken' });
+      const changed = await deps.db.transaction().execute(async (trx) => {
+        const claimed = await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', found.value.id).where('used_at', 'is', null).executeTakeFirst();
+        if (Number(claimed.numUpdatedRows) !== 1) return false;
+        await trx.updateTable('users').set({ email: newEmail, email_verified_at: clock.now(), updated_at: clock.now() }).where('id', '=', found.value.user_id).execute();
+        return true;
+      });
+      if (!changed) return err({ type: 'invalid-token' });
+      await deps.sessions.refreshUser(found.value.user_id);
+      return ok({ userId: found.value.user_id, email: newEmail });
     },
 
     async changePassword(input) {

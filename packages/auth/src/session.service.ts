@@ -42,6 +42,8 @@ export interface Sessions {
   validate(token: string): Promise<{ session: ValidSession; user: SessionUser } | null>;
   invalidate(sessionId: string): Promise<void>;
   invalidateAllForUser(userId: string): Promise<number>;
+  /** Drops cached validations of a user's sessions (after a profile change). */
+  refreshUser(userId: string): Promise<void>;
   listForUser(userId: string): Promise<{ id: string; createdAt: Date; lastSeenAt: Date; expiresAt: Date; userAgent: string | null; ip: string | null }[]>;
 }
 
@@ -107,6 +109,10 @@ export function createSessions(deps: { db: Kysely<Database>; cache: Cache; clock
       const rows = await deps.db.deleteFrom('sessions').where('user_id', '=', userId).returning('id').execute();
       await Promise.all(rows.map((r) => forget(r.id)));
       return rows.length;
+    },
+    async refreshUser(userId) {
+      const rows = await deps.db.selectFrom('sessions').select('id').where('user_id', '=', userId).execute();
+      await Promise.all(rows.map((r) => forget(r.id)));
     },
     async listForUser(userId) {
       const rows = await deps.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('expires_at', '>', clock.now()).orderBy('last_seen_at', 'desc').execute();

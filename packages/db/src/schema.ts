@@ -36,7 +36,9 @@ export interface SessionsTable {
 export interface EmailTokensTable {
   id: string;
   user_id: string;
-  kind: 'verify-email' | 'reset-password';
+  kind: 'verify-email' | 'reset-password' | 'change-email';
+  /** For 'change-email': the address the account moves to once the link is opened. */
+  new_email: string | null;
   expires_at: Timestamp;
   used_at: Timestamp | null;
   created_at: CreatedAt;
