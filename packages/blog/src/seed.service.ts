@@ -70,70 +70,60 @@ async function seedSite(trx: Transaction<Database>, bundle: ContentBundle, now: 
 }
 
 async function seedAuthors(trx: Transaction<Database>, bundle: ContentBundle, c: SeedCounts, now: Date): Promise<Map<string, string>> {
-  const existing = await trx.selectFrom('blog_authors').selectAll().execute();
-  const bySlug = new Map(existing.map((a) => [a.slug, a]));
-  const ids = new Map<string, string>();
-  for (const a of bundle.authors) {
-    const row = { name: a.name, bio: a.bio, website: a.website, location: a.location, profile_image: a.profileImage };
-    const current = bySlug.get(a.slug);
-    if (!current) {
-      const inserted = await trx
-        .insertInto('blog_authors')
-        .values({ slug: a.slug, ...row, source: 'content', created_at: now, updated_at: now })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      ids.set(a.slug, inserted.id);
-      c.added++;
-      continue;
-    }
-    if (current.source !== 'content') {
-      throw new ContentError('authors.json', `author "${a.slug}" already exists from Ghost; content/ cannot change it`);
-    }
-    ids.set(a.slug, current.id);
-    if (sameFields(current, row)) c.unchanged++;
-    else {
-      await trx.updateTable('blog_authors').set({ ...row, updated_at: now }).where('id', '=', current.id).execute();
-      c.updated++;
-    }
-  }
-  const wanted = new Set(bundle.authors.map((a) => a.slug));
-  const gone = existing.filter((a) => a.source === 'content' && !wanted.has(a.slug)).map((a) => a.id);
-  if (gone.length > 0) {
-    await trx.deleteFrom('blog_authors').where('id', 'in', gone).execute();
-    c.removed += gone.length;
-  }
-  return ids;
+  return seedNamedRows(trx, 'blog_authors', 'authors.json', 'author', bundle.authors.map((a) => ({
+    slug: a.slug,
+    fields: { name: a.name, bio: a.bio, website: a.website, location: a.location, profile_image: a.profileImage },
+  })), c, now);
 }
 
 async function seedTags(trx: Transaction<Database>, bundle: ContentBundle, c: SeedCounts, now: Date): Promise<Map<string, string>> {
-  const existing = await trx.selectFrom('blog_tags').selectAll().execute();
-  const bySlug = new Map(existing.map((t) => [t.slug, t]));
+  return seedNamedRows(trx, 'blog_tags', 'tags.json', 'tag', bundle.tags.map((t) => ({ slug: t.slug, fields: { name: t.name, description: t.description } })), c, now);
+}
+
+/**
+ * Authors and tags are seeded the same way: insert new slugs, update changed fields,
+ * remove content-sourced rows no longer listed, and refuse to touch rows synced from Ghost.
+ * Returns the id of every listed slug.
+ */
+async function seedNamedRows(
+  trx: Transaction<Database>,
+  table: 'blog_authors' | 'blog_tags',
+  file: string,
+  noun: string,
+  items: { slug: string; fields: Record<string, string | null> }[],
+  c: SeedCounts,
+  now: Date,
+): Promise<Map<string, string>> {
+  // The two tables share the columns used here; kysely cannot express that generically.
+  const t = trx as unknown as Transaction<Pick<Database, 'blog_tags'>>;
+  const name = table as 'blog_tags';
+  const existing = (await t.selectFrom(name).selectAll().execute()) as unknown as ({ id: string; slug: string; source: string } & Record<string, unknown>)[];
+  const bySlug = new Map(existing.map((r) => [r.slug, r]));
   const ids = new Map<string, string>();
-  for (const t of bundle.tags) {
-    const row = { name: t.name, description: t.description };
-    const current = bySlug.get(t.slug);
+  for (const item of items) {
+    const current = bySlug.get(item.slug);
     if (!current) {
-      const inserted = await trx
-        .insertInto('blog_tags')
-        .values({ slug: t.slug, ...row, source: 'content', created_at: now, updated_at: now })
+      const inserted = await t
+        .insertInto(name)
+        .values({ slug: item.slug, ...(item.fields as { name: string }), source: 'content', created_at: now, updated_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
-      ids.set(t.slug, inserted.id);
+      ids.set(item.slug, inserted.id);
       c.added++;
       continue;
     }
-    if (current.source !== 'content') throw new ContentError('tags.json', `tag "${t.slug}" already exists from Ghost; content/ cannot change it`);
-    ids.set(t.slug, current.id);
-    if (sameFields(current, row)) c.unchanged++;
+    if (current.source !== 'content') throw new ContentError(file, `${noun} "${item.slug}" already exists from Ghost; content/ cannot change it`);
+    ids.set(item.slug, current.id);
+    if (sameFields(current, item.fields)) c.unchanged++;
     else {
-      await trx.updateTable('blog_tags').set({ ...row, updated_at: now }).where('id', '=', current.id).execute();
+      await t.updateTable(name).set({ ...(item.fields as { name: string }), updated_at: now }).where('id', '=', current.id).execute();
       c.updated++;
     }
   }
-  const wanted = new Set(bundle.tags.map((t) => t.slug));
-  const gone = existing.filter((t) => t.source === 'content' && !wanted.has(t.slug)).map((t) => t.id);
+  const wanted = new Set(items.map((i) => i.slug));
+  const gone = existing.filter((r) => r.source === 'content' && !wanted.has(r.slug)).map((r) => r.id);
   if (gone.length > 0) {
-    await trx.deleteFrom('blog_tags').where('id', 'in', gone).execute();
+    await t.deleteFrom(name).where('id', 'in', gone).execute();
     c.removed += gone.length;
   }
   return ids;
