@@ -8,6 +8,7 @@ import { ghostSync, ghostWebhooksInstall } from './commands/ghost.ts';
 import { releaseList, releaseRollback } from './commands/release.ts';
 import { serveSite } from './commands/serve.ts';
 import { runWorker } from './commands/worker.ts';
+import { oauthClientsAdd, oauthClientsList, oauthClientsRemove, oauthKeysRotate } from './commands/oauth.ts';
 import { roles, usersCreate, usersList, usersSetRole } from './commands/users.ts';
 import { createContext, type CommandContext } from './context.ts';
 import { createOutput, reportError } from './output.ts';
@@ -89,6 +90,34 @@ export function createProgram(): Command {
     .requiredOption('--email <email>', 'email address')
     .addOption(roleOption().makeOptionMandatory())
     .action((opts: { email: string; role: 'member' | 'staff' | 'admin' }) => run(program, (ctx) => usersSetRole(ctx, opts)));
+
+  const oauth = program.command('oauth').description('the OpenID Connect provider: clients and signing keys');
+  const clients = oauth.command('clients').description('applications that may sign users in');
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  clients
+    .command('add')
+    .description('register an application (authorization code + PKCE)')
+    .requiredOption('--name <name>', 'name shown on the consent screen')
+    .requiredOption('--redirect-uri <uri>', 'exact redirect URI (repeat for more)', collect)
+    .option('--post-logout-redirect-uri <uri>', 'where RP-initiated logout may return (repeat for more)', collect)
+    .option('--first-party', 'one of our own parts: no consent screen')
+    .option('--confidential', 'give it a client secret (server-side applications)')
+    .action((opts: { name: string; redirectUri: string[]; postLogoutRedirectUri?: string[]; firstParty?: boolean; confidential?: boolean }) => run(program, (ctx) => oauthClientsAdd(ctx, opts)));
+  clients
+    .command('list')
+    .description('list registered applications')
+    .action(() => run(program, (ctx) => oauthClientsList(ctx)));
+  clients
+    .command('remove')
+    .description('remove an application and revoke its tokens')
+    .argument('<client-id>', 'the client_id to remove')
+    .action((clientId: string) => run(program, (ctx) => oauthClientsRemove(ctx, clientId)));
+  oauth
+    .command('keys')
+    .description('signing keys')
+    .command('rotate')
+    .description('make a new signing key active; old ones stay published for 2 days')
+    .action(() => run(program, (ctx) => oauthKeysRotate(ctx)));
 
   const ghost = program.command('ghost').description('Ghost CMS: sync the blog, register webhooks');
   ghost

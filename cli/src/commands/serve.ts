@@ -48,7 +48,22 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
     ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler;
   let live = { id: first.id, handler: await load(first.dir) };
 
-  const server = http.createServer((req, res) => live.handler(req, res));
+  const oidc = await services.oidc();
+  const server = http.createServer((req, res) => {
+    // The OpenID provider answers its own paths under /auth; everything else is the site.
+    oidc.handle(req, res).then(
+      (handled) => {
+        if (!handled) live.handler(req, res);
+      },
+      (error: unknown) => {
+        services.logger.error({ err: error, path: req.url?.split('?')[0] }, 'OpenID provider failed');
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end('Internal error');
+        }
+      },
+    );
+  });
   // Follow `current`: a switch is picked up within a second. Each release's server bundle
   // is a separate module graph; the old one is dropped once no request uses it.
   let switching = false;

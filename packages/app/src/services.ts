@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '@rose/config';
 import { systemClock, type Clock } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
+import { createOpenIdProvider, type OpenIdProvider } from '@rose/oauth';
 import { createAccounts, createMailer, createRateLimit, createSessions, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
@@ -37,6 +38,8 @@ export interface Services {
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
   };
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer };
+  /** The OpenID provider under /auth, created on first use (it loads or creates signing keys). */
+  oidc(): Promise<OpenIdProvider>;
   /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
   readonly jobs: { wake(): void; setWaker(waker: (() => void) | undefined): void };
   health(): Promise<HealthReport>;
@@ -67,6 +70,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
   let snapshotMemo: Promise<BlogSnapshot> | undefined;
   let waker: (() => void) | undefined;
+  let oidcMemo: Promise<OpenIdProvider> | undefined;
   const sessions = createSessions({ db: database.db, cache, clock });
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
   const accounts = createAccounts({
@@ -97,6 +101,26 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     fragments,
     ghost,
     auth: { sessions, accounts, mailer },
+    oidc() {
+      oidcMemo ??= createOpenIdProvider({
+        db: database.db,
+        siteUrl: config.siteUrl,
+        secret: process.env.ASTRO_KEY ?? config.dataDir,
+        findAccount: async (id) => {
+          const u = await database.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
+          return u ? { id: u.id, email: u.email, displayName: u.display_name, emailVerified: u.email_verified_at !== null } : undefined;
+        },
+        currentUser: async (req) => {
+          const token = /(?:^|;\s*)rose_session=([a-z2-7]{32})/.exec(req.headers.cookie ?? '')?.[1];
+          const valid = token ? await sessions.validate(token) : null;
+          return valid ? { id: valid.user.id, email: valid.user.email, displayName: valid.user.displayName, emailVerified: valid.user.emailVerified } : undefined;
+        },
+      }).catch((error) => {
+        oidcMemo = undefined;
+        throw error;
+      });
+      return oidcMemo;
+    },
     jobs: {
       wake: () => waker?.(),
       setWaker: (fn) => {

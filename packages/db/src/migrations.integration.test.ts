@@ -21,7 +21,7 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
     const applied = await migrations.migrateToLatest();
     expect(applied.length).toBeGreaterThan(0);
     expect(await tables()).toEqual(
-      expect.arrayContaining(['users', 'blog_posts', 'blog_tags', 'blog_authors', 'blog_post_tags', 'blog_post_authors', 'blog_navigation', 'site_settings', 'jobs', 'inbound_deliveries', 'sessions', 'email_tokens']),
+      expect.arrayContaining(['users', 'blog_posts', 'blog_tags', 'blog_authors', 'blog_post_tags', 'blog_post_authors', 'blog_navigation', 'site_settings', 'jobs', 'inbound_deliveries', 'sessions', 'email_tokens', 'oidc_payloads', 'oidc_keys', 'oauth_clients']),
     );
     await expect(migrations.assertCurrent()).resolves.toBeUndefined();
     expect((await migrations.status()).every((m) => m.executedAt instanceof Date)).toBe(true);

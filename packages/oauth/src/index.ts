@@ -1,0 +1,4 @@
+export { createOpenIdProvider, type OpenIdProvider, type OidcAccount } from './provider.ts';
+export { createOidcAdapter } from './oidc-adapter.ts';
+export { loadSigningKeys, rotateSigningKey } from './keys.ts';
+export { addClient, listClients, removeClient, redirectUriProblem, type NewClient, type ClientError } from './clients.repository.ts';

@@ -1,0 +1,154 @@
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+
+const password = 'Orchard-Apples-and-Pears-9';
+
+/** A tiny cookie jar: what a browser would keep between redirects. */
+class Jar {
+  readonly cookies = new Map<string, string>();
+  store(res: Response) {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1);
+      if (/max-age=0|expires=thu, 01 jan 1970/i.test(c) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+// A real third-party relying party (openid-client) against our provider: discovery,
+// authorize with PKCE, our login and consent, code exchange, id_token validation,
+// userinfo, refresh with rotation, revocation — and the attacks that must fail.
+describe('OpenID Connect provider with openid-client', () => {
+  let tmp: string;
+  let env: Record<string, string>;
+  let server: RunningRose;
+  let site: string;
+  let clientId: string;
+  let config: client.Configuration;
+  const redirectUri = 'http://127.0.0.1:9/callback';
+
+  beforeAll(async () => {
+    tmp = await makeProjectTempDir('oidc');
+    const port = await freePort();
+    site = `http://127.0.0.1:${port}`;
+    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: site };
+    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+      const r = await runRose(args, env, { timeoutMs: 240_000 });
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    const user = await runRose(['users', 'create', '--email', 'eve@example.org', '--name', 'Eve Grower', '--password-stdin'], env, { stdin: password });
+    if (user.code !== 0) throw new Error(user.stderr);
+    const added = await runRose(['oauth', 'clients', 'add', '--name', 'Seed Swap App', '--redirect-uri', redirectUri], env);
+    clientId = /client_id: (\S+)/.exec(added.stdout)![1]!;
+    server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
+    config = await client.discovery(new URL(`${site}/auth`), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  /** Runs the browser side: sign in to the site, authorize, consent; returns the callback URL. */
+  async function authorize(params: Record<string, string>, opts: { consent?: 'allow' | 'deny'; jar?: Jar } = {}): Promise<URL> {
+    const jar = opts.jar ?? new Jar();
+    if (!jar.cookies.has('rose_session')) {
+      const login = await fetch(`${site}/auth/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: site }, body: new URLSearchParams({ email: 'eve@example.org', password }) });
+      expect(login.status).toBe(303);
+      jar.store(login);
+    }
+    let url = client.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid email profile', ...params }).toString();
+    for (let hop = 0; hop < 12; hop++) {
+      if (url.startsWith(redirectUri)) return new URL(url);
+      let res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
+      jar.store(res);
+      if (res.status === 200 && (res.headers.get('content-type') ?? '').includes('text/html') && url.includes('/auth/interaction/')) {
+        expect(await res.text()).toContain('Seed Swap App');
+        const action = `${url.replace(/\/$/, '')}/${opts.consent === 'deny' ? 'abort' : 'confirm'}`;
+        res = await fetch(action, { method: 'POST', redirect: 'manual', headers: { cookie: jar.header(), origin: site } });
+        jar.store(res);
+      }
+      const location = res.headers.get('location');
+      if (!location) throw new Error(`stuck at ${url}: ${res.status} ${await res.text()}`);
+      url = new URL(location, url).toString();
+    }
+    throw new Error('too many redirects');
+  }
+
+  it('publishes discovery and keys: code flow only, PKCE S256 only, iss in responses', async () => {
+    const meta = config.serverMetadata();
+    expect(meta.issuer).toBe(`${site}/auth`);
+    expect(meta.response_types_supported).toEqual(['code']);
+    expect(meta.code_challenge_methods_supported).toEqual(['S256']);
+    expect(meta.authorization_response_iss_parameter_supported).toBe(true);
+    const jwks = (await (await fetch(meta.jwks_uri!)).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    expect(JSON.stringify(jwks)).not.toMatch(/"d":/); // public keys only
+  });
+
+  it('runs the whole code + PKCE flow: tokens, id_token, userinfo, refresh with rotation, revocation', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce, scope: 'openid email profile offline_access', prompt: 'consent' });
+    expect(callback.searchParams.get('iss')).toBe(`${site}/auth`);
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+    const claims = tokens.claims()!;
+    // Profile claims come from userinfo when an access token is issued (conformIdTokenClaims).
+    expect(claims).toMatchObject({ iss: `${site}/auth`, aud: clientId, nonce });
+    expect(typeof claims.sub).toBe('string');
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    expect(info).toMatchObject({ sub: claims.sub, email: 'eve@example.org', name: 'Eve Grower' });
+    expect(tokens.refresh_token).toBeDefined();
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(refreshed.refresh_token).toBeDefined();
+    expect(refreshed.refresh_token).not.toBe(tokens.refresh_token); // rotated
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' }); // reuse refused
+    // Reuse revokes the family: the rotated token is dead too.
+    await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await client.tokenRevocation(config, tokens.access_token);
+    await expect(client.fetchUserInfo(config, tokens.access_token, claims.sub)).rejects.toThrow();
+  });
+
+  it('refuses a wrong redirect_uri, missing PKCE and plain PKCE before asking anyone to log in', async () => {
+    const base = { client_id: clientId, response_type: 'code', scope: 'openid', state: 's' };
+    const attempt = async (params: Record<string, string>) => {
+      const res = await fetch(`${site}/auth/authorize?${new URLSearchParams(params)}`, { redirect: 'manual' });
+      return { status: res.status, location: res.headers.get('location') ?? '', body: res.status === 200 || res.status === 400 ? await res.text() : '' };
+    };
+    const wrongRedirect = await attempt({ ...base, redirect_uri: 'http://127.0.0.1:9/elsewhere', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    expect(wrongRedirect.status).toBe(400);
+    expect(wrongRedirect.location).toBe('');
+    const noPkce = await attempt({ ...base, redirect_uri: redirectUri });
+    expect(noPkce.location).toContain('error=invalid_request');
+    const plain = await attempt({ ...base, redirect_uri: redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' });
+    expect(plain.location).toContain('error=invalid_request');
+  });
+
+  it('refuses a wrong code_verifier, and a reused code (revoking the tokens of its first use)', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state });
+    await expect(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: state })).rejects.toMatchObject({ error: 'invalid_grant' });
+    const first = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const sub = first.claims()!.sub;
+    expect((await client.fetchUserInfo(config, first.access_token, sub)).sub).toBe(sub);
+    // Reusing the code fails, and revokes what the first use issued.
+    await expect(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state })).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(client.fetchUserInfo(config, first.access_token, sub)).rejects.toThrow();
+  });
+
+  it('a user who declines consent sends the app away with access_denied', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'd', prompt: 'consent' }, { consent: 'deny' });
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+  });
+});
