@@ -146,6 +146,19 @@ describe('OpenID Connect provider with openid-client', () => {
     await expect(client.fetchUserInfo(config, first.access_token, sub)).rejects.toThrow();
   });
 
+  it('lists the app under connected apps, and revoking it ends its access', async () => {
+    const jar = new Jar();
+    const verifier = client.randomPKCECodeVerifier();
+    const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'c' }, { jar });
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'c' });
+    const page = await (await fetch(`${site}/account/`, { headers: { cookie: jar.header() } })).text();
+    expect(page).toContain('Seed Swap App');
+    const grant = /name="grant" value="([^"]+)"/.exec(page)![1]!;
+    const revoke = await fetch(`${site}/account/`, { method: 'POST', redirect: 'manual', headers: { cookie: jar.header(), origin: site, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ action: 'revoke-app', grant }) });
+    expect(await revoke.text()).toContain('can no longer use your account');
+    await expect(client.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).rejects.toThrow();
+  });
+
   it('a user who declines consent sends the app away with access_denied', async () => {
     const verifier = client.randomPKCECodeVerifier();
     const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'd', prompt: 'consent' }, { consent: 'deny' });

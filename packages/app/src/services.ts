@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '@rose/config';
 import { systemClock, type Clock } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
-import { createOpenIdProvider, type OpenIdProvider } from '@rose/oauth';
+import { createOpenIdProvider, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider } from '@rose/oauth';
 import { createAccounts, createMailer, createRateLimit, createSessions, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
@@ -38,6 +38,8 @@ export interface Services {
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
   };
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer };
+  /** Third-party applications a user allowed, for the account page. */
+  readonly connectedApps: { list(userId: string): Promise<ConnectedApp[]>; revoke(userId: string, grantId: string): Promise<boolean> };
   /** The OpenID provider under /auth, created on first use (it loads or creates signing keys). */
   oidc(): Promise<OpenIdProvider>;
   /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
@@ -101,6 +103,10 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     fragments,
     ghost,
     auth: { sessions, accounts, mailer },
+    connectedApps: {
+      list: (userId) => listConnectedApps(database.db, userId),
+      revoke: (userId, grantId) => revokeConnectedApp(database.db, userId, grantId),
+    },
     oidc() {
       oidcMemo ??= createOpenIdProvider({
         db: database.db,

@@ -2,3 +2,4 @@ export { createOpenIdProvider, type OpenIdProvider, type OidcAccount } from './p
 export { createOidcAdapter } from './oidc-adapter.ts';
 export { loadSigningKeys, rotateSigningKey } from './keys.ts';
 export { addClient, listClients, removeClient, redirectUriProblem, type NewClient, type ClientError } from './clients.repository.ts';
+export { listConnectedApps, revokeConnectedApp, type ConnectedApp } from './connected-apps.ts';
