@@ -12,6 +12,7 @@ describe('accounts over HTTP', () => {
   let env: Record<string, string>;
   let server: RunningRose;
   let origin: string;
+  let port: number;
 
   const post = (p: string, form: Record<string, string>, opts: { cookie?: string; origin?: string | null } = {}) =>
     fetch(new URL(p, server.url), {
@@ -39,12 +40,13 @@ describe('accounts over HTTP', () => {
 
   beforeAll(async () => {
     tmp = await makeProjectTempDir('accounts');
-    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content') };
+    port = await freePort();
+    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: `http://127.0.0.1:${port}` };
     for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(r.stderr);
     }
-    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     origin = new URL(server.url).origin;
   });
   afterAll(async () => {
@@ -128,7 +130,7 @@ describe('accounts over HTTP', () => {
     expect(badRole.code).not.toBe(0);
     expect(badRole.stderr).toContain('Allowed choices are member, staff, admin');
     expect(created.stdout + created.stderr + list.stdout).not.toContain(password);
-    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     origin = new URL(server.url).origin;
   });
 

@@ -15,12 +15,13 @@ describe('blog in a browser (Chromium)', () => {
   beforeAll(async () => {
     tmp = await makeProjectTempDir('browser');
     smtp = await startSmtpSink();
-    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), SMTP_URL: smtp.url };
+    const port = await freePort();
+    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), SMTP_URL: smtp.url, ROSE_SITE_URL: `http://127.0.0.1:${port}` };
     for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
     }
-    server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
+    server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     browser = await launchBrowser();
   });
   afterAll(async () => {

@@ -49,6 +49,9 @@ describe('OpenID Connect provider with openid-client', () => {
     if (user.code !== 0) throw new Error(user.stderr);
     const added = await runRose(['oauth', 'clients', 'add', '--name', 'Seed Swap App', '--redirect-uri', redirectUri], env);
     clientId = /client_id: (\S+)/.exec(added.stdout)![1]!;
+    // A part served on a second host name (localhost), signing in through the provider.
+    const part = await runRose(['oauth', 'clients', 'add', '--name', 'Blog on localhost', '--first-party', '--redirect-uri', `http://localhost:${port}/auth/sso/callback`], env);
+    if (part.code !== 0) throw new Error(part.stderr);
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     config = await client.discovery(new URL(`${site}/auth`), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
   });
@@ -157,6 +160,49 @@ describe('OpenID Connect provider with openid-client', () => {
     const revoke = await fetch(`${site}/account/`, { method: 'POST', redirect: 'manual', headers: { cookie: jar.header(), origin: site, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ action: 'revoke-app', grant }) });
     expect(await revoke.text()).toContain('can no longer use your account');
     await expect(client.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).rejects.toThrow();
+  });
+
+  it('single sign-on: signed in on one host, a part on another host signs in without typing, and signing out ends both', async () => {
+    const port = new URL(site).port;
+    const jars = new Map<string, Jar>([['127.0.0.1', new Jar()], ['localhost', new Jar()]]);
+    const jarFor = (url: string) => jars.get(new URL(url).hostname)!;
+    /** Follows redirects across both hosts like a browser, each host with its own cookies. */
+    const browse = async (start: string, init: RequestInit = {}) => {
+      let url = start;
+      let res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: jarFor(url).header() } });
+      jarFor(url).store(res);
+      for (let hop = 0; hop < 15 && res.headers.get('location'); hop++) {
+        url = new URL(res.headers.get('location')!, url).toString();
+        res = await fetch(url, { redirect: 'manual', headers: { cookie: jarFor(url).header() } });
+        jarFor(url).store(res);
+      }
+      return { url, res };
+    };
+    // Signed in on the provider's host only.
+    await browse(`${site}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: site }, body: new URLSearchParams({ email: 'eve@example.org', password }).toString() });
+    expect(jars.get('127.0.0.1')!.cookies.has('rose_session')).toBe(true);
+    expect(jars.get('localhost')!.cookies.has('rose_session')).toBe(false);
+
+    const part = `http://localhost:${port}`;
+    const visit = await browse(`${part}/account/`);
+    expect(visit.url).toBe(`${part}/account/`);
+    expect(await visit.res.text()).toContain('<strong>Eve Grower</strong>');
+    // Its own host-only cookie, a different session from the provider host's.
+    const localToken = jars.get('localhost')!.cookies.get('rose_session');
+    expect(localToken).toMatch(/^[a-z2-7]{32}$/);
+    expect(localToken).not.toBe(jars.get('127.0.0.1')!.cookies.get('rose_session'));
+
+    // A forged callback (state not from this browser) is refused.
+    const forged = await fetch(`${part}/auth/sso/callback?code=abc&state=not-mine`, { redirect: 'manual', headers: { cookie: jarFor(part).header() } });
+    expect(forged.status).toBe(400);
+
+    // Sign out everywhere on the part: the provider's host is signed out too, and the
+    // next visit to the part does not sign in silently.
+    const out = await browse(`${part}/account/`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: part }, body: new URLSearchParams({ action: 'sign-out-everywhere' }).toString() });
+    expect(out.url).toContain('/auth/');
+    expect((await fetch(`${site}/account/`, { redirect: 'manual', headers: { cookie: jarFor(site).header() } })).status).toBe(303);
+    const again = await browse(`${part}/account/`);
+    expect(again.url).toMatch(new RegExp(`^${site}/auth/login`));
   });
 
   it('a user who declines consent sends the app away with access_denied', async () => {

@@ -22,3 +22,12 @@ export function safeReturnPath(value: string | null | undefined, fallback = '/ac
   if (!value || !value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\u0000-\u001f]/.test(value)) return fallback;
   return value;
 }
+
+/**
+ * Where "Sign in" goes: the login form on the provider's own host, single sign-on through
+ * the provider on any other host (each part keeps its own host-only cookie).
+ */
+export function signInPath(requestUrl: URL, siteUrl: string, returnTo: string): string {
+  const path = requestUrl.origin === new URL(siteUrl).origin ? '/auth/login' : '/auth/sso/start';
+  return `${path}?return_to=${encodeURIComponent(safeReturnPath(returnTo))}`;
+}

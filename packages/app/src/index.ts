@@ -5,3 +5,4 @@ export { setBuildProgressReporter, reportPageRendered, type BuildProgressReporte
 export { getSiteData, provideSiteData, readSiteSnapshot, type SiteData, type SnapshotRead } from './site-data.ts';
 export { createBlogJobHandlers, enqueueBlogJob, mergeRebuilds, type BlogJob, type RebuildRequest } from './blog-jobs.ts';
 export { ensureAstroKey } from './astro-key.ts';
+export type { SsoState } from '@rose/oauth';

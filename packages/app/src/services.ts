@@ -2,11 +2,11 @@ import path from 'node:path';
 import { loadBlogSnapshot, loadSiteChrome, type BlogSnapshot } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
-import { systemClock, type Clock } from '@rose/core';
+import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
-import { createOpenIdProvider, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider } from '@rose/oauth';
-import { createAccounts, createMailer, createRateLimit, createSessions, type Accounts, type Mailer, type Sessions } from '@rose/auth';
+import { createOpenIdProvider, createSsoClient, endProviderSessions, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
+import { createAccounts, createMailer, createRateLimit, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -38,6 +38,12 @@ export interface Services {
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
   };
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer };
+  /** Single sign-on for parts served on other hosts than the provider's (ROSE_SITE_URL). */
+  readonly sso: {
+    start: SsoClient['start'];
+    /** Verifies the provider's answer and opens a local session on this host. */
+    finish(callbackUrl: URL, saved: SsoState | undefined, meta: { userAgent: string | null; ip: string }): Promise<Result<{ token: string; expiresAt: Date; returnTo: string }, SsoError | { type: 'unknown-account' }>>;
+  };
   /** Third-party applications a user allowed, for the account page. */
   readonly connectedApps: { list(userId: string): Promise<ConnectedApp[]>; revoke(userId: string, grantId: string): Promise<boolean> };
   /** The OpenID provider under /auth, created on first use (it loads or creates signing keys). */
@@ -73,7 +79,10 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   let snapshotMemo: Promise<BlogSnapshot> | undefined;
   let waker: (() => void) | undefined;
   let oidcMemo: Promise<OpenIdProvider> | undefined;
-  const sessions = createSessions({ db: database.db, cache, clock });
+  const ssoClient = createSsoClient({ db: database.db, issuer: new URL('/auth', config.siteUrl).toString().replace(/\/$/, '') });
+  // A sign-out also ends the user's sessions at the OpenID provider, so no part signs them
+  // back in silently.
+  const sessions = createSessions({ db: database.db, cache, clock, onUserSignedOut: async (userId) => void (await endProviderSessions(database.db, userId)) });
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
   const accounts = createAccounts({
     db: database.db,
@@ -103,6 +112,18 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     fragments,
     ghost,
     auth: { sessions, accounts, mailer },
+    sso: {
+      start: (origin, returnTo) => ssoClient.start(origin, returnTo),
+      async finish(callbackUrl, saved, meta) {
+        const result = await ssoClient.finish(callbackUrl, saved);
+        if (!result.ok) return result;
+        const user = await database.db.selectFrom('users').select('id').where('id', '=', result.value.sub).executeTakeFirst();
+        if (!user) return err({ type: 'unknown-account' as const });
+        const token = generateSessionToken();
+        const session = await sessions.create(token, user.id, meta);
+        return ok({ token, expiresAt: session.expiresAt, returnTo: saved!.returnTo });
+      },
+    },
     connectedApps: {
       list: (userId) => listConnectedApps(database.db, userId),
       revoke: (userId, grantId) => revokeConnectedApp(database.db, userId, grantId),

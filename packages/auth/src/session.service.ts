@@ -52,7 +52,13 @@ export interface Sessions {
  * SHA-256 stored, sliding expiry, revoke one or all. Validation is cached briefly; revoking
  * drops the cache entry at once.
  */
-export function createSessions(deps: { db: Kysely<Database>; cache: Cache; clock?: Clock }): Sessions {
+export function createSessions(deps: {
+  db: Kysely<Database>;
+  cache: Cache;
+  clock?: Clock;
+  /** Called when a user's sessions end (logout, sign out everywhere): e.g. end their SSO sessions too. */
+  onUserSignedOut?: (userId: string) => Promise<void>;
+}): Sessions {
   const clock = deps.clock ?? systemClock;
   const cacheKey = (id: string) => `session:${id}`;
   const forget = async (id: string) => {
@@ -102,12 +108,14 @@ export function createSessions(deps: { db: Kysely<Database>; cache: Cache; clock
       return result;
     },
     async invalidate(sessionId) {
-      await deps.db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+      const row = await deps.db.deleteFrom('sessions').where('id', '=', sessionId).returning('user_id').executeTakeFirst();
       await forget(sessionId);
+      if (row) await deps.onUserSignedOut?.(row.user_id);
     },
     async invalidateAllForUser(userId) {
       const rows = await deps.db.deleteFrom('sessions').where('user_id', '=', userId).returning('id').execute();
       await Promise.all(rows.map((r) => forget(r.id)));
+      await deps.onUserSignedOut?.(userId);
       return rows.length;
     },
     async refreshUser(userId) {

@@ -52,3 +52,9 @@ export async function revokeConnectedApp(db: Kysely<Database>, accountId: string
     return true;
   });
 }
+
+/** Deletes the provider's own sessions of a user, so no app is signed in silently afterwards. */
+export async function endProviderSessions(db: Kysely<Database>, accountId: string): Promise<number> {
+  const result = await db.deleteFrom('oidc_payloads').where('model', '=', 'Session').where(sql<string>`payload->>'accountId'`, '=', accountId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

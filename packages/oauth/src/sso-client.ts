@@ -1,0 +1,87 @@
+import { sql, type Kysely } from 'kysely';
+import * as oidc from 'openid-client';
+import { err, ok, type Result } from '@rose/core';
+import type { Database } from '@rose/db';
+
+/**
+ * The relying-party side each part uses for single sign-on when it is served on its own
+ * host: the part is a first-party client of our provider, its own session stays a
+ * host-only cookie (as in the original platform, for Safari ITP).
+ */
+export interface SsoStart {
+  authorizationUrl: string;
+  /** Keep in a short-lived HttpOnly cookie on the part's host; needed by the callback. */
+  state: SsoState;
+}
+export interface SsoState {
+  state: string;
+  nonce: string;
+  verifier: string;
+  returnTo: string;
+  clientId: string;
+}
+export type SsoError =
+  | { type: 'no-client'; origin: string }
+  | { type: 'state-mismatch' }
+  | { type: 'denied'; error: string }
+  | { type: 'invalid-response'; message: string };
+
+export interface SsoClient {
+  start(origin: string, returnTo: string): Promise<Result<SsoStart, SsoError>>;
+  /** Verifies state, exchanges the code with PKCE, validates the id_token; returns the subject. */
+  finish(callbackUrl: URL, saved: SsoState | undefined): Promise<Result<{ sub: string }, SsoError>>;
+}
+
+export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }): SsoClient {
+  const configs = new Map<string, Promise<oidc.Configuration>>();
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(deps.issuer).hostname);
+  const configFor = (clientId: string) => {
+    let c = configs.get(clientId);
+    if (!c) {
+      // Plain http is only accepted for a provider on this machine (development, tests).
+      c = oidc.discovery(new URL(deps.issuer), clientId, undefined, oidc.None(), loopback ? { execute: [oidc.allowInsecureRequests] } : {});
+      c.catch(() => configs.delete(clientId));
+      configs.set(clientId, c);
+    }
+    return c;
+  };
+  const clientFor = async (origin: string) => {
+    const callback = `${origin}/auth/sso/callback`;
+    const row = await deps.db
+      .selectFrom('oauth_clients')
+      .select('client_id')
+      .where('first_party', '=', true)
+      .where(sql<boolean>`metadata->'redirect_uris' ? ${callback}`)
+      .executeTakeFirst();
+    return row ? { clientId: row.client_id, callback } : undefined;
+  };
+  return {
+    async start(origin, returnTo) {
+      const found = await clientFor(origin);
+      if (!found) return err({ type: 'no-client', origin });
+      const config = await configFor(found.clientId);
+      const saved: SsoState = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier(), returnTo, clientId: found.clientId };
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: found.callback,
+        scope: 'openid email profile',
+        state: saved.state,
+        nonce: saved.nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(saved.verifier),
+        code_challenge_method: 'S256',
+      });
+      return ok({ authorizationUrl: url.toString(), state: saved });
+    },
+    async finish(callbackUrl, saved) {
+      if (!saved || callbackUrl.searchParams.get('state') !== saved.state) return err({ type: 'state-mismatch' });
+      const error = callbackUrl.searchParams.get('error');
+      if (error) return err({ type: 'denied', error });
+      try {
+        const config = await configFor(saved.clientId);
+        const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: saved.verifier, expectedState: saved.state, expectedNonce: saved.nonce, idTokenExpected: true });
+        return ok({ sub: tokens.claims()!.sub });
+      } catch (e) {
+        return err({ type: 'invalid-response', message: (e as Error).message });
+      }
+    },
+  };
+}
