@@ -12,6 +12,9 @@ export default defineConfig({
   build: { format: 'directory', concurrency: 4 },
   devToolbar: { enabled: false },
   prefetch: false,
+  // CSRF is checked by sites/middleware.ts for every state-changing request (Astro's own
+  // check only covers form content types and cannot exempt signed server-to-server calls).
+  security: { checkOrigin: false },
   vite: {
     // Workspace packages are TypeScript source; let Vite compile them, but leave
     // database and cache drivers to Node.

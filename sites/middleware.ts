@@ -2,12 +2,22 @@ import { defineMiddleware } from 'astro:middleware';
 import { getServices, reportPageRendered } from '@rose/app';
 import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+const csrfExempt = new Set(['/api/ghost/webhook', '/auth/sso/backchannel']);
+
 export const onRequest = defineMiddleware(async (context, next) => {
   if (context.isPrerendered) {
     const response = await next();
     // During `rose build`, each prerendered page ticks the CLI's progress bar.
     reportPageRendered(context.url.pathname);
     return response;
+  }
+  // CSRF: a state-changing request must come from a page of this origin. The exceptions
+  // authenticate themselves (signed webhook, signed logout token).
+  if (!safeMethods.has(context.request.method) && !csrfExempt.has(context.url.pathname)) {
+    if (context.request.headers.get('origin') !== context.url.origin) {
+      return new Response('Cross-site request refused.', { status: 403, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    }
   }
   // On-demand pages and islands: who is signed in.
   const token = context.cookies.get(sessionCookieName)?.value;

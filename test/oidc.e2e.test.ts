@@ -205,6 +205,34 @@ describe('OpenID Connect provider with openid-client', () => {
     expect(again.url).toMatch(new RegExp(`^${site}/auth/login`));
   });
 
+  it('RP-initiated logout at the provider signs the user out of the site on every host (back-channel)', async () => {
+    const jar = new Jar();
+    const verifier = client.randomPKCECodeVerifier();
+    const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'l' }, { jar });
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'l' });
+    expect((await fetch(`${site}/account/`, { redirect: 'manual', headers: { cookie: jar.header() } })).status).toBe(200);
+    const logoutUrl = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token! });
+    const confirmPage = await fetch(logoutUrl, { redirect: 'manual', headers: { cookie: jar.header() } });
+    jar.store(confirmPage);
+    const html = await confirmPage.text();
+    expect(html).toContain('Sign out of');
+    const action = /<form[^>]*id="op.logoutForm"[^>]*action="([^"]+)"/.exec(html)?.[1] ?? /action="([^"]+)"[^>]*id="op.logoutForm"/.exec(html)![1]!;
+    const fields = Object.fromEntries([...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    const done = await fetch(new URL(action, site), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded', origin: site },
+      body: new URLSearchParams({ ...fields, logout: 'yes' }),
+    });
+    expect([200, 302, 303]).toContain(done.status);
+    await expect.poll(async () => (await fetch(`${site}/account/`, { redirect: 'manual', headers: { cookie: jar.header() } })).status, { timeout: 5_000 }).toBe(303);
+  });
+
+  it('a back-channel logout with a forged token is refused', async () => {
+    const res = await fetch(`${site}/auth/sso/backchannel`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' }) });
+    expect(res.status).toBe(400);
+  });
+
   it('a user who declines consent sends the app away with access_denied', async () => {
     const verifier = client.randomPKCECodeVerifier();
     const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'd', prompt: 'consent' }, { consent: 'deny' });

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '@rose/config';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
-import { createOpenIdProvider, createSsoClient, endProviderSessions, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
+import { createOpenIdProvider, createSsoClient, endProviderSessions, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
 import { createAccounts, createMailer, createRateLimit, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
@@ -44,6 +44,8 @@ export interface Services {
     /** Verifies the provider's answer and opens a local session on this host. */
     finish(callbackUrl: URL, saved: SsoState | undefined, meta: { userAgent: string | null; ip: string }): Promise<Result<{ token: string; expiresAt: Date; returnTo: string }, SsoError | { type: 'unknown-account' }>>;
   };
+  /** Handles an OpenID back-channel logout token sent to a part; ends that user's sessions. */
+  backchannelLogout(token: string): Promise<boolean>;
   /** Third-party applications a user allowed, for the account page. */
   readonly connectedApps: { list(userId: string): Promise<ConnectedApp[]>; revoke(userId: string, grantId: string): Promise<boolean> };
   /** The OpenID provider under /auth, created on first use (it loads or creates signing keys). */
@@ -124,6 +126,15 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         return ok({ token, expiresAt: session.expiresAt, returnTo: saved!.returnTo });
       },
     },
+    async backchannelLogout(token) {
+      const verified = await verifyLogoutToken(database.db, new URL('/auth', config.siteUrl).toString().replace(/\/$/, ''), token);
+      if (!verified.ok) {
+        logger.warn({ reason: verified.error.message }, 'back-channel logout token refused');
+        return false;
+      }
+      await sessions.invalidateAllForUser(verified.value.sub);
+      return true;
+    },
     connectedApps: {
       list: (userId) => listConnectedApps(database.db, userId),
       revoke: (userId, grantId) => revokeConnectedApp(database.db, userId, grantId),
@@ -136,6 +147,9 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         findAccount: async (id) => {
           const u = await database.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
           return u ? { id: u.id, email: u.email, displayName: u.display_name, emailVerified: u.email_verified_at !== null } : undefined;
+        },
+        onSignedOut: async (accountId) => {
+          await sessions.invalidateAllForUser(accountId);
         },
         currentUser: async (req) => {
           const token = /(?:^|;\s*)rose_session=([a-z2-7]{32})/.exec(req.headers.cookie ?? '')?.[1];

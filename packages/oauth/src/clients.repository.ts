@@ -50,6 +50,8 @@ export async function addClient(db: Kysely<Database>, input: NewClient): Promise
     token_endpoint_auth_method: clientSecret ? 'client_secret_basic' : 'none',
     ...(clientSecret ? { client_secret: clientSecret } : {}),
     first_party: Boolean(input.firstParty),
+    // Our own parts hear about sign-outs at the provider (OpenID back-channel logout).
+    ...(input.firstParty ? { backchannel_logout_uri: `${new URL(input.redirectUris[0]!).origin}/auth/sso/backchannel` } : {}),
   };
   await db.insertInto('oauth_clients').values({ client_id: clientId, metadata: JSON.stringify(metadata), first_party: Boolean(input.firstParty) }).execute();
   return ok({ clientId, clientSecret });

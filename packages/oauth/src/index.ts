@@ -3,4 +3,4 @@ export { createOidcAdapter } from './oidc-adapter.ts';
 export { loadSigningKeys, rotateSigningKey } from './keys.ts';
 export { addClient, listClients, removeClient, redirectUriProblem, type NewClient, type ClientError } from './clients.repository.ts';
 export { listConnectedApps, revokeConnectedApp, endProviderSessions, type ConnectedApp } from './connected-apps.ts';
-export { createSsoClient, type SsoClient, type SsoState, type SsoStart, type SsoError } from './sso-client.ts';
+export { createSsoClient, verifyLogoutToken, type SsoClient, type SsoState, type SsoStart, type SsoError } from './sso-client.ts';

@@ -3,6 +3,8 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/test
 import { addClient, listClients, redirectUriProblem, removeClient } from './clients.repository.ts';
 import { createOidcAdapter } from './oidc-adapter.ts';
 import { loadSigningKeys, rotateSigningKey } from './keys.ts';
+import { verifyLogoutToken } from './sso-client.ts';
+import { importJWK, SignJWT } from 'jose';
 
 describe.each(databaseKinds)('OpenID provider storage on %s', (kind) => {
   let t: TestDatabase;
@@ -49,5 +51,27 @@ describe.each(databaseKinds)('OpenID provider storage on %s', (kind) => {
     expect((await listClients(t.db)).map((c) => c.name)).toEqual(['Good']);
     expect(await removeClient(t.db, added.value.clientId)).toBe(true);
     expect(await removeClient(t.db, added.value.clientId)).toBe(false);
+  });
+
+  it('accepts only back-channel logout tokens signed by our provider for our own parts', async () => {
+    const issuer = 'https://coop.example/auth';
+    const part = await addClient(t.db, { name: 'Blog', redirectUris: ['https://blog.coop.example/auth/sso/callback'], firstParty: true });
+    if (!part.ok) throw new Error('not added');
+    const [jwk] = await loadSigningKeys(t.db);
+    const key = await importJWK(jwk as never, 'RS256');
+    const sign = (claims: Record<string, unknown>, aud = part.value.clientId) =>
+      new SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: String(jwk!.kid), typ: 'logout+jwt' })
+        .setIssuer(issuer)
+        .setAudience(aud)
+        .setIssuedAt()
+        .setJti('j1')
+        .sign(key);
+    expect(await verifyLogoutToken(t.db, issuer, await sign({ sub: 'user-1' }))).toEqual({ ok: true, value: { sub: 'user-1' } });
+    expect((await verifyLogoutToken(t.db, issuer, await sign({ sub: 'user-1' }, 'someone-else'))).ok).toBe(false);
+    expect((await verifyLogoutToken(t.db, issuer, await sign({ sub: 'user-1', nonce: 'n' }))).ok).toBe(false);
+    expect((await verifyLogoutToken(t.db, 'https://evil.example/auth', await sign({ sub: 'user-1' }))).ok).toBe(false);
+    const token = await sign({ sub: 'user-1' });
+    expect((await verifyLogoutToken(t.db, issuer, `${token.slice(0, -4)}AAAA`)).ok).toBe(false);
   });
 });

@@ -40,6 +40,8 @@ export async function createOpenIdProvider(deps: {
   findAccount: (id: string) => Promise<OidcAccount | undefined>;
   /** The signed-in user of this browser (from the site's session cookie). */
   currentUser: (req: IncomingMessage) => Promise<OidcAccount | undefined>;
+  /** A user signed out at the provider (RP-initiated logout): end their site sessions. */
+  onSignedOut?: (accountId: string) => Promise<void>;
 }): Promise<OpenIdProvider> {
   const issuer = new URL(prefix, deps.siteUrl).toString().replace(/\/$/, '');
   const cookieKey = createHash('sha256').update(`oidc-cookies:${deps.secret}`).digest('base64url');
@@ -57,7 +59,20 @@ export async function createOpenIdProvider(deps: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = page('Sign out?', `<h1>Sign out of ${escape(new URL(deps.siteUrl).host)}?</h1>${form}<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> <button class="secondary" type="submit" form="op.logoutForm">No, stay signed in</button></p>`);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = page('Signed out', `<h1>You are signed out</h1><p><a href="/blog/">Back to the site</a></p>`);
+        },
+      },
+      backchannelLogout: { enabled: true },
+    },
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = page('Sign-in error', `<h1>Something went wrong</h1><p>${escape(String(out.error_description ?? out.error))}</p><p><a href="/blog/">Back to the site</a></p>`);
     },
     routes: { authorization: '/authorize', token: '/token', jwks: '/jwks', userinfo: '/userinfo', revocation: '/revoke', end_session: '/end-session' },
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `${prefix}/interaction/${interaction.uid}` },
@@ -74,6 +89,11 @@ export async function createOpenIdProvider(deps: {
   };
   const provider = new Provider(issuer, configuration);
   provider.proxy = true;
+  // Signing out at the provider ends the site's sessions of that user too (on every host).
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const accountId = ctx.oidc.session?.accountId;
+    if (accountId && deps.onSignedOut) void deps.onSignedOut(accountId).catch(() => {});
+  });
   const callback = provider.callback();
 
   const interaction = async (req: IncomingMessage, res: ServerResponse, uid: string, action: string | undefined) => {
@@ -148,6 +168,10 @@ function sameOrigin(req: IncomingMessage, siteUrl: string): boolean {
 function sendText(res: ServerResponse, status: number, text: string) {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(text);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)}</title><style>body{font:17px/1.6 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1f2421;background:#fbfaf6}a{color:#9c2f4a}button{font:600 1rem system-ui;padding:.6rem 1rem;border-radius:6px;border:0;background:#9c2f4a;color:#fff;cursor:pointer}button.secondary{background:transparent;color:#9c2f4a;border:1px solid #9c2f4a}</style></head><body>${body}</body></html>`;
 }
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

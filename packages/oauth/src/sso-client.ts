@@ -85,3 +85,25 @@ export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }):
     },
   };
 }
+
+/**
+ * Verifies an OpenID back-channel logout token sent to one of our parts: signed by our
+ * provider (keys from the database), issued by it, for a first-party client, with the
+ * logout event and no nonce. Returns the subject whose sessions must end.
+ */
+export async function verifyLogoutToken(db: Kysely<Database>, issuer: string, token: string): Promise<Result<{ sub: string }, { type: 'invalid-token'; message: string }>> {
+  const { createLocalJWKSet, jwtVerify } = await import('jose');
+  const { loadSigningKeys } = await import('./keys.ts');
+  const publicKeys = (await loadSigningKeys(db)).map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
+  const firstParty = (await db.selectFrom('oauth_clients').select('client_id').where('first_party', '=', true).execute()).map((c) => c.client_id);
+  try {
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: publicKeys as never }), { issuer, audience: firstParty, maxTokenAge: '5m' });
+    const events = payload.events as Record<string, unknown> | undefined;
+    if (!events || typeof events['http://schemas.openid.net/event/backchannel-logout'] !== 'object') throw new Error('not a logout event');
+    if ('nonce' in payload) throw new Error('a logout token has no nonce');
+    if (typeof payload.sub !== 'string') throw new Error('no subject');
+    return ok({ sub: payload.sub });
+  } catch (e) {
+    return err({ type: 'invalid-token', message: (e as Error).message });
+  }
+}
