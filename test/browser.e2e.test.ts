@@ -17,7 +17,7 @@ describe('blog in a browser (Chromium)', () => {
     smtp = await startSmtpSink();
     const port = await freePort();
     const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), SMTP_URL: smtp.url, ROSE_SITE_URL: `http://127.0.0.1:${port}` };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build'], ['oauth', 'clients', 'add', '--name', 'Blog on localhost', '--first-party', '--redirect-uri', `http://localhost:${port}/auth/sso/callback`]]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
     }
@@ -58,7 +58,7 @@ describe('blog in a browser (Chromium)', () => {
     await page.close();
   });
 
-  it('signs up, confirms the mailed link, signs in, sees the name on a static page, signs out everywhere', async () => {
+  it('signs up, confirms the mailed link, signs in, sees the name on a static page, is signed in on a second host silently, signs out everywhere', async () => {
     const page = await browser.newPage();
     await page.goto(new URL('/blog/', server.url).toString());
     await page.locator('[data-testid="sign-in"]').click();
@@ -83,11 +83,24 @@ describe('blog in a browser (Chromium)', () => {
     // The static page's account-menu island now shows who is signed in.
     await expect.poll(() => page.locator('[data-testid="account-link"]').textContent(), { timeout: 10_000 }).toBe('Dora Miller');
 
+    // The same co-op on a second host name: signed in there too, without typing.
+    const port = new URL(server.url).port;
+    await page.goto(`http://localhost:${port}/blog/`);
+    await page.locator('[data-testid="sign-in"]').click();
+    await page.waitForURL(`http://localhost:${port}/account/`);
+    expect(await page.locator('[data-testid="account-name"] strong').textContent()).toBe('Dora Miller');
+    await page.goto(`http://localhost:${port}/blog/`);
+    await expect.poll(() => page.locator('[data-testid="account-link"]').textContent(), { timeout: 10_000 }).toBe('Dora Miller');
+
+    await page.goto(new URL('/blog/', server.url).toString());
     await page.locator('[data-testid="account-link"]').click();
     await page.waitForURL(/\/account\/$/);
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await page.waitForURL(/\/auth\/login/);
     await page.goto(new URL('/blog/', server.url).toString());
+    await expect.poll(() => page.locator('[data-testid="sign-in"]').count(), { timeout: 10_000 }).toBe(1);
+    // ...and on the second host as well.
+    await page.goto(`http://localhost:${port}/blog/`);
     await expect.poll(() => page.locator('[data-testid="sign-in"]').count(), { timeout: 10_000 }).toBe(1);
     await page.close();
   });
