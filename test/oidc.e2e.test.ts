@@ -130,6 +130,9 @@ describe('OpenID Connect provider with openid-client', () => {
     const wrongRedirect = await attempt({ ...base, redirect_uri: 'http://127.0.0.1:9/elsewhere', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
     expect(wrongRedirect.status).toBe(400);
     expect(wrongRedirect.location).toBe('');
+    const extra = await attempt({ ...base, redirect_uri: `${redirectUri}?next=/elsewhere`, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    expect(extra.status).toBe(400); // exact match only: no extra query
+    expect(extra.location).toBe('');
     const noPkce = await attempt({ ...base, redirect_uri: redirectUri });
     expect(noPkce.location).toContain('error=invalid_request');
     const plain = await attempt({ ...base, redirect_uri: redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' });
@@ -231,6 +234,19 @@ describe('OpenID Connect provider with openid-client', () => {
   it('a back-channel logout with a forged token is refused', async () => {
     const res = await fetch(`${site}/auth/sso/backchannel`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ logout_token: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' }) });
     expect(res.status).toBe(400);
+  });
+
+  it('prompt=none answers login_required without a provider session, and signs in silently with one', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const params = { code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'n', prompt: 'none' };
+    const cold = await fetch(client.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid', ...params }), { redirect: 'manual' });
+    expect(new URL(cold.headers.get('location')!).searchParams.get('error')).toBe('login_required');
+    // After one interactive sign-in the provider has a session: prompt=none then just works.
+    const jar = new Jar();
+    await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'w' }, { jar });
+    const warm = await authorize(params, { jar });
+    expect(warm.searchParams.get('code')).toBeTruthy();
+    expect(warm.searchParams.get('error')).toBeNull();
   });
 
   it('a user who declines consent sends the app away with access_denied', async () => {

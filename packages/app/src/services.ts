@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '@rose/config';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
-import { createOpenIdProvider, createSsoClient, endProviderSessions, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
+import { createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
 import { createAccounts, createMailer, createRateLimit, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
@@ -140,7 +140,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       revoke: (userId, grantId) => revokeConnectedApp(database.db, userId, grantId),
     },
     oidc() {
-      oidcMemo ??= createOpenIdProvider({
+      oidcMemo ??= ensurePartClients(database.db, config.partOrigins).then(() => createOpenIdProvider({
         db: database.db,
         siteUrl: config.siteUrl,
         secret: process.env.ASTRO_KEY ?? config.dataDir,
@@ -156,7 +156,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
           const valid = token ? await sessions.validate(token) : null;
           return valid ? { id: valid.user.id, email: valid.user.email, displayName: valid.user.displayName, emailVerified: valid.user.emailVerified } : undefined;
         },
-      }).catch((error) => {
+      })).catch((error) => {
         oidcMemo = undefined;
         throw error;
       });

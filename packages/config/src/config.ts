@@ -18,6 +18,8 @@ export interface Config {
   readonly postsPerPage: number;
   readonly keepReleases: number;
   readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
+  /** Origins of parts on their own hosts (first-party SSO clients). */
+  readonly partOrigins: readonly string[];
   /** Set when the blog is synced from Ghost. */
   readonly ghost: { readonly url: string; readonly contentKey: string; readonly adminKey: string | undefined; readonly webhookSecret: string | undefined } | undefined;
 }
@@ -30,6 +32,7 @@ export const settings = [
   { env: 'GHOST_CONTENT_KEY', default: '(required with GHOST_URL)', description: 'Content API key of a Ghost custom integration (26 hex characters).' },
   { env: 'GHOST_ADMIN_KEY', default: '(unset)', description: 'Admin API key "id:secret" of the same integration; needed by `rose ghost webhooks install`.' },
   { env: 'GHOST_WEBHOOK_SECRET', default: '(unset: webhooks refused)', description: 'Shared secret Ghost signs webhooks with (at least 16 characters).' },
+  { env: 'ROSE_PART_ORIGINS', default: '(unset: every part on ROSE_SITE_URL)', description: 'Comma-separated origins of parts served on their own hosts; each becomes a first-party single sign-on client.' },
   { env: 'SMTP_URL', default: '(unset: mail is written to ROSE_DATA_DIR/mail)', description: 'SMTP server for account mail, e.g. smtps://user:pass@mail.example.org:465.' },
   { env: 'MAIL_FROM', default: 'Rose Ash <no-reply@localhost>', description: 'Sender of account mail.' },
   { env: 'ROSE_CACHE_NAMESPACE', default: 'rose:', description: 'Prefix of every cache key, so several sites or test runs can share one Redis.' },
@@ -77,6 +80,24 @@ const envSchema = z.object({
   REDIS_URL: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379/0'),
   GHOST_URL: urlWithProtocols(['http:', 'https:'], 'https://ghost.example.org'),
   SMTP_URL: urlWithProtocols(['smtp:', 'smtps:'], 'smtps://user:password@mail.example.org:465'),
+  ROSE_PART_ORIGINS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine(
+        (v) =>
+          v.split(',').every((o) => {
+            try {
+              const u = new URL(o.trim());
+              return (u.protocol === 'https:' || u.protocol === 'http:') && u.pathname === '/' && !u.search;
+            } catch {
+              return false;
+            }
+          }),
+        'expected origins like https://blog.coop.example,https://market.coop.example',
+      )
+      .optional(),
+  ),
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().min(3).max(200).regex(/@/, 'expected a sender like "Rose Ash <no-reply@example.org>"').default('Rose Ash <no-reply@localhost>')),
   GHOST_CONTENT_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{26}$/, 'expected the 26 hex characters of a Ghost Content API key').optional()),
   GHOST_ADMIN_KEY: z.preprocess(emptyToUndefined, z.string().regex(/^[0-9a-f]{24}:[0-9a-f]{64}$/, 'expected a Ghost Admin API key "id:secret" (24 and 64 hex characters)').optional()),
@@ -177,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     postsPerPage: v.ROSE_POSTS_PER_PAGE,
     keepReleases: v.ROSE_KEEP_RELEASES,
     mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
+    partOrigins: v.ROSE_PART_ORIGINS ? [...new Set(v.ROSE_PART_ORIGINS.split(',').map((o) => new URL(o.trim()).origin))] : [],
     ghost:
       v.GHOST_URL && v.GHOST_CONTENT_KEY
         ? { url: v.GHOST_URL.replace(/\/+$/, ''), contentKey: v.GHOST_CONTENT_KEY, adminKey: v.GHOST_ADMIN_KEY, webhookSecret: v.GHOST_WEBHOOK_SECRET }

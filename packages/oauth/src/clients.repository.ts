@@ -73,3 +73,20 @@ export async function removeClient(db: Kysely<Database>, clientId: string): Prom
     return Number(removed.numDeletedRows) > 0;
   });
 }
+
+/**
+ * Our own parts on other hosts are first-party clients, registered when the server starts
+ * (idempotent): no consent screen, back-channel logout. Returns the origins added.
+ */
+export async function ensurePartClients(db: Kysely<Database>, origins: readonly string[]): Promise<string[]> {
+  const added: string[] = [];
+  for (const origin of origins) {
+    const callback = `${origin}/auth/sso/callback`;
+    const existing = await db.selectFrom('oauth_clients').select('client_id').where('first_party', '=', true).where(sql<boolean>`metadata->'redirect_uris' ? ${callback}`).executeTakeFirst();
+    if (existing) continue;
+    const result = await addClient(db, { name: new URL(origin).host, redirectUris: [callback], postLogoutRedirectUris: [`${origin}/`], firstParty: true });
+    if (!result.ok) throw new Error(`Cannot register ${origin} for single sign-on: ${result.error.type === 'bad-redirect-uri' ? result.error.reason : result.error.type}`);
+    added.push(origin);
+  }
+  return added;
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
-import { addClient, listClients, redirectUriProblem, removeClient } from './clients.repository.ts';
+import { addClient, ensurePartClients, listClients, redirectUriProblem, removeClient } from './clients.repository.ts';
 import { createOidcAdapter } from './oidc-adapter.ts';
 import { loadSigningKeys, rotateSigningKey } from './keys.ts';
 import { verifyLogoutToken } from './sso-client.ts';
@@ -73,5 +73,12 @@ describe.each(databaseKinds)('OpenID provider storage on %s', (kind) => {
     expect((await verifyLogoutToken(t.db, 'https://evil.example/auth', await sign({ sub: 'user-1' }))).ok).toBe(false);
     const token = await sign({ sub: 'user-1' });
     expect((await verifyLogoutToken(t.db, issuer, `${token.slice(0, -4)}AAAA`)).ok).toBe(false);
+  });
+
+  it('registers our parts on other hosts as first-party clients once', async () => {
+    expect(await ensurePartClients(t.db, ['https://market.coop.example'])).toEqual(['https://market.coop.example']);
+    expect(await ensurePartClients(t.db, ['https://market.coop.example'])).toEqual([]);
+    const market = (await listClients(t.db)).find((c) => c.name === 'market.coop.example')!;
+    expect(market).toMatchObject({ firstParty: true, confidential: false, redirectUris: ['https://market.coop.example/auth/sso/callback'] });
   });
 });
