@@ -41,7 +41,7 @@ describe('accounts over HTTP', () => {
   beforeAll(async () => {
     tmp = await makeProjectTempDir('accounts');
     port = await freePort();
-    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: `http://127.0.0.1:${port}` };
+    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: `http://127.0.0.1:${port}`, ROSE_LOG_LEVEL: 'debug' };
     for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(r.stderr);

@@ -34,6 +34,7 @@ export interface SsoClient {
 
 export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }): SsoClient {
   const configs = new Map<string, Promise<oidc.Configuration>>();
+  const jwksCache = new Map<string, ReturnType<typeof import('jose').createRemoteJWKSet>>();
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(deps.issuer).hostname);
   const configFor = (clientId: string) => {
     let c = configs.get(clientId);
@@ -78,7 +79,19 @@ export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }):
       try {
         const config = await configFor(saved.clientId);
         const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: saved.verifier, expectedState: saved.state, expectedNonce: saved.nonce, idTokenExpected: true });
-        return ok({ sub: tokens.claims()!.sub });
+        // openid-client trusts an id_token from the token endpoint on the strength of TLS
+        // (OIDC Core 3.1.3.7 allows it); we check its signature against the provider's keys
+        // as well, so a compromised hop cannot sign anybody in.
+        const { createRemoteJWKSet, jwtVerify } = await import('jose');
+        let jwks = jwksCache.get(saved.clientId);
+        if (!jwks) {
+          jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+          jwksCache.set(saved.clientId, jwks);
+        }
+        const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer: config.serverMetadata().issuer, audience: saved.clientId });
+        const claims = tokens.claims()!;
+        if (payload.sub !== claims.sub) throw new Error('id_token subject changed');
+        return ok({ sub: claims.sub });
       } catch (e) {
         return err({ type: 'invalid-response', message: (e as Error).message });
       }
