@@ -87,10 +87,11 @@ describe('blog in a browser (Chromium)', () => {
     const port = new URL(server.url).port;
     await page.goto(`http://localhost:${port}/blog/`);
     await page.locator('[data-testid="sign-in"]').click();
-    await page.waitForURL(`http://localhost:${port}/account/`);
-    expect(await page.locator('[data-testid="account-name"] strong').textContent()).toBe('Dora Miller');
-    await page.goto(`http://localhost:${port}/blog/`);
+    // Back on the page the visitor came from, now signed in.
+    await page.waitForURL(`http://localhost:${port}/blog/`);
     await expect.poll(() => page.locator('[data-testid="account-link"]').textContent(), { timeout: 10_000 }).toBe('Dora Miller');
+    await page.goto(`http://localhost:${port}/account/`);
+    expect(await page.locator('[data-testid="account-name"] strong').textContent()).toBe('Dora Miller');
 
     await page.goto(new URL('/blog/', server.url).toString());
     await page.locator('[data-testid="account-link"]').click();
