@@ -90,6 +90,17 @@ describe('rose serve (Postgres + Redis)', () => {
     });
   });
 
+  it('serves OpenID discovery and picks up a rotated signing key without a restart', async () => {
+    const discovery = (await (await fetch(new URL('/auth/.well-known/openid-configuration', server.url))).json()) as { jwks_uri: string };
+    const kids = async () => ((await (await fetch(discovery.jwks_uri.replace(/^https?:\/\/[^/]+/, server.url.replace(/\/$/, '')))).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    const before = await kids();
+    expect(before).toHaveLength(1);
+    const rotated = await runRose(['oauth', 'keys', 'rotate'], env);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const kid = /New signing key (\S+)/.exec(rotated.stdout)![1]!;
+    await expect.poll(kids, { timeout: 5_000, interval: 200 }).toEqual([kid, before[0]]);
+  });
+
   it('with Redis unreachable: health says so (503), pages and the island still work', async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}/0`;
     const degraded = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], { ...env, REDIS_URL: deadRedis });

@@ -60,7 +60,7 @@ export async function oauthKeysRotate(ctx: CommandContext): Promise<void> {
   try {
     await services.migrations.assertCurrent();
     const { kid, retired } = await rotateSigningKey(services.database.db);
-    ctx.out.info(`New signing key ${kid} is active; ${retired.length} previous key(s) stay published for 2 days so existing tokens still verify. Restart servers to load it.`);
+    ctx.out.info(`New signing key ${kid} is active; ${retired.length} previous key(s) stay published for 2 days so existing tokens still verify. Running servers switch to it within a second.`);
   } finally {
     await services.close();
   }

@@ -48,10 +48,10 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
     ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler;
   let live = { id: first.id, handler: await load(first.dir) };
 
-  const oidc = await services.oidc();
+  await services.oidc();
   const server = http.createServer((req, res) => {
     // The OpenID provider answers its own paths under /auth; everything else is the site.
-    oidc.handle(req, res).then(
+    services.oidc().then((oidc) => oidc.handle(req, res)).then(
       (handled) => {
         if (!handled) live.handler(req, res);
       },
@@ -71,6 +71,8 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
     if (switching) return;
     switching = true;
     try {
+      // A key rotated with `rose oauth keys rotate` is picked up without a restart.
+      await services.reloadOidcIfKeysChanged();
       const current = await releases.current();
       if (current && current.id !== live.id) {
         live = { id: current.id, handler: await load(current.dir) };

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '@rose/config';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs } from '@rose/jobs';
-import { createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
+import { activeSigningKeyId, createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
 import { createAccounts, createMailer, createRateLimit, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
@@ -50,6 +50,11 @@ export interface Services {
   readonly connectedApps: { list(userId: string): Promise<ConnectedApp[]>; revoke(userId: string, grantId: string): Promise<boolean> };
   /** The OpenID provider under /auth, created on first use (it loads or creates signing keys). */
   oidc(): Promise<OpenIdProvider>;
+  /**
+   * Re-creates the provider when `rose oauth keys rotate` made a new key active (state lives
+   * in the database, so nothing in flight is lost). Resolves true when it did.
+   */
+  reloadOidcIfKeysChanged(): Promise<boolean>;
   /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
   readonly jobs: { wake(): void; setWaker(waker: (() => void) | undefined): void };
   health(): Promise<HealthReport>;
@@ -81,6 +86,34 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   let snapshotMemo: Promise<BlogSnapshot> | undefined;
   let waker: (() => void) | undefined;
   let oidcMemo: Promise<OpenIdProvider> | undefined;
+  let oidcKid: string | undefined;
+  const loadOidc = async (): Promise<OpenIdProvider> => {
+    try {
+      await ensurePartClients(database.db, config.partOrigins);
+      const provider = await createOpenIdProvider({
+        db: database.db,
+        siteUrl: config.siteUrl,
+        secret: process.env.ASTRO_KEY ?? config.dataDir,
+        findAccount: async (id) => {
+          const u = await database.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
+          return u ? { id: u.id, email: u.email, displayName: u.display_name, emailVerified: u.email_verified_at !== null } : undefined;
+        },
+        onSignedOut: async (accountId) => {
+          await sessions.invalidateAllForUser(accountId);
+        },
+        currentUser: async (req) => {
+          const token = /(?:^|;\s*)rose_session=([a-z2-7]{32})/.exec(req.headers.cookie ?? '')?.[1];
+          const valid = token ? await sessions.validate(token) : null;
+          return valid ? { id: valid.user.id, email: valid.user.email, displayName: valid.user.displayName, emailVerified: valid.user.emailVerified } : undefined;
+        },
+      });
+      oidcKid = await activeSigningKeyId(database.db);
+      return provider;
+    } catch (error) {
+      oidcMemo = undefined;
+      throw error;
+    }
+  };
   const ssoClient = createSsoClient({ db: database.db, issuer: new URL('/auth', config.siteUrl).toString().replace(/\/$/, '') });
   // A sign-out also ends the user's sessions at the OpenID provider, so no part signs them
   // back in silently.
@@ -139,27 +172,17 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       list: (userId) => listConnectedApps(database.db, userId),
       revoke: (userId, grantId) => revokeConnectedApp(database.db, userId, grantId),
     },
+    async reloadOidcIfKeysChanged() {
+      if (!oidcMemo) return false;
+      const active = await activeSigningKeyId(database.db);
+      if (!active || active === oidcKid) return false;
+      oidcMemo = loadOidc();
+      await oidcMemo;
+      logger.info({ kid: active }, 'OpenID provider now signs with a new key');
+      return true;
+    },
     oidc() {
-      oidcMemo ??= ensurePartClients(database.db, config.partOrigins).then(() => createOpenIdProvider({
-        db: database.db,
-        siteUrl: config.siteUrl,
-        secret: process.env.ASTRO_KEY ?? config.dataDir,
-        findAccount: async (id) => {
-          const u = await database.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
-          return u ? { id: u.id, email: u.email, displayName: u.display_name, emailVerified: u.email_verified_at !== null } : undefined;
-        },
-        onSignedOut: async (accountId) => {
-          await sessions.invalidateAllForUser(accountId);
-        },
-        currentUser: async (req) => {
-          const token = /(?:^|;\s*)rose_session=([a-z2-7]{32})/.exec(req.headers.cookie ?? '')?.[1];
-          const valid = token ? await sessions.validate(token) : null;
-          return valid ? { id: valid.user.id, email: valid.user.email, displayName: valid.user.displayName, emailVerified: valid.user.emailVerified } : undefined;
-        },
-      })).catch((error) => {
-        oidcMemo = undefined;
-        throw error;
-      });
+      oidcMemo ??= loadOidc();
       return oidcMemo;
     },
     jobs: {

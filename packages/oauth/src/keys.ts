@@ -34,3 +34,9 @@ export async function rotateSigningKey(db: Kysely<Database>): Promise<{ kid: str
     return { kid, retired: retired.map((r) => r.kid) };
   });
 }
+
+/** The id of the key that signs now (undefined before the first one is made). */
+export async function activeSigningKeyId(db: Kysely<Database>): Promise<string | undefined> {
+  const row = await db.selectFrom('oidc_keys').select('kid').where('retired_at', 'is', null).orderBy('created_at', 'desc').executeTakeFirst();
+  return row?.kid;
+}
