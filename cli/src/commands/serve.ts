@@ -72,7 +72,7 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
     switching = true;
     try {
       // A key rotated with `rose oauth keys rotate` is picked up without a restart.
-      await services.reloadOidcIfKeysChanged();
+      await services.reloadOidcIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
       const current = await releases.current();
       if (current && current.id !== live.id) {
         live = { id: current.id, handler: await load(current.dir) };
