@@ -38,5 +38,12 @@ export const onRequest = defineMiddleware(async (context, next) => {
   const response = await next();
   // Pages that depend on who is asking must never be stored by shared caches.
   if (token || context.locals.user) response.headers.set('Cache-Control', 'private, no-store');
+  response.headers.set('X-Content-Type-Options', 'nosniff');
+  response.headers.set('Referrer-Policy', 'strict-origin-when-cross-origin');
+  // Sign-in and account pages must not be framed by another site (clickjacking).
+  if (/^\/(auth|account)\//.test(context.url.pathname)) {
+    response.headers.set('X-Frame-Options', 'DENY');
+    response.headers.set('Content-Security-Policy', "frame-ancestors 'none'");
+  }
   return response;
 });

@@ -70,6 +70,8 @@ describe('accounts over HTTP', () => {
     const account = await get('/account/', cookie);
     expect(account.status).toBe(200);
     expect(account.headers.get('cache-control')).toContain('no-store');
+    expect(account.headers.get('x-frame-options')).toBe('DENY');
+    expect((await get('/auth/login')).headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(await account.text()).toContain('<strong>Ann Baker</strong>');
   });
 
