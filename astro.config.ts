@@ -1,5 +1,34 @@
 import node from '@astrojs/node';
+import type { AstroIntegration } from 'astro';
 import { defineConfig } from 'astro/config';
+
+/**
+ * `rose dev`: the OpenID provider answers its paths under /auth in front of Astro's dev
+ * server, as `rose serve` does in production (the services come from the CLI).
+ */
+const openIdProviderInDev: AstroIntegration = {
+  name: 'rose-openid-provider',
+  hooks: {
+    'astro:server:setup': ({ server, logger }) => {
+      // Provided by `rose dev` on globalThis (packages/app, provideServices); the config
+      // cannot import it because Vite's config loader is gone once the config is read.
+      type OidcServices = { oidc(): Promise<{ handle(req: unknown, res: unknown): Promise<boolean> }> };
+      const provided = (globalThis as Record<symbol, Promise<OidcServices> | undefined>)[Symbol.for('rose.services')];
+      if (!provided) {
+        logger.warn('started without `rose dev`: the OpenID provider is not mounted');
+        return;
+      }
+      server.middlewares.use((req, res, next) => {
+        provided
+          .then((services) => services.oidc())
+          .then((oidc) => oidc.handle(req, res))
+          .then((handled) => {
+            if (!handled) next();
+          }, next);
+      });
+    },
+  },
+};
 
 // Settings that depend on the environment (outDir, site, cacheDir) are passed in by the
 // `rose` CLI from the validated config (packages/config); build and serve through it.
@@ -8,6 +37,7 @@ export default defineConfig({
   publicDir: './sites/public',
   output: 'static',
   adapter: node({ mode: 'standalone' }),
+  integrations: [openIdProviderInDev],
   trailingSlash: 'ignore',
   build: { format: 'directory', concurrency: 4 },
   devToolbar: { enabled: false },
