@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { systemClock, type Clock } from '@rose/core';
 import type { Database, PostVisibility } from '@rose/db';
 import type { SiteSettings } from './content-loader.ts';
+import { replaceNavigation, sameFields, sameList, upsertSetting } from './blog.repository.ts';
 import { sanitizePostHtml } from './markdown.ts';
 
 /** An author as an external source (Ghost) describes it; `sourceId` is the source's id. */
@@ -87,10 +88,10 @@ async function applyInTransaction(trx: Transaction<Database>, batch: ImportBatch
   const now = clock.now();
   const summary: ImportSummary = { added: 0, updated: 0, unchanged: 0, removed: 0, changedSlugs: [], sharedChanged: false };
 
-  if (batch.authors) summary.sharedChanged = (await replaceAuthors(trx, batch.authors, now)) || summary.sharedChanged;
-  if (batch.tags) summary.sharedChanged = (await replaceTags(trx, batch.tags, now)) || summary.sharedChanged;
-  if (batch.mergeAuthors) summary.sharedChanged = (await replaceAuthors(trx, batch.mergeAuthors, now, false)) || summary.sharedChanged;
-  if (batch.mergeTags) summary.sharedChanged = (await replaceTags(trx, batch.mergeTags, now, false)) || summary.sharedChanged;
+  const authors = batch.authors ?? batch.mergeAuthors;
+  const tags = batch.tags ?? batch.mergeTags;
+  if (authors) summary.sharedChanged = (await upsertGhostRows(trx, 'blog_authors', authors.map(authorRow), now, Boolean(batch.authors))) || summary.sharedChanged;
+  if (tags) summary.sharedChanged = (await upsertGhostRows(trx, 'blog_tags', tags.map(tagRow), now, Boolean(batch.tags))) || summary.sharedChanged;
 
   const authorIds = new Map((await trx.selectFrom('blog_authors').select(['id', 'ghost_id']).where('ghost_id', 'is not', null).execute()).map((a) => [a.ghost_id!, a.id]));
   const tagIds = new Map((await trx.selectFrom('blog_tags').select(['id', 'ghost_id']).where('ghost_id', 'is not', null).execute()).map((t) => [t.ghost_id!, t.id]));
@@ -173,83 +174,47 @@ async function applyInTransaction(trx: Transaction<Database>, batch: ImportBatch
   return summary;
 }
 
-async function replaceAuthors(trx: Transaction<Database>, authors: ImportedAuthor[], now: Date, removeOthers = true): Promise<boolean> {
+/**
+ * Authors and tags from Ghost are matched by Ghost id (or take over a slug), inserted or
+ * updated when they differ, and — for a full list — the Ghost rows not in it are removed.
+ */
+async function upsertGhostRows(
+  trx: Transaction<Database>,
+  table: 'blog_authors' | 'blog_tags',
+  rows: ({ slug: string; ghost_id: string } & Record<string, string | null>)[],
+  now: Date,
+  removeOthers: boolean,
+): Promise<boolean> {
+  // The two tables share every column used here; kysely cannot express that generically.
+  const t = trx as unknown as Transaction<Pick<Database, 'blog_tags'>>;
+  const name = table as 'blog_tags';
+  const existing = (await t.selectFrom(name).selectAll().execute()) as unknown as ({ id: string; slug: string; source: string; ghost_id: string | null } & Record<string, unknown>)[];
+  const byGhost = new Map(existing.filter((r) => r.ghost_id).map((r) => [r.ghost_id!, r]));
+  const bySlug = new Map(existing.map((r) => [r.slug, r]));
   let changed = false;
-  const existing = await trx.selectFrom('blog_authors').selectAll().execute();
-  const byGhost = new Map(existing.filter((a) => a.ghost_id).map((a) => [a.ghost_id!, a]));
-  const bySlug = new Map(existing.map((a) => [a.slug, a]));
-  for (const a of authors) {
-    const row = { slug: a.slug, name: a.name, bio: a.bio, profile_image: a.profileImage, website: a.website, location: a.location, source: 'ghost' as const, ghost_id: a.sourceId };
-    const current = byGhost.get(a.sourceId) ?? bySlug.get(a.slug);
+  for (const row of rows) {
+    const full = { ...row, source: 'ghost' as const } as unknown as { slug: string; name: string; source: 'ghost' };
+    const current = byGhost.get(row.ghost_id) ?? bySlug.get(row.slug);
     if (!current) {
-      await trx.insertInto('blog_authors').values({ ...row, created_at: now, updated_at: now }).execute();
+      await t.insertInto(name).values({ ...full, created_at: now, updated_at: now }).execute();
       changed = true;
-    } else if (!sameRow(current, row)) {
-      await trx.updateTable('blog_authors').set({ ...row, updated_at: now }).where('id', '=', current.id).execute();
+    } else if (!sameFields(current, full)) {
+      await t.updateTable(name).set({ ...full, updated_at: now }).where('id', '=', current.id).execute();
       changed = true;
     }
   }
   if (!removeOthers) return changed;
-  const keep = new Set(authors.map((a) => a.sourceId));
-  const gone = existing.filter((a) => a.source === 'ghost' && a.ghost_id && !keep.has(a.ghost_id)).map((a) => a.id);
+  const keep = new Set(rows.map((r) => r.ghost_id));
+  const gone = existing.filter((r) => r.source === 'ghost' && r.ghost_id && !keep.has(r.ghost_id)).map((r) => r.id);
   if (gone.length) {
-    await trx.deleteFrom('blog_authors').where('id', 'in', gone).execute();
+    await t.deleteFrom(name).where('id', 'in', gone).execute();
     changed = true;
   }
   return changed;
 }
 
-async function replaceTags(trx: Transaction<Database>, tags: ImportedTag[], now: Date, removeOthers = true): Promise<boolean> {
-  let changed = false;
-  const existing = await trx.selectFrom('blog_tags').selectAll().execute();
-  const byGhost = new Map(existing.filter((t) => t.ghost_id).map((t) => [t.ghost_id!, t]));
-  const bySlug = new Map(existing.map((t) => [t.slug, t]));
-  for (const t of tags) {
-    const row = { slug: t.slug, name: t.name, description: t.description, visibility: t.visibility, source: 'ghost' as const, ghost_id: t.sourceId };
-    const current = byGhost.get(t.sourceId) ?? bySlug.get(t.slug);
-    if (!current) {
-      await trx.insertInto('blog_tags').values({ ...row, created_at: now, updated_at: now }).execute();
-      changed = true;
-    } else if (!sameRow(current, row)) {
-      await trx.updateTable('blog_tags').set({ ...row, updated_at: now }).where('id', '=', current.id).execute();
-      changed = true;
-    }
-  }
-  if (!removeOthers) return changed;
-  const keep = new Set(tags.map((t) => t.sourceId));
-  const gone = existing.filter((t) => t.source === 'ghost' && t.ghost_id && !keep.has(t.ghost_id)).map((t) => t.id);
-  if (gone.length) {
-    await trx.deleteFrom('blog_tags').where('id', 'in', gone).execute();
-    changed = true;
-  }
-  return changed;
-}
-
-async function replaceNavigation(trx: Transaction<Database>, nav: NonNullable<ImportBatch['navigation']>): Promise<boolean> {
-  const wanted = [
-    ...nav.primary.map((n, position) => ({ menu: 'primary' as const, position, label: n.label, url: n.url })),
-    ...nav.secondary.map((n, position) => ({ menu: 'secondary' as const, position, label: n.label, url: n.url })),
-  ];
-  const existing = await trx.selectFrom('blog_navigation').select(['menu', 'position', 'label', 'url']).orderBy('menu').orderBy('position').execute();
-  const key = (rows: typeof wanted | typeof existing) => JSON.stringify([...rows].sort((a, b) => a.menu.localeCompare(b.menu) || a.position - b.position));
-  if (key(existing) === key(wanted)) return false;
-  await trx.deleteFrom('blog_navigation').execute();
-  if (wanted.length) await trx.insertInto('blog_navigation').values(wanted).execute();
-  return true;
-}
-
-async function upsertSetting(trx: Transaction<Database>, key: string, value: unknown, now: Date): Promise<boolean> {
-  const json = JSON.stringify(value);
-  const existing = await trx.selectFrom('site_settings').select('value').where('key', '=', key).executeTakeFirst();
-  // jsonb stores keys in its own order: compare independent of it.
-  if (existing && stableJson(existing.value) === stableJson(value)) return false;
-  await trx
-    .insertInto('site_settings')
-    .values({ key, value: json, updated_at: now })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: json, updated_at: now }))
-    .execute();
-  return true;
-}
+const authorRow = (a: ImportedAuthor) => ({ slug: a.slug, ghost_id: a.sourceId, name: a.name, bio: a.bio, profile_image: a.profileImage, website: a.website, location: a.location });
+const tagRow = (t: ImportedTag) => ({ slug: t.slug, ghost_id: t.sourceId, name: t.name, description: t.description, visibility: t.visibility });
 
 async function relationsOf(trx: Transaction<Database>, postId: string) {
   const tags = await trx.selectFrom('blog_post_tags').select('tag_id').where('post_id', '=', postId).orderBy('sort_order').execute();
@@ -257,25 +222,8 @@ async function relationsOf(trx: Transaction<Database>, postId: string) {
   return { tags: tags.map((t) => t.tag_id), authors: authors.map((a) => a.author_id) };
 }
 
-function sameRow(current: Record<string, unknown>, wanted: Record<string, unknown>): boolean {
-  return Object.entries(wanted).every(([k, v]) => (current[k] ?? null) === (v ?? null));
-}
-
-const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-
 /** Reads a JSON value stored with `settings` (e.g. the sync mark). */
 export async function readSetting<T>(db: Kysely<Database>, key: string): Promise<T | undefined> {
   const row = await db.selectFrom('site_settings').select('value').where('key', '=', key).executeTakeFirst();
   return row?.value as T | undefined;
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

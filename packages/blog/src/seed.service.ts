@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { ContentError, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
+import { replaceNavigation, sameFields, sameList, upsertSetting } from './blog.repository.ts';
 import type { ContentBundle, ContentPost } from './content-loader.ts';
 
 export interface SeedCounts {
@@ -46,27 +47,16 @@ export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, d
     };
     const now = clock.now();
 
-    summary.site.changed = await seedSite(trx, bundle, now);
+    summary.site.changed = await upsertSetting(trx, 'site', bundle.site, now);
     const authorIds = await seedAuthors(trx, bundle, summary.authors, now);
     const tagIds = await seedTags(trx, bundle, summary.tags, now);
     await seedPosts(trx, bundle, summary, authorIds, tagIds, now);
-    summary.navigation = await seedNavigation(trx, bundle);
+    summary.navigation = { changed: await replaceNavigation(trx, bundle.navigation), items: bundle.navigation.primary.length + bundle.navigation.secondary.length };
 
     const c = [summary.authors, summary.tags, summary.posts, summary.pages];
     summary.unchanged = !summary.site.changed && !summary.navigation.changed && c.every((x) => x.added + x.updated + x.removed === 0);
     return summary;
   });
-}
-
-async function seedSite(trx: Transaction<Database>, bundle: ContentBundle, now: Date): Promise<boolean> {
-  const existing = await trx.selectFrom('site_settings').select('value').where('key', '=', 'site').executeTakeFirst();
-  if (existing && stableJson(existing.value) === stableJson(bundle.site)) return false;
-  await trx
-    .insertInto('site_settings')
-    .values({ key: 'site', value: JSON.stringify(bundle.site), updated_at: now })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(bundle.site), updated_at: now }))
-    .execute();
-  return true;
 }
 
 async function seedAuthors(trx: Transaction<Database>, bundle: ContentBundle, c: SeedCounts, now: Date): Promise<Map<string, string>> {
@@ -252,40 +242,4 @@ async function insertRelations(trx: Transaction<Database>, rows: { id: string; t
   const authorRows = rows.flatMap((r) => r.authors.map((author_id, sort_order) => ({ post_id: r.id, author_id, sort_order })));
   for (let i = 0; i < tagRows.length; i += CHUNK) await trx.insertInto('blog_post_tags').values(tagRows.slice(i, i + CHUNK)).execute();
   for (let i = 0; i < authorRows.length; i += CHUNK) await trx.insertInto('blog_post_authors').values(authorRows.slice(i, i + CHUNK)).execute();
-}
-
-async function seedNavigation(trx: Transaction<Database>, bundle: ContentBundle): Promise<{ changed: boolean; items: number }> {
-  const wanted = [
-    ...bundle.navigation.primary.map((n, position) => ({ menu: 'primary' as const, position, label: n.label, url: n.url })),
-    ...bundle.navigation.secondary.map((n, position) => ({ menu: 'secondary' as const, position, label: n.label, url: n.url })),
-  ];
-  const existing = await trx.selectFrom('blog_navigation').select(['menu', 'position', 'label', 'url']).orderBy('menu').orderBy('position').execute();
-  const key = (rows: { menu: string; position: number; label: string; url: string }[]) =>
-    JSON.stringify([...rows].sort((a, b) => a.menu.localeCompare(b.menu) || a.position - b.position));
-  if (key(existing) === key(wanted)) return { changed: false, items: wanted.length };
-  await trx.deleteFrom('blog_navigation').execute();
-  if (wanted.length > 0) await trx.insertInto('blog_navigation').values(wanted).execute();
-  return { changed: true, items: wanted.length };
-}
-
-function sameFields(current: Record<string, unknown>, wanted: Record<string, unknown>): boolean {
-  return Object.entries(wanted).every(([k, v]) => {
-    const have = current[k];
-    if (v instanceof Date || have instanceof Date) {
-      return (have as Date | null)?.getTime?.() === (v as Date | null)?.getTime?.();
-    }
-    return (have ?? null) === (v ?? null);
-  });
-}
-
-const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-
-function stableJson(value: unknown): string {
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
