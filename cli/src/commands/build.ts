@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { provideSiteData, readSiteSnapshot, setBuildProgressReporter, type SiteData } from '@rose/app';
-import { blogPageKeys, blogSitemapEntries, diffPageKeys, type BlogSnapshot } from '@rose/blog';
+import { blogPageKeys, blogSitemapEntries, diffPageKeys } from '@rose/blog';
 import { RoseError } from '@rose/core';
 import type { Database } from '@rose/db';
 import { createReleaseStore, linkReleaseFiles, overlayFiles, readReleaseFile } from '@rose/releases';
@@ -46,13 +46,11 @@ export async function buildSite(ctx: CommandContext, opts: BuildOptions): Promis
   }
   const started = performance.now();
   // Everything the pages show is read up front and the database closed, so the build
-  // renders from memory and never holds a connection. Migrations are checked first (a
-  // refusal touches nothing). The read finishes before Astro starts: overlapping it with
+  // renders from memory and never holds a connection; pending migrations refuse the build
+  // before anything is written. The read finishes before Astro starts: overlapping it with
   // Astro's bundling saved ~1 s at 10k posts but pushed peak RSS over 1 GiB (PGlite and
   // the bundler in memory at once), see docs/adr/0003.
-  const reading = readSiteSnapshot(ctx.config, opts.db ? { db: opts.db } : {});
-  await reading.checked;
-  const snapshot = await reading.snapshot;
+  const snapshot = await readSiteSnapshot(ctx.config, opts.db ? { db: opts.db } : {});
   const readSeconds = (performance.now() - started) / 1000;
   const parts = opts.parts.length ? opts.parts : [...buildableParts];
   const releases = createReleaseStore({ distDir: ctx.config.distDir, keep: ctx.config.keepReleases });
@@ -177,4 +175,3 @@ async function countHtml(dir: string): Promise<number> {
   return n;
 }
 
-export type { BlogSnapshot };

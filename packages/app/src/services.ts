@@ -32,7 +32,7 @@ export interface Services {
     | { readonly url: string; readonly content: GhostContentClient; readonly admin: GhostAdminClient | undefined; readonly webhookSecret: string | undefined }
     | undefined;
   readonly blog: {
-    /** The blog snapshot; memoised for the life of a build when `memoiseReads` is set. */
+    /** The blog snapshot, read fresh (dev; builds read theirs through readSiteSnapshot). */
     snapshot(): Promise<BlogSnapshot>;
     /** Site settings and navigation only: what the layout of a dynamic page needs. */
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
@@ -64,8 +64,6 @@ export interface Services {
 export interface CreateServicesOptions {
   logger?: Logger;
   clock?: Clock;
-  /** Builds read the same data many times; the server and dev must see fresh data. */
-  memoiseReads?: boolean;
 }
 
 /**
@@ -83,7 +81,6 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const cache = createCache(config.cache);
   const migrations = createMigrations(database.db, path.join(config.root, 'migrations'));
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
-  let snapshotMemo: Promise<BlogSnapshot> | undefined;
   let waker: (() => void) | undefined;
   let oidcMemo: Promise<OpenIdProvider> | undefined;
   let oidcKid: string | undefined;
@@ -192,14 +189,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       },
     },
     blog: {
-      snapshot() {
-        if (!opts.memoiseReads) return loadBlogSnapshot(database.db);
-        snapshotMemo ??= loadBlogSnapshot(database.db).catch((error) => {
-          snapshotMemo = undefined;
-          throw error;
-        });
-        return snapshotMemo;
-      },
+      snapshot: () => loadBlogSnapshot(database.db),
       chrome: () => loadSiteChrome(database.db),
     },
     async health() {

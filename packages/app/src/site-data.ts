@@ -36,81 +36,47 @@ export function provideSiteData(data: SiteData | Promise<SiteData> | undefined):
   (globalThis as Holder)[KEY] = data === undefined ? undefined : Promise.resolve(data);
 }
 
-export interface SnapshotRead {
-  /** Resolves once the database answered and its migrations are current. */
-  checked: Promise<void>;
-  snapshot: Promise<BlogSnapshot>;
+/** Migrations current, then the blog snapshot: the read every build starts with. */
+export async function readSnapshotFrom(db: Kysely<Database>, root: string): Promise<BlogSnapshot> {
+  await createMigrations(db, path.join(root, 'migrations')).assertCurrent();
+  return loadBlogSnapshot(db);
 }
 
 /**
- * Reads everything a build needs, checking first that migrations are current. `checked`
- * settles early, so a caller can refuse before doing anything else and then overlap the
- * rest of the read with other work. With the embedded database this runs in a worker
- * thread: PGlite's WASM memory is released when the worker ends instead of staying for
- * the whole Astro build.
+ * Reads everything a build needs, refusing first when migrations are pending. With the
+ * embedded database this runs in a worker thread, so PGlite's WASM memory is released when
+ * the worker ends instead of staying for the whole Astro build. `db` reuses a database this
+ * process already has open (the in-process worker of `rose serve`).
  */
-export function readSiteSnapshot(config: Config, opts: { db?: Kysely<Database> } = {}): SnapshotRead {
-  if (opts.db) {
-    // A process that already has the database open (the in-process worker of `rose serve`).
-    const db = opts.db;
-    const checked = createMigrations(db, path.join(config.root, 'migrations')).assertCurrent();
-    const snapshot = checked.then(() => loadBlogSnapshot(db));
-    snapshot.catch(() => {});
-    return { checked, snapshot };
-  }
+export async function readSiteSnapshot(config: Config, opts: { db?: Kysely<Database> } = {}): Promise<BlogSnapshot> {
+  if (opts.db) return readSnapshotFrom(opts.db, config.root);
   if (config.database.kind === 'postgres') {
-    const handle = openDatabase(config.database);
-    const checked = handle.then(async (h) => {
-      try {
-        await createMigrations(h.db, path.join(config.root, 'migrations')).assertCurrent();
-      } catch (error) {
-        await h.close();
-        throw error;
-      }
-    });
-    const snapshot = checked.then(async () => {
-      const h = await handle;
-      try {
-        return await loadBlogSnapshot(h.db);
-      } finally {
-        await h.close();
-      }
-    });
-    snapshot.catch(() => {}); // reported through `checked` or by the awaiting caller
-    return { checked, snapshot };
+    const handle = await openDatabase(config.database);
+    try {
+      return await readSnapshotFrom(handle.db, config.root);
+    } finally {
+      await handle.close();
+    }
   }
   const worker = new Worker(new URL('./site-data.worker.ts', import.meta.url), { workerData: { config } });
-  let resolveChecked!: () => void;
-  let rejectChecked!: (error: unknown) => void;
-  const checked = new Promise<void>((resolve, reject) => {
-    resolveChecked = resolve;
-    rejectChecked = reject;
-  });
-  const snapshot = new Promise<BlogSnapshot>((resolve, reject) => {
+  return new Promise<BlogSnapshot>((resolve, reject) => {
     let settled = false;
-    const fail = (error: unknown) => {
+    worker.once('message', (msg: WorkerMessage) => {
       settled = true;
-      rejectChecked(error);
-      reject(error);
-    };
-    worker.on('message', (msg: WorkerMessage) => {
-      if (msg.type === 'checked') resolveChecked();
-      else if (msg.type === 'snapshot') {
-        settled = true;
-        resolve(msg.snapshot);
-      } else fail(reviveError(msg.error));
+      if (msg.type === 'snapshot') resolve(msg.snapshot);
+      else reject(reviveError(msg.error));
     });
-    worker.once('error', fail);
+    worker.once('error', (error) => {
+      settled = true;
+      reject(error);
+    });
     worker.once('exit', (code) => {
-      if (!settled) fail(new Error(`The snapshot worker exited with code ${code} before answering`));
+      if (!settled) reject(new Error(`The snapshot worker exited with code ${code} before answering`));
     });
   });
-  snapshot.catch(() => {});
-  return { checked, snapshot };
 }
 
 export type WorkerMessage =
-  | { type: 'checked' }
   | { type: 'snapshot'; snapshot: BlogSnapshot }
   | { type: 'error'; error: { name: string; message: string; title?: string | undefined; hint?: string | undefined; code?: string | undefined } };
 

@@ -1,7 +1,9 @@
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose';
 import { sql, type Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import { err, ok, type Result } from '@rose/core';
 import type { Database } from '@rose/db';
+import { loadSigningKeys } from './keys.ts';
 
 /**
  * The relying-party side each part uses for single sign-on when it is served on its own
@@ -34,7 +36,7 @@ export interface SsoClient {
 
 export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }): SsoClient {
   const configs = new Map<string, Promise<oidc.Configuration>>();
-  const jwksCache = new Map<string, ReturnType<typeof import('jose').createRemoteJWKSet>>();
+  const jwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(new URL(deps.issuer).hostname);
   const configFor = (clientId: string) => {
     let c = configs.get(clientId);
@@ -82,7 +84,6 @@ export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }):
         // openid-client trusts an id_token from the token endpoint on the strength of TLS
         // (OIDC Core 3.1.3.7 allows it); we check its signature against the provider's keys
         // as well, so a compromised hop cannot sign anybody in.
-        const { createRemoteJWKSet, jwtVerify } = await import('jose');
         let jwks = jwksCache.get(saved.clientId);
         if (!jwks) {
           jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
@@ -105,8 +106,6 @@ export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }):
  * logout event and no nonce. Returns the subject whose sessions must end.
  */
 export async function verifyLogoutToken(db: Kysely<Database>, issuer: string, token: string): Promise<Result<{ sub: string }, { type: 'invalid-token'; message: string }>> {
-  const { createLocalJWKSet, jwtVerify } = await import('jose');
-  const { loadSigningKeys } = await import('./keys.ts');
   const publicKeys = (await loadSigningKeys(db)).map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub }) => pub);
   const firstParty = (await db.selectFrom('oauth_clients').select('client_id').where('first_party', '=', true).execute()).map((c) => c.client_id);
   try {
