@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from './config.ts';
+import { isAstroKey, loadConfig } from './config.ts';
 
 const root = '/srv/rose';
 
@@ -71,6 +74,49 @@ describe('loadConfig', () => {
       expect.unreachable();
     } catch (error) {
       expect(String((error as Error).message)).not.toContain('s3cret');
+    }
+  });
+
+  it('checks ASTRO_KEY is what Astro can import, without echoing it', () => {
+    const good = randomBytes(32).toString('base64');
+    expect(() => loadConfig({ ASTRO_KEY: good }, { root })).not.toThrow();
+    expect(() => loadConfig({ ASTRO_KEY: 'hunter2-not-a-key' }, { root })).toThrowErrorMatchingInlineSnapshot(`
+      [ConfigError: A setting is invalid:
+        ASTRO_KEY: expected the base64 of a 32-byte key (44 characters ending in "="), as \`npx astro create-key\` prints it]
+    `);
+    // Right alphabet, wrong size; hex instead of base64; a pasted newline.
+    for (const bad of [randomBytes(16).toString('base64'), randomBytes(32).toString('hex'), `${good}\n`, good.slice(0, -2) + '==']) {
+      expect(isAstroKey(bad), bad).toBe(false);
+      expect(() => loadConfig({ ASTRO_KEY: bad }, { root }), bad).toThrow(/ASTRO_KEY: expected the base64 of a 32-byte key/);
+    }
+  });
+
+  it('refuses a ROSE_DATA_DIR that is a file, under a file, or in /proc, /sys or /dev', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rose-config-'));
+    try {
+      const file = path.join(tmp, 'a-file');
+      await fs.writeFile(file, 'x');
+      await fs.symlink('/proc/self', path.join(tmp, 'link-to-proc'));
+      const problem = (dir: string) => {
+        try {
+          loadConfig({ ROSE_DATA_DIR: dir }, { root: tmp });
+          return undefined;
+        } catch (error) {
+          expect((error as Error).name).toBe('ConfigError');
+          return (error as Error).message;
+        }
+      };
+      expect(problem(file)).toBe(`A setting is invalid:\n  ROSE_DATA_DIR: expected a folder, but this is a file (got ${JSON.stringify(file)})`);
+      expect(problem('a-file/state')).toBe(`A setting is invalid:\n  ROSE_DATA_DIR: expected a folder that can be created, but ${file} is a file (got "a-file/state")`);
+      for (const dir of ['/proc', '/proc/rose', '/sys/kernel/rose', '/dev/shm/rose', 'link-to-proc/rose']) {
+        expect(problem(dir), dir).toMatch(/^A setting is invalid:\n {2}ROSE_DATA_DIR: expected a folder for Rose Ash's files, not one under \/(proc|sys|dev) \(a kernel or device file system\)/);
+      }
+      // An existing folder, or one that can be made, is fine.
+      expect(problem(tmp)).toBeUndefined();
+      expect(problem('not/yet/made')).toBeUndefined();
+      expect(loadConfig({ ROSE_DATA_DIR: 'not/yet/made' }, { root: tmp }).dataDir).toBe(path.join(tmp, 'not/yet/made'));
+    } finally {
+      await fs.rm(tmp, { recursive: true, force: true });
     }
   });
 });

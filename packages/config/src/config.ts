@@ -1,3 +1,4 @@
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, maskUrl, parseWithFriendlyErrors } from '@rose/core';
@@ -46,7 +47,16 @@ export const settings = [
   { env: 'ROSE_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { env: 'ROSE_FRAGMENT_TTL', default: '60', description: 'Seconds a rendered server-island fragment stays cached.' },
   { env: 'ROSE_POSTS_PER_PAGE', default: '10', description: 'Posts per page on the blog index, tag and author pages.' },
+  { env: 'ASTRO_KEY', default: '(unset: made once and kept in ROSE_DATA_DIR/astro-key)', description: 'Key for server-island URLs (and the provider\'s cookies), as `npx astro create-key` prints it; set one shared value when running several servers.' },
 ] as const;
+
+/**
+ * An Astro key is the base64 of a 256-bit AES-GCM key (what `astro create-key` prints):
+ * Astro imports it with `crypto.subtle.importKey('raw', …, 'AES-GCM')` at build time.
+ */
+export function isAstroKey(value: string): boolean {
+  return /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, 'base64').toString('base64') === value;
+}
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -135,10 +145,14 @@ const envSchema = z.object({
   ROSE_FRAGMENT_TTL: intInRange(0, 86_400, 60),
   ROSE_POSTS_PER_PAGE: intInRange(1, 100, 10),
   ROSE_KEEP_RELEASES: intInRange(2, 100, 5),
+  ASTRO_KEY: z.preprocess(
+    emptyToUndefined,
+    z.string().refine(isAstroKey, 'expected the base64 of a 32-byte key (44 characters ending in "="), as `npx astro create-key` prints it').optional(),
+  ),
 });
 
 const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
-const opaqueSecrets = new Set(['GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
+const opaqueSecrets = new Set(['GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET', 'ASTRO_KEY']);
 
 /**
  * Validates the environment and returns a frozen Config.
@@ -174,6 +188,13 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
   const root = path.resolve(opts.root);
   const resolve = (p: string) => path.resolve(root, p);
   const dataDir = resolve(v.ROSE_DATA_DIR);
+  const dataDirProblem = checkDataDir(dataDir);
+  if (dataDirProblem) {
+    throw new ConfigError(
+      `A setting is invalid:\n  ROSE_DATA_DIR: ${dataDirProblem} (got ${JSON.stringify(v.ROSE_DATA_DIR)})`,
+      'Point ROSE_DATA_DIR at a folder Rose Ash may create and write (default: .rose in the project); `rose --help` lists every setting.',
+    );
+  }
   const distDir = resolve(v.ROSE_DIST_DIR);
   const rel = path.relative(root, distDir);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
@@ -205,6 +226,53 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
         : undefined,
   };
   return deepFreeze(config);
+}
+
+/** Kernel and device file systems: writing there hangs or fails in odd ways, never stores. */
+const systemRoots = ['/proc', '/sys', '/dev'];
+
+/**
+ * Why `dir` cannot be the data folder, or undefined when it can: it must be a folder, or
+ * be creatable (its nearest existing ancestor a writable folder), and not under a kernel
+ * or device file system — symlinks resolved.
+ */
+function checkDataDir(dir: string): string | undefined {
+  let existing = dir;
+  let missing = '';
+  for (;;) {
+    try {
+      const stat = statSync(existing);
+      if (!stat.isDirectory()) {
+        return existing === dir ? 'expected a folder, but this is a file' : `expected a folder that can be created, but ${existing} is a file`;
+      }
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR: an ancestor is a file; walking up finds it and says so.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `cannot be used (${code ?? String(error)} on ${existing})`;
+      const parent = path.dirname(existing);
+      if (parent === existing) return 'cannot be used (no part of the path exists)';
+      missing = path.join(path.basename(existing), missing);
+      existing = parent;
+    }
+  }
+  let real: string;
+  try {
+    real = path.join(realpathSync(existing), missing);
+  } catch {
+    real = dir;
+  }
+  for (const root of systemRoots) {
+    if (real === root || real.startsWith(`${root}/`)) return `expected a folder for Rose Ash's files, not one under ${root} (a kernel or device file system)`;
+  }
+  if (existing !== dir) {
+    try {
+      accessSync(existing, constants.W_OK);
+    } catch {
+      return `expected a folder that can be created, but ${existing} is not writable`;
+    }
+  }
+  return undefined;
 }
 
 /** A printable description of where data lives, with secrets masked. */

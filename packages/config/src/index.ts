@@ -1,1 +1,1 @@
-export { loadConfig, describeDatabase, settings, type Config, type LogLevel } from './config.ts';
+export { loadConfig, describeDatabase, isAstroKey, settings, type Config, type LogLevel } from './config.ts';
