@@ -65,6 +65,34 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
     expect(batches).toEqual([['p0', 'p1', 'p2', 'p3', 'p4']]);
     expect(await worker.drain()).toBe(0);
   });
+
+  it('a handler that reports some jobs failed: only those are retried', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await enqueueJob(t.db, { type: 'mail', payload: { n: i }, runAt: clock.now() }));
+    const handled: number[] = [];
+    const worker = createWorker({
+      db: t.db,
+      clock,
+      logger: silent,
+      handlers: {
+        mail: async (jobs) => {
+          handled.push(...jobs.map((j) => j.id));
+          return { failed: jobs.filter((j) => (j.payload as { n: number }).n === 1).map((j) => ({ id: j.id, error: new Error('mailbox full') })) };
+        },
+      },
+    });
+    expect(await worker.drain()).toBe(3);
+    const rows = await t.db.selectFrom('jobs').select(['id', 'status', 'last_error']).where('id', 'in', ids).orderBy('id').execute();
+    expect(rows.map((r) => [r.status, r.last_error])).toEqual([
+      ['done', null],
+      ['pending', 'mailbox full'],
+      ['done', null],
+    ]);
+    clock.advance(10 * 60_000);
+    handled.length = 0;
+    expect(await worker.drain()).toBe(1);
+    expect(handled).toEqual([ids[1]]);
+  });
 });
 
 describe('outbox on postgres with two workers', () => {

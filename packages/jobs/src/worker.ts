@@ -5,8 +5,16 @@ import { systemClock, type Clock } from '@rose/core';
 import type { Database, Job } from '@rose/db';
 import { claimJobs, completeJobs, failJobs, recoverStaleJobs } from './outbox.repository.ts';
 
-/** Handles every ready job of one type at once (a burst of changes becomes one rebuild). */
-export type BatchHandler = (jobs: Job[]) => Promise<void>;
+/**
+ * Handles every ready job of one type at once (a burst of changes becomes one rebuild).
+ * Throwing fails the whole batch; a handler whose jobs are independent (one mail each)
+ * returns the ones that failed instead, so the others are not done twice on the retry.
+ */
+export type BatchHandler = (jobs: Job[]) => Promise<void | BatchOutcome>;
+
+export interface BatchOutcome {
+  failed: { id: number; error: unknown }[];
+}
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
@@ -44,9 +52,16 @@ export function createWorker(deps: {
     if (jobs.length === 0) return 0;
     const started = performance.now();
     try {
-      await deps.handlers[type]!(jobs);
-      await completeJobs(deps.db, jobs.map((j) => j.id), clock.now());
-      deps.logger.info({ type, jobs: jobs.map((j) => j.id), ms: Math.round(performance.now() - started) }, 'jobs done');
+      const failed = (await deps.handlers[type]!(jobs))?.failed ?? [];
+      const failedIds = new Set(failed.map((f) => f.id));
+      const done = jobs.filter((j) => !failedIds.has(j.id));
+      await completeJobs(deps.db, done.map((j) => j.id), clock.now());
+      for (const f of failed) {
+        const job = jobs.find((j) => j.id === f.id);
+        if (job) await failJobs(deps.db, [job], f.error, clock.now());
+      }
+      if (done.length) deps.logger.info({ type, jobs: done.map((j) => j.id), ms: Math.round(performance.now() - started) }, 'jobs done');
+      if (failed.length) deps.logger.error({ type, jobs: [...failedIds], err: failed[0]!.error }, 'jobs failed; will retry with back-off unless out of attempts');
     } catch (error) {
       await failJobs(deps.db, jobs, error, clock.now());
       deps.logger.error({ type, jobs: jobs.map((j) => j.id), err: error }, 'jobs failed; will retry with back-off unless out of attempts');
