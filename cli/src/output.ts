@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { RoseError } from '@rose/core';
 
 export interface Output {
@@ -5,15 +6,32 @@ export interface Output {
   error(line: string): void;
   readonly verbose: boolean;
   readonly isTTY: boolean;
+  /**
+   * Asks a person at the terminal and resolves with the line they type. Absent when
+   * nobody can answer (standard input or error is not a terminal): commands that need a
+   * confirmation then refuse unless told to go ahead (`--force`).
+   */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 export function createOutput(opts: { verbose: boolean }): Output {
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   return {
     info: (line) => process.stdout.write(`${line}\n`),
     error: (line) => process.stderr.write(`${line}\n`),
     verbose: opts.verbose,
     isTTY: Boolean(process.stderr.isTTY),
+    ...(interactive ? { ask: askOnTerminal } : {}),
   };
+}
+
+async function askOnTerminal(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }
 
 /**

@@ -1,1 +1,1 @@
-export { createReleaseStore, linkReleaseFiles, overlayFiles, readReleaseFile, type Release, type ReleaseManifest, type ReleaseStore, type StagedRelease } from './releases.ts';
+export { createReleaseStore, linkReleaseFiles, overlayFiles, readReleaseFile, type DamagedRelease, type Release, type ReleaseManifest, type ReleaseStore, type StagedRelease } from './releases.ts';

@@ -81,4 +81,55 @@ describe('release store', () => {
     await store.stage(); // crashed before publish: no manifest
     expect(await store.list()).toEqual([]);
   });
+
+  it('refuses an empty release id instead of taking it as "the previous one"', async () => {
+    const distDir = await tempDist();
+    const clock = createFixedClock(new Date('2026-11-24T10:00:00Z'));
+    const store = createReleaseStore({ distDir, clock });
+    const a = await store.stage();
+    await store.publish(a, { pages: 1, seconds: 1, parts: [] });
+    clock.advance(1000);
+    const b = await store.stage();
+    await store.publish(b, { pages: 1, seconds: 1, parts: [] });
+    for (const empty of ['', '  ']) {
+      await expect(store.rollback(empty)).rejects.toMatchObject({ title: 'No release given', message: '--to needs a release id, but the value is empty.' });
+    }
+    expect((await store.current())!.id).toBe(b.id);
+  });
+
+  it('lists releases with a damaged release.json as damaged, skips them and never makes them live', async () => {
+    const distDir = await tempDist();
+    const clock = createFixedClock(new Date('2026-11-24T10:00:00Z'));
+    const store = createReleaseStore({ distDir, keep: 3, clock });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1000);
+      const s = await store.stage();
+      await store.publish(s, { pages: i, seconds: 1, parts: ['blog'] });
+      ids.push(s.id);
+    }
+    const [oldest, older, previous, live] = ids as [string, string, string, string];
+    await fs.writeFile(path.join(distDir, 'releases', previous, 'release.json'), '{"id": "trunc');
+    await fs.writeFile(path.join(distDir, 'releases', older, 'release.json'), '{}');
+    expect((await store.list()).map((r) => r.id)).toEqual([live, oldest]);
+    expect(await store.damaged()).toEqual([
+      { id: previous, dir: path.join(distDir, 'releases', previous), current: false, problem: expect.stringMatching(/^release\.json is not valid JSON \(/) },
+      { id: older, dir: path.join(distDir, 'releases', older), current: false, problem: 'release.json has a missing or malformed createdAt, pages, seconds, parts' },
+    ]);
+
+    await expect(store.rollback(previous)).rejects.toMatchObject({ title: 'Damaged release', message: expect.stringContaining(`Release ${previous} cannot be made live: release.json is not valid JSON`) });
+    expect((await store.current())!.id).toBe(live);
+    // "The previous release" is the newest good one before the live one.
+    expect(await store.rollback()).toEqual({ from: live, to: oldest });
+
+    // Retention counts damaged releases like any other and never removes the live one.
+    expect((await store.prune()).pruned).toEqual([]);
+    clock.advance(1000);
+    const next = await store.stage();
+    await store.publish(next, { pages: 9, seconds: 1, parts: [] });
+    expect((await store.prune()).pruned).toEqual([older, oldest]);
+    expect((await store.list()).map((r) => r.id)).toEqual([next.id, live]);
+    expect((await store.damaged()).map((r) => r.id)).toEqual([previous]);
+  });
 });
+

@@ -21,6 +21,15 @@ export interface Release extends ReleaseManifest {
   current: boolean;
 }
 
+/** A release folder whose `release.json` cannot be read: listed, never made live. */
+export interface DamagedRelease {
+  id: string;
+  dir: string;
+  current: boolean;
+  /** What is wrong with its manifest, e.g. `release.json is not valid JSON (…)`. */
+  problem: string;
+}
+
 export interface StagedRelease {
   id: string;
   /** The folder to build into. */
@@ -39,11 +48,13 @@ export interface ReleaseStore {
   prune(): Promise<{ pruned: string[] }>;
   /** Removes a staged release that will not be published (a failed build). */
   discard(staged: StagedRelease): Promise<void>;
-  /** Newest first. Incomplete folders (no manifest) are not releases. */
+  /** Newest first. Incomplete folders (no manifest) and damaged ones are not in it. */
   list(): Promise<Release[]>;
+  /** Release folders whose manifest is unreadable or malformed, newest first. */
+  damaged(): Promise<DamagedRelease[]>;
   /** The live release, or undefined before the first build. */
   current(): Promise<Release | undefined>;
-  /** Points `current` at `id`, or at the release before the current one. */
+  /** Points `current` at `id`, or at the release before the current one; never at a damaged one. */
   rollback(id?: string): Promise<{ from: string | undefined; to: string }>;
   readonly currentLink: string;
 }
@@ -89,12 +100,25 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
     await fs.rename(tmp, currentLink);
   };
 
-  const readManifest = async (id: string): Promise<ReleaseManifest | undefined> => {
+  const readManifest = (id: string) => readManifestFile(path.join(releasesDir, id));
+  /** Release folders by what their manifest says, newest first. */
+  const scan = async () => {
+    let names: string[];
     try {
-      return JSON.parse(await fs.readFile(path.join(releasesDir, id, 'release.json'), 'utf8')) as ReleaseManifest;
+      names = await fs.readdir(releasesDir);
     } catch {
-      return undefined;
+      return { releases: [] as Release[], damaged: [] as DamagedRelease[] };
     }
+    const currentId = await readCurrentId();
+    const releases: Release[] = [];
+    const damaged: DamagedRelease[] = [];
+    for (const name of names.filter((n) => ID_PATTERN.test(n)).sort().reverse()) {
+      const read = await readManifest(name);
+      const common = { id: name, dir: path.join(releasesDir, name), current: name === currentId };
+      if (read.kind === 'ok') releases.push({ ...read.manifest, ...common });
+      else if (read.kind === 'damaged') damaged.push({ ...common, problem: read.problem });
+    }
+    return { releases, damaged };
   };
 
   const store: ReleaseStore = {
@@ -113,17 +137,19 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
       await switchCurrent(staged.id);
     },
     async prune() {
-      const releases = await store.list();
+      const { releases, damaged } = await scan();
       const newest = releases[0]?.id ?? '';
       const pruned: string[] = [];
-      for (const r of releases.slice(keep)) {
+      // Damaged releases take their place in the retention window like any other.
+      const all = [...releases, ...damaged].sort((a, b) => (a.id < b.id ? 1 : -1));
+      for (const r of all.slice(keep)) {
         if (r.current) continue;
         await fs.rm(r.dir, { recursive: true, force: true });
         pruned.push(r.id);
       }
-      // Leftovers of builds that crashed before publishing or discarding.
+      // Leftovers of builds that crashed before publishing or discarding (no manifest).
       for (const name of await fs.readdir(releasesDir).catch(() => [] as string[])) {
-        if (ID_PATTERN.test(name) && !(await readManifest(name)) && name < newest) {
+        if (ID_PATTERN.test(name) && (await readManifest(name)).kind === 'missing' && name < newest) {
           await fs.rm(path.join(releasesDir, name), { recursive: true, force: true });
         }
       }
@@ -133,28 +159,36 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
       await fs.rm(staged.dir, { recursive: true, force: true });
     },
     async list() {
-      let names: string[];
-      try {
-        names = await fs.readdir(releasesDir);
-      } catch {
-        return [];
-      }
-      const currentId = await readCurrentId();
-      const out: Release[] = [];
-      for (const name of names.filter((n) => ID_PATTERN.test(n)).sort().reverse()) {
-        const manifest = await readManifest(name);
-        if (manifest) out.push({ ...manifest, id: name, dir: path.join(releasesDir, name), current: name === currentId });
-      }
-      return out;
+      return (await scan()).releases;
+    },
+    async damaged() {
+      return (await scan()).damaged;
     },
     async current() {
       return (await store.list()).find((r) => r.current);
     },
     async rollback(id) {
-      const releases = await store.list();
-      const current = releases.find((r) => r.current);
+      const { releases, damaged } = await scan();
+      const current = releases.find((r) => r.current) ?? damaged.find((r) => r.current);
       let target: Release | undefined;
-      if (id) {
+      if (id !== undefined) {
+        if (id.trim() === '') {
+          throw new RoseError({
+            code: 'bad-argument',
+            title: 'No release given',
+            message: '--to needs a release id, but the value is empty.',
+            hint: 'Run `rose release list` to see the releases you can switch to, or leave out --to to go back to the previous one.',
+          });
+        }
+        const broken = damaged.find((r) => r.id === id);
+        if (broken) {
+          throw new RoseError({
+            code: 'release-damaged',
+            title: 'Damaged release',
+            message: `Release ${id} cannot be made live: ${broken.problem}.`,
+            hint: 'Pick another release from `rose release list`, or run `rose build` to make a new one.',
+          });
+        }
         target = releases.find((r) => r.id === id);
         if (!target) {
           throw new RoseError({
@@ -165,8 +199,8 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
           });
         }
       } else {
-        const index = current ? releases.indexOf(current) : -1;
-        target = releases[index + 1];
+        // The newest good release older than the live one (damaged ones are skipped).
+        target = current ? releases.find((r) => r.id < current.id) : releases[0];
         if (!target) {
           throw new RoseError({
             code: 'release-not-found',
@@ -224,6 +258,34 @@ export async function overlayFiles(fromDir: string, toDir: string): Promise<stri
   };
   await walk('');
   return moved;
+}
+
+type ManifestRead = { kind: 'ok'; manifest: ReleaseManifest } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
+
+/** Reads `<dir>/release.json`: a manifest, none (a build in progress or crashed), or what is wrong with it. */
+async function readManifestFile(dir: string): Promise<ManifestRead> {
+  let raw: string;
+  try {
+    raw = await fs.readFile(path.join(dir, 'release.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'damaged', problem: `release.json cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})` };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (error) {
+    return { kind: 'damaged', problem: `release.json is not valid JSON (${(error as Error).message})` };
+  }
+  const m = data as Partial<Record<keyof ReleaseManifest, unknown>> | null;
+  const wrong: string[] = [];
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return { kind: 'damaged', problem: 'release.json is not a JSON object' };
+  if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) wrong.push('createdAt');
+  if (typeof m.pages !== 'number' || !Number.isFinite(m.pages)) wrong.push('pages');
+  if (typeof m.seconds !== 'number' || !Number.isFinite(m.seconds)) wrong.push('seconds');
+  if (!Array.isArray(m.parts) || !m.parts.every((p) => typeof p === 'string')) wrong.push('parts');
+  if (wrong.length > 0) return { kind: 'damaged', problem: `release.json has a missing or malformed ${wrong.join(', ')}` };
+  return { kind: 'ok', manifest: m as ReleaseManifest };
 }
 
 /** The page keys a release was built with (`pages.json`), if it has them. */
