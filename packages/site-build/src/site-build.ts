@@ -1,0 +1,332 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { RoseError } from '@rose/core';
+import { createReleaseStore, readReleaseFile, type Release, type ReleaseStore } from '@rose/releases';
+import { linkTree, withVariants } from './release-compose.ts';
+import { rendererFolder, rendererManifestFile } from './renderer-capture.ts';
+import { sourceHash } from './source-hash.ts';
+import { ownerOf, resolveParts, type Snapshots, type StaticSource } from './static-source.ts';
+import { hasWarmRenderer, loadWarmRenderer, type RenderedFile, type WarmRenderer } from './warm-renderer.ts';
+
+/** What the pages read while a build renders them. */
+export interface RenderData {
+  snapshots: Snapshots;
+  release: string;
+  /** Dynamic paths to render (a targeted rebuild); every path when absent. */
+  renderOnly?: ReadonlySet<string>;
+}
+
+export interface BuildProgress {
+  tick(): void;
+  setTotal(total: number): void;
+  done(): void;
+}
+
+export interface SiteBuildDeps {
+  root: string;
+  distDir: string;
+  /** Astro's cache folder. */
+  cacheDir: string;
+  siteUrl: string;
+  keepReleases: number;
+  sources: readonly StaticSource<unknown, never>[];
+  /** Makes the data visible to the pages (the site's data hook), or clears it. */
+  provide(data: RenderData | undefined): void;
+  /** Called by the site's middleware for each page an Astro build renders. */
+  onAstroPage(callback: ((pathname: string) => void) | undefined): void;
+  /** Writes compressed variants beside the given files of a release's `client/` folder. */
+  precompress?(clientDir: string, files: readonly string[] | undefined): Promise<void>;
+  info(message: string): void;
+  progress(title: string, total: number): BuildProgress;
+  verbose: boolean;
+}
+
+export interface BuildRequest {
+  snapshots: Snapshots;
+  /** Parts to build; empty for all. Other parts' files stay as they are in the live release. */
+  parts?: readonly string[];
+  /** Render only pages whose key changed since the live release. */
+  targeted?: boolean;
+  /** Run a new Astro build even when the live release's renderer runs the same code. */
+  fresh?: boolean;
+  /**
+   * Called once the changed files are written, before the rest of the release is linked in
+   * and `current` switched: a server in this process can serve them straight away.
+   */
+  onPatch?(patch: ReleasePatch): void;
+}
+
+/** A release as the changes on top of another: what `onPatch` receives. */
+export interface ReleasePatch {
+  id: string;
+  dir: string;
+  base: string;
+  /** Files under `client/` written by this build (absolute paths under `dir`). */
+  written: string[];
+  /** Files under `client/` of the base that are gone. */
+  removed: string[];
+}
+
+export interface BuildResult {
+  release: string;
+  /** `astro`: a new Astro build; `warm`: pages re-rendered by the live release's code. */
+  kind: 'astro' | 'warm' | 'unchanged';
+  parts: string[];
+  /** Pages (HTML files) in the release. */
+  pages: number;
+  /** Files rendered by this build (pages, feeds, indexes). */
+  rendered: number;
+  /** Of those, files whose bytes changed. */
+  changed: number;
+  removed: number;
+  seconds: number;
+  dir: string;
+  timings: Record<string, number>;
+}
+
+export interface SiteBuilder {
+  build(request: BuildRequest): Promise<BuildResult>;
+  /** Drops the kept renderer (e.g. when the server stops). */
+  close(): void;
+}
+
+const pagesFile = 'pages.json';
+
+/**
+ * The build pipeline of every part with static pages. A build reads nothing itself: the
+ * caller passes the parts' snapshots. When the live release was built from the same code,
+ * pages are re-rendered by its kept renderer (no Vite, milliseconds per page) and only
+ * changed files are written; otherwise Astro builds everything. Either way the result is a
+ * complete release, switched in atomically.
+ *
+ * @example
+ * const builder = createSiteBuilder({ ...deps, sources: [blogSource] });
+ * await builder.build({ snapshots: { blog }, parts: ['blog'], targeted: true });
+ */
+export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
+  const releases = createReleaseStore({ distDir: deps.distDir, keep: deps.keepReleases });
+  let renderer: WarmRenderer | undefined;
+
+  const rendererFor = async (release: Release): Promise<WarmRenderer> => {
+    if (renderer?.releaseDir !== release.dir) renderer = await loadWarmRenderer(release.dir);
+    return renderer;
+  };
+
+  return {
+    close() {
+      renderer = undefined;
+    },
+    async build(request) {
+      const started = performance.now();
+      const timings: Record<string, number> = {};
+      let mark = started;
+      const lap = (name: string) => {
+        const now = performance.now();
+        timings[name] = Math.round(now - mark);
+        mark = now;
+      };
+      const parts = resolveParts(deps.sources, request.parts ?? []);
+      const sources = deps.sources.filter((s) => parts.includes(s.part));
+      for (const s of deps.sources) {
+        if (!(s.part in request.snapshots)) throw new Error(`No snapshot for part "${s.part}" was passed to the build`);
+      }
+      const keys = new Map<string, string>();
+      for (const s of sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) keys.set(p, k);
+      lap('keys');
+      const [codeHash, current] = await Promise.all([sourceHash(deps.root), releases.current()]);
+      lap('code hash');
+      const warm = !request.fresh && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
+      if (!warm) {
+        // A new Astro build renders every part: pages of other parts would otherwise be
+        // missing or built from other code.
+        const allKeys = new Map<string, string>();
+        for (const s of deps.sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) allKeys.set(p, k);
+        return astroBuild(request, allKeys, codeHash, started, timings);
+      }
+      return warmBuild(request, current, sources, parts, keys, codeHash, started, timings, lap);
+    },
+  };
+
+  async function astroBuild(request: BuildRequest, keys: Map<string, string>, codeHash: string, started: number, timings: Record<string, number>): Promise<BuildResult> {
+    const allParts = deps.sources.map((s) => s.part);
+    const staged = await releases.stage();
+    deps.info(`Building ${deps.sources.map((s) => `${s.part} (${s.describe(request.snapshots[s.part])})`).join(', ')} with Astro`);
+    const progress = deps.progress('Rendering pages', keys.size);
+    deps.provide({ snapshots: request.snapshots, release: staged.id });
+    let rendered = 0;
+    deps.onAstroPage(() => {
+      rendered++;
+      progress.tick();
+    });
+    process.env.ASTRO_TELEMETRY_DISABLED = '1';
+    const t = performance.now();
+    try {
+      const { build } = await import('astro');
+      await build({ root: deps.root, outDir: staged.dir, cacheDir: deps.cacheDir, site: deps.siteUrl, logLevel: deps.verbose ? 'info' : 'warn' });
+    } catch (error) {
+      await releases.discard(staged);
+      throw new RoseError({
+        code: 'build-failed',
+        title: 'Build failed',
+        message: `Astro could not build the site: ${(error as Error).message}`,
+        hint: 'Run with --verbose for details. The live release was not touched.',
+        cause: error,
+      });
+    } finally {
+      progress.done();
+      deps.onAstroPage(undefined);
+      deps.provide(undefined);
+    }
+    timings.astro = Math.round(performance.now() - t);
+    const clientDir = path.join(staged.dir, 'client');
+    let m = performance.now();
+    await deps.precompress?.(clientDir, undefined);
+    timings.precompress = Math.round(performance.now() - m);
+    m = performance.now();
+    const pages = await countHtml(clientDir);
+    const seconds = (performance.now() - started) / 1000;
+    await releases.publish(staged, { pages, seconds: round(seconds), parts: allParts, codeHash, kind: 'full', rendered }, { pageKeys: Object.fromEntries(keys) });
+    timings.publish = Math.round(performance.now() - m);
+    await releases.prune();
+    return { release: staged.id, kind: 'astro', parts: allParts, pages, rendered, changed: rendered, removed: 0, seconds, dir: staged.dir, timings };
+  }
+
+  async function warmBuild(
+    request: BuildRequest,
+    current: Release,
+    sources: readonly StaticSource<unknown, never>[],
+    parts: string[],
+    keys: Map<string, string>,
+    codeHash: string,
+    started: number,
+    timings: Record<string, number>,
+    lap: (name: string) => void,
+  ): Promise<BuildResult> {
+    const previousKeys = new Map(Object.entries((await readReleaseFile<Record<string, string>>(current.dir, pagesFile)) ?? {}));
+    const owned = (p: string) => {
+      const owner = ownerOf(deps.sources, p);
+      return owner === undefined || parts.includes(owner);
+    };
+    // Paths of the built parts that disappeared; other parts keep theirs.
+    const removedPaths = [...previousKeys.keys()].filter((p) => !keys.has(p) && parts.includes(ownerOf(deps.sources, p) ?? ''));
+    const renderOnly = request.targeted ? new Set([...keys].filter(([p, k]) => previousKeys.get(p) !== k).map(([p]) => p)) : undefined;
+    if (renderOnly && renderOnly.size === 0 && removedPaths.length === 0) {
+      deps.info(`Nothing to rebuild: every page of release ${current.id} is up to date.`);
+      return { release: current.id, kind: 'unchanged', parts, pages: current.pages, rendered: 0, changed: 0, removed: 0, seconds: (performance.now() - started) / 1000, dir: current.dir, timings };
+    }
+    const r = await rendererFor(current);
+    lap('load renderer');
+    const staged = await releases.stage();
+    deps.provide({ snapshots: request.snapshots, release: staged.id, ...(renderOnly ? { renderOnly } : {}) });
+    let files: RenderedFile[];
+    const expected = renderOnly ? renderOnly.size : [...keys.keys()].filter(owned).length;
+    deps.info(
+      renderOnly
+        ? `Re-rendering ${parts.join(', ')}: ${renderOnly.size} page(s) changed, ${removedPaths.length} removed (of ${keys.size}).`
+        : `Rendering ${sources.map((s) => `${s.part} (${s.describe(request.snapshots[s.part])})`).join(', ')}`,
+    );
+    const progress = deps.progress(renderOnly ? 'Rendering changed pages' : 'Rendering pages', expected);
+    try {
+      files = await r.render({
+        // Dynamic pages: those asked for; pages without parameters of the built parts and the
+        // shared ones (home, sitemap) always, as they list what changed.
+        select: (p, dynamic) => owned(p) && (!dynamic || !renderOnly || renderOnly.has(p)),
+        onRendered: () => progress.tick(),
+      });
+    } catch (error) {
+      await releases.discard(staged);
+      throw new RoseError({
+        code: 'build-failed',
+        title: 'Build failed',
+        message: `A page could not be rendered: ${(error as Error).message}`,
+        hint: 'Run with --verbose for details. The live release was not touched.',
+        cause: error,
+      });
+    } finally {
+      progress.done();
+      deps.provide(undefined);
+    }
+    lap('render');
+    // Keep only files whose bytes changed: the rest stay hard links to the live release.
+    const liveClient = path.join(current.dir, 'client');
+    const changed: RenderedFile[] = [];
+    await Promise.all(
+      files.map(async (f) => {
+        const live = await fs.readFile(path.join(liveClient, f.file)).catch(() => undefined);
+        if (!live || !sameIgnoringIslandIds(live, f.body)) changed.push(f);
+      }),
+    );
+    const removedFiles = removedPaths.map((p) => pageFile(p)).filter((f) => !files.some((x) => x.file === f));
+    lap('compare');
+    const clientDir = path.join(staged.dir, 'client');
+    await Promise.all(
+      changed.map(async (f) => {
+        const target = path.join(clientDir, f.file);
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.writeFile(target, f.body);
+      }),
+    );
+    await deps.precompress?.(clientDir, changed.map((f) => f.file));
+    lap('write');
+    request.onPatch?.({ id: staged.id, dir: staged.dir, base: current.id, written: changed.map((f) => path.join(clientDir, f.file)), removed: removedFiles });
+    const skip = new Set<string>();
+    for (const f of [...changed.map((c) => c.file), ...removedFiles]) for (const v of withVariants(f)) skip.add(`client/${v}`);
+    await linkTree(current.dir, staged.dir, skip);
+    lap('link');
+    const pages = current.pages + (await countNew(liveClient, changed)) - (await countExisting(liveClient, removedFiles));
+    // Other parts keep their keys; the built parts get theirs.
+    const nextKeys: Record<string, string> = {};
+    for (const [p, k] of previousKeys) if (!parts.includes(ownerOf(deps.sources, p) ?? '')) nextKeys[p] = k;
+    for (const [p, k] of keys) nextKeys[p] = k;
+    const seconds = (performance.now() - started) / 1000;
+    await releases.publish(staged, { pages, seconds: round(seconds), parts, codeHash, kind: 'targeted', rendered: files.length }, { pageKeys: nextKeys });
+    lap('publish');
+    await releases.prune();
+    return { release: staged.id, kind: 'warm', parts, pages, rendered: files.length, changed: changed.length, removed: removedFiles.length, seconds, dir: staged.dir, timings };
+  }
+}
+
+/** The HTML file of a page path (`/blog/x/` → `blog/x/index.html`). */
+function pageFile(pathname: string): string {
+  const clean = pathname.replace(/^\/+|\/+$/g, '');
+  return clean ? `${clean}/index.html` : 'index.html';
+}
+
+/**
+ * What differs between two renders of an unchanged page: server-island URLs carry props
+ * encrypted with a fresh IV, islands get random ids, and the layout names the release that
+ * rendered it. Pages equal but for these count as unchanged and stay linked.
+ */
+const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?e=)[^&"]*/g, /()[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, /(<meta name="rose-release" content=")[^"]*/g];
+export function normalisePerRender(html: string): string {
+  return perRender.reduce((s, re) => s.replace(re, '$1'), html);
+}
+export function sameIgnoringIslandIds(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true;
+  if (Math.abs(a.length - b.length) > 256) return false;
+  return normalisePerRender(a.toString('utf8')) === normalisePerRender(b.toString('utf8'));
+}
+
+async function countNew(liveClient: string, files: readonly RenderedFile[]): Promise<number> {
+  let n = 0;
+  for (const f of files) if (f.file.endsWith('.html') && !(await exists(path.join(liveClient, f.file)))) n++;
+  return n;
+}
+async function countExisting(liveClient: string, files: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const f of files) if (f.endsWith('.html') && (await exists(path.join(liveClient, f)))) n++;
+  return n;
+}
+const exists = (p: string) => fs.access(p).then(() => true, () => false);
+
+async function countHtml(dir: string): Promise<number> {
+  let n = 0;
+  for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) if (entry.isFile() && entry.name.endsWith('.html')) n++;
+  return n;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+export { rendererFolder, rendererManifestFile, type ReleaseStore };
