@@ -7,6 +7,7 @@ import { blogPageKeys, blogSitemapEntries, diffPageKeys } from '@rose/blog';
 import { RoseError } from '@rose/core';
 import type { Database } from '@rose/db';
 import { createReleaseStore, linkReleaseFiles, overlayFiles, readReleaseFile } from '@rose/releases';
+import { precompressTree } from '@rose/static-files';
 import type { CommandContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 
@@ -115,6 +116,7 @@ export async function buildSite(ctx: CommandContext, opts: BuildOptions): Promis
   const pages = await countHtml(path.join(staged.dir, 'client'));
   const rendered = targeted ? targeted.diff.render.length : pages;
   const builtSeconds = (performance.now() - started) / 1000;
+  await precompressTree(path.join(staged.dir, 'client'));
   await releases.publish(
     staged,
     { pages, seconds: Math.round(builtSeconds * 100) / 100, parts, codeHash, kind: targeted ? 'targeted' : 'full', rendered },

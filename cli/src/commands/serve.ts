@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { provideServices } from '@rose/app';
 import { RoseError } from '@rose/core';
 import { createReleaseStore } from '@rose/releases';
+import { createStaticHandler, prepareDynamicResponse } from '@rose/static-files';
 import type { CommandContext } from '../context.ts';
 import { startOutboxWorker } from './worker.ts';
 
@@ -20,8 +21,9 @@ export interface RunningServer {
 }
 
 /**
- * Serves the live release: static files straight from disk, on-demand routes and server
- * islands through Astro's Node handler, in one process. Follows `<dist>/current`: when a
+ * Serves the live release: static files from an index of the release (precompressed
+ * variants, ETags, ranges; see @rose/static-files), on-demand routes and server islands
+ * through Astro's Node handler (compressed on the fly), in one process. Follows `<dist>/current`: when a
  * build or rollback switches it, new requests go to the new release without a restart.
  * Stops cleanly on SIGINT/SIGTERM.
  */
@@ -44,12 +46,20 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
   provideServices(services);
   process.env.ASTRO_NODE_AUTOSTART = 'disabled';
   process.env.ASTRO_NODE_LOGGING = 'disabled';
-  const load = async (dir: string) =>
-    ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler;
-  let live = { id: first.id, handler: await load(first.dir) };
+  // Each release: its static files (indexed once, answered before anything else) and Astro's handler.
+  const load = async (dir: string) => ({
+    statics: await createStaticHandler({
+      root: path.join(dir, 'client'),
+      onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file'),
+    }),
+    handler: ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler,
+  });
+  let live = { id: first.id, ...(await load(first.dir)) };
 
   await services.oidc();
   const server = http.createServer((req, res) => {
+    if (live.statics.handle(req, res)) return;
+    prepareDynamicResponse(req, res);
     // The OpenID provider answers its own paths under /auth; everything else is the site.
     services.oidc().then((oidc) => oidc.handle(req, res)).then(
       (handled) => {
@@ -75,7 +85,7 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
       await services.reloadOidcIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
       const current = await releases.current();
       if (current && current.id !== live.id) {
-        live = { id: current.id, handler: await load(current.dir) };
+        live = { id: current.id, ...(await load(current.dir)) };
         services.logger.info({ release: current.id }, 'now serving release');
       }
     } catch (error) {

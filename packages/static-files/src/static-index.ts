@@ -1,0 +1,103 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { contentTypeOf, extensionOf, isCompressibleFile } from './content-types.ts';
+import { isVariantCurrent } from './precompress.ts';
+import { forEachLimit } from './pool.ts';
+
+export interface FileVariant {
+  abs: string;
+  size: number;
+}
+
+/** One file of a release as the server sees it. */
+export interface StaticFile {
+  /** Path inside the release's client folder, with `/` separators (`blog/index.html`). */
+  rel: string;
+  abs: string;
+  size: number;
+  mtimeMs: number;
+  contentType: string;
+  html: boolean;
+  cacheControl: string;
+  /** Strong validator of the file as it is; variants append `-br`/`-gz`. */
+  etag: string;
+  lastModified: string;
+  br?: FileVariant;
+  gzip?: FileVariant;
+}
+
+export interface StaticIndex {
+  /** URL path (decoded) → file: `/blog/rss.xml`, and `/blog/` for `blog/index.html`. */
+  files: Map<string, StaticFile>;
+  /** URL paths of folders with an index page, without the trailing slash (`/blog`): redirected. */
+  folders: Set<string>;
+}
+
+export interface IndexOptions {
+  /** Folders (inside the client folder) of content-hashed assets, cached for a year. Default `['_astro/']`. */
+  immutablePrefixes?: readonly string[];
+}
+
+export const cacheControls = {
+  immutable: 'public, max-age=31536000, immutable',
+  html: 'public, no-cache',
+  other: 'public, max-age=300',
+} as const;
+
+/**
+ * Lists every regular file under `root` once (size, modification time, type, caching rule,
+ * current precompressed variants). Symbolic links and dot-files are left out: nothing outside
+ * the release, no half-written temporary files.
+ */
+export async function indexStaticFiles(root: string, opts: IndexOptions = {}): Promise<StaticIndex> {
+  const immutable = opts.immutablePrefixes ?? ['_astro/'];
+  const rels: string[] = [];
+  for (const entry of await fs.readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const rel = path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
+    if (rel.split('/').some((segment) => segment.startsWith('.') && segment !== '.well-known')) continue;
+    rels.push(rel);
+  }
+  const present = new Set(rels);
+  const stats = new Map<string, { size: number; mtimeMs: number }>();
+  await forEachLimit(rels, 32, async (rel) => {
+    const s = await fs.lstat(path.join(root, rel)).catch(() => undefined);
+    if (s?.isFile()) stats.set(rel, { size: s.size, mtimeMs: s.mtimeMs });
+  });
+
+  const files = new Map<string, StaticFile>();
+  const folders = new Set<string>();
+  for (const rel of rels) {
+    const stat = stats.get(rel);
+    if (!stat) continue;
+    const variantOf = rel.endsWith('.br') || rel.endsWith('.gz') ? rel.slice(0, -3) : undefined;
+    // Precompressed variants are served in place of their file, never as files of their own.
+    if (variantOf !== undefined && isCompressibleFile(variantOf)) continue;
+    const variant = (suffix: string): FileVariant | undefined => {
+      const v = present.has(rel + suffix) ? stats.get(rel + suffix) : undefined;
+      return v && isVariantCurrent(stat, v) ? { abs: path.join(root, rel + suffix), size: v.size } : undefined;
+    };
+    const ext = extensionOf(rel);
+    const html = ext === 'html' || ext === 'htm';
+    const file: StaticFile = {
+      rel,
+      abs: path.join(root, rel),
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      contentType: contentTypeOf(rel),
+      html,
+      cacheControl: immutable.some((p) => rel.startsWith(p)) ? cacheControls.immutable : html ? cacheControls.html : cacheControls.other,
+      etag: `"${stat.size.toString(36)}-${Math.floor(stat.mtimeMs).toString(36)}"`,
+      lastModified: new Date(stat.mtimeMs).toUTCString(),
+      ...(isCompressibleFile(rel) ? { br: variant('.br'), gzip: variant('.gz') } : {}),
+    };
+    files.set(`/${rel}`, file);
+    if (rel === 'index.html') files.set('/', file);
+    else if (rel.endsWith('/index.html')) {
+      const folder = `/${rel.slice(0, -'index.html'.length)}`;
+      files.set(folder, file);
+      folders.add(folder.slice(0, -1));
+    }
+  }
+  return { files, folders };
+}
