@@ -59,16 +59,18 @@ export function createProgram(): Command {
     .description('apply all pending migrations')
     .action(() => run(program, (ctx) => dbMigrate(ctx)));
   db.command('rollback')
-    .description('revert the most recent migration(s)')
+    .description('revert the most recent migration(s); asks first when that deletes data, and backs it up')
     .addOption(new Option('--steps <n>', 'how many migrations to revert').argParser(parseSteps).default(1))
-    .action((opts: { steps: number }) => run(program, (ctx) => dbRollback(ctx, opts)));
+    .option('--force', 'do not ask before deleting data (needed when not at a terminal); the backup is still written')
+    .action((opts: { steps: number; force?: boolean }) => run(program, (ctx) => dbRollback(ctx, opts)));
   db.command('status')
     .description('list migrations and whether each is applied')
     .action(() => run(program, (ctx) => dbStatus(ctx)));
   db.command('seed')
     .description('load content/ (markdown + JSON) into the database; idempotent, all or nothing')
     .option('--content <dir>', 'content folder (default: ROSE_CONTENT_DIR or content/)')
-    .action((opts: { content?: string }) => run(program, (ctx) => dbSeed(ctx, opts)));
+    .option('--prune', 'allow removing more than 3 posts, pages, tags or authors the folder no longer has')
+    .action((opts: { content?: string; prune?: boolean }) => run(program, (ctx) => dbSeed(ctx, opts)));
 
   const users = program.command('users').description('accounts: create, list, change roles');
   const roleOption = () => new Option('--role <role>', 'member, staff or admin').choices(roles);

@@ -1,5 +1,8 @@
+import path from 'node:path';
 import { loadContent, seedContent, type SeedCounts } from '@rose/blog';
 import { describeDatabase } from '@rose/config';
+import { RoseError } from '@rose/core';
+import { describeLosses, RollbackRefusedError } from '@rose/db';
 import type { CommandContext } from '../context.ts';
 
 export async function dbMigrate(ctx: CommandContext): Promise<void> {
@@ -16,15 +19,33 @@ export async function dbMigrate(ctx: CommandContext): Promise<void> {
   }
 }
 
-export async function dbRollback(ctx: CommandContext, opts: { steps: number }): Promise<void> {
+/** The word a person types to confirm a rollback that deletes data. */
+export const rollbackConfirmWord = 'rollback';
+
+export async function dbRollback(ctx: CommandContext, opts: { steps: number; force?: boolean }): Promise<void> {
   const services = await ctx.openServices();
   try {
-    const reverted = await services.migrations.rollback(opts.steps);
-    if (reverted.length === 0) ctx.out.info('Nothing to roll back: no migrations have been applied.');
-    else {
-      for (const name of reverted) ctx.out.info(`  ↩ ${name}`);
-      ctx.out.info(`Rolled back ${reverted.length} migration(s).`);
+    const { reverted, backup } = await services.migrations.rollback(opts.steps, {
+      backupDir: path.join(ctx.config.dataDir, 'backups'),
+      clock: services.clock,
+      approve: async (plan) => {
+        // Not at a terminal and not forced: refused with the list in the error.
+        if (!opts.force && !ctx.out.ask) return Promise.reject(new RollbackRefusedError(plan, 'no-approval'));
+        ctx.out.info(`Reverting ${plan.migrations.join(', ')} in ${describeDatabase(ctx.config)} deletes:`);
+        for (const line of describeLosses(plan)) ctx.out.info(line);
+        ctx.out.info(`Every row of the tables above is saved under ${path.join(ctx.config.dataDir, 'backups')}/ first.`);
+        if (opts.force) return true;
+        const answer = await ctx.out.ask!(`Type "${rollbackConfirmWord}" to go ahead, anything else to stop: `);
+        return answer.trim() === rollbackConfirmWord;
+      },
+    });
+    if (reverted.length === 0) {
+      ctx.out.info('Nothing to roll back: no migrations have been applied.');
+      return;
     }
+    if (backup) ctx.out.info(`Backed up ${backup.tables.map((t) => `${t.table} (${t.rows})`).join(', ')} to ${backup.dir}`);
+    for (const name of reverted) ctx.out.info(`  ↩ ${name}`);
+    ctx.out.info(`Rolled back ${reverted.length} migration(s).`);
   } finally {
     await services.close();
   }
@@ -43,14 +64,17 @@ export async function dbStatus(ctx: CommandContext): Promise<void> {
   }
 }
 
-export async function dbSeed(ctx: CommandContext, opts: { content?: string }): Promise<void> {
+export async function dbSeed(ctx: CommandContext, opts: { content?: string; prune?: boolean }): Promise<void> {
+  if (opts.content !== undefined && opts.content.trim() === '') {
+    throw new RoseError({ code: 'bad-argument', title: 'No content folder given', message: '--content needs a folder, but the value is empty.', hint: `Leave it out to use ROSE_CONTENT_DIR (${ctx.config.contentDir}).` });
+  }
   const dir = opts.content ?? ctx.config.contentDir;
   // Validate every file before touching the database.
   const bundle = await loadContent(dir);
   const services = await ctx.openServices();
   try {
     await services.migrations.assertCurrent();
-    const summary = await seedContent(services.database.db, bundle, { clock: services.clock });
+    const summary = await seedContent(services.database.db, bundle, { clock: services.clock, prune: Boolean(opts.prune) });
     if (summary.unchanged) {
       ctx.out.info(`Nothing to do: the database already matches ${dir}.`);
       return;

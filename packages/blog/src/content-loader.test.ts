@@ -1,3 +1,6 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeContentFixture, post } from './content.fixture.ts';
 import { loadContent } from './content-loader.ts';
@@ -45,4 +48,27 @@ describe('loadContent', () => {
   it('refuses a missing folder with a hint', async () => {
     await expect(loadContent('/nonexistent/rose-content')).rejects.toMatchObject({ hint: expect.stringContaining('ROSE_CONTENT_DIR') });
   });
+
+  it('refuses a folder without posts/ (seeding it would remove every post), but not one without pages/', async () => {
+    const noPosts = await writeContentFixture({ 'posts/first-post.md': null, 'posts/second-post.md': null, 'posts/members-only.md': null, 'posts/a-draft.md': null });
+    await fs.rm(path.join(noPosts, 'posts'), { recursive: true, force: true });
+    const error = (await loadContent(noPosts).catch((e: Error) => e)) as Error;
+    expect(error.name).toBe('ContentError');
+    expect(error.message.replace(noPosts, '<dir>')).toBe('1 problem(s) in <dir>:\n  posts/: folder is missing (an empty posts/ means "no posts")');
+
+    await fs.mkdir(path.join(noPosts, 'posts'));
+    await fs.rm(path.join(noPosts, 'pages'), { recursive: true });
+    expect((await loadContent(noPosts)).posts).toEqual([]);
+  });
+
+  it('refuses a folder that is not a content folder at all', async () => {
+    const elsewhere = await fs.mkdtemp(path.join(os.tmpdir(), 'rose-not-content-'));
+    await fs.writeFile(path.join(elsewhere, 'notes.txt'), 'hello');
+    await expect(loadContent(elsewhere)).rejects.toMatchObject({
+      name: 'ContentError',
+      message: `${elsewhere}: this is not a content folder: it has neither site.json nor posts/`,
+      hint: expect.stringContaining('--content'),
+    });
+  });
 });
+

@@ -140,7 +140,16 @@ export async function loadContent(contentDir: string): Promise<ContentBundle> {
     const stat = await fs.stat(contentDir);
     if (!stat.isDirectory()) throw new Error('not a folder');
   } catch {
-    throw new ContentError(contentDir, 'the content folder does not exist', 'Set ROSE_CONTENT_DIR to a folder with site.json, authors.json, tags.json, navigation.json, posts/ and pages/.');
+    throw new ContentError(contentDir, 'the content folder does not exist', 'Set ROSE_CONTENT_DIR (or --content) to a folder with site.json, authors.json, tags.json, navigation.json, posts/ and pages/.');
+  }
+  const exists = (name: string) => fs.stat(path.join(contentDir, name)).then(() => true, () => false);
+  if (!(await exists('site.json')) && !(await exists('posts'))) {
+    // Seeding from the wrong folder would remove every post: refuse before reading it.
+    throw new ContentError(
+      contentDir,
+      'this is not a content folder: it has neither site.json nor posts/',
+      'Set ROSE_CONTENT_DIR (or --content) to a folder with site.json, authors.json, tags.json, navigation.json, posts/ and pages/.',
+    );
   }
   const problems = new Problems();
   const readJson = async <S extends z.ZodType>(name: string, schema: S, fallback: z.output<S> | undefined) => {
@@ -198,7 +207,10 @@ export async function loadContent(contentDir: string): Promise<ContentBundle> {
     let files: string[];
     try {
       files = (await fs.readdir(path.join(contentDir, folder))).filter((f) => f.endsWith('.md')).sort();
-    } catch {
+    } catch (error) {
+      // A blog may have no pages, but without posts/ the seed would remove every post.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (folder === 'posts' || code !== 'ENOENT') problems.add(`${folder}/`, code === 'ENOENT' ? 'folder is missing (an empty posts/ means "no posts")' : `cannot be read (${code ?? String(error)})`);
       files = [];
     }
     for (const name of files) {

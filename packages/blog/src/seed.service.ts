@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { ContentError, systemClock, type Clock } from '@rose/core';
+import { ContentError, RoseError, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
 import { replaceNavigation, sameFields, sameList, upsertSetting } from './blog.repository.ts';
 import type { ContentBundle, ContentPost } from './content-loader.ts';
@@ -24,16 +24,67 @@ export interface SeedSummary {
 const counts = (): SeedCounts => ({ added: 0, updated: 0, unchanged: 0, removed: 0 });
 const CHUNK = 500;
 
+/** More removals than this in one seed need `prune: true` (`rose db seed --prune`). */
+export const seedPruneLimit = 3;
+
+/** What a seed would remove: content-sourced rows whose slugs the bundle no longer has. */
+export interface SeedRemovals {
+  posts: string[];
+  pages: string[];
+  tags: string[];
+  authors: string[];
+}
+
+/** Thrown (and the transaction rolled back) when a seed would remove too much unasked. */
+export class SeedPruneNeededError extends RoseError {
+  readonly removals: SeedRemovals;
+  constructor(removals: SeedRemovals) {
+    const total = removals.posts.length + removals.pages.length + removals.tags.length + removals.authors.length;
+    const shown = (slugs: string[]) => (slugs.length > 10 ? `${slugs.slice(0, 10).join(', ')} and ${slugs.length - 10} more` : slugs.join(', '));
+    const lines = (['posts', 'pages', 'tags', 'authors'] as const)
+      .filter((kind) => removals[kind].length > 0)
+      .map((kind) => `  ${kind} (${removals[kind].length}): ${shown(removals[kind])}`);
+    super({
+      code: 'seed-needs-prune',
+      title: 'Seeding would remove content',
+      message: `The content folder no longer has ${total} items the database has from it; seeding would remove them:\n${lines.join('\n')}`,
+      hint: `Nothing was changed. Check that the folder is the right one; to remove more than ${seedPruneLimit} items, run again with --prune.`,
+    });
+    this.name = 'SeedPruneNeededError';
+    this.removals = removals;
+  }
+}
+
+async function plannedRemovals(trx: Transaction<Database>, bundle: ContentBundle): Promise<SeedRemovals> {
+  const keep = (kind: 'post' | 'page') => new Set(bundle.posts.filter((p) => p.type === kind).map((p) => p.slug));
+  const posts = await trx.selectFrom('blog_posts').select(['slug', 'type']).where('source', '=', 'content').orderBy('slug').execute();
+  const tags = await trx.selectFrom('blog_tags').select('slug').where('source', '=', 'content').orderBy('slug').execute();
+  const authors = await trx.selectFrom('blog_authors').select('slug').where('source', '=', 'content').orderBy('slug').execute();
+  const keptPosts = keep('post');
+  const keptPages = keep('page');
+  // A slug that moves between posts/ and pages/ is updated, not removed.
+  const kept = new Set([...keptPosts, ...keptPages]);
+  const tagSlugs = new Set(bundle.tags.map((t) => t.slug));
+  const authorSlugs = new Set(bundle.authors.map((a) => a.slug));
+  return {
+    posts: posts.filter((p) => p.type === 'post' && !kept.has(p.slug)).map((p) => p.slug),
+    pages: posts.filter((p) => p.type === 'page' && !kept.has(p.slug)).map((p) => p.slug),
+    tags: tags.filter((t) => !tagSlugs.has(t.slug)).map((t) => t.slug),
+    authors: authors.filter((a) => !authorSlugs.has(a.slug)).map((a) => a.slug),
+  };
+}
+
 /**
  * Makes the database match a content bundle: inserts what is new, updates what changed,
  * removes content-sourced rows no longer in the bundle, and leaves rows synced from Ghost
  * alone. One transaction: on any error nothing changes. Idempotent: a second run with the
- * same bundle writes nothing and reports `unchanged: true`.
+ * same bundle writes nothing and reports `unchanged: true`. Removing more than
+ * `seedPruneLimit` rows needs `prune: true`; otherwise SeedPruneNeededError lists them.
  *
  * @example
  * const summary = await seedContent(db, await loadContent('content'));
  */
-export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, deps: { clock?: Clock } = {}): Promise<SeedSummary> {
+export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, deps: { clock?: Clock; prune?: boolean } = {}): Promise<SeedSummary> {
   const clock = deps.clock ?? systemClock;
   return db.transaction().execute(async (trx) => {
     const summary: SeedSummary = {
@@ -46,6 +97,9 @@ export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, d
       unchanged: true,
     };
     const now = clock.now();
+    const removals = await plannedRemovals(trx, bundle);
+    const removing = removals.posts.length + removals.pages.length + removals.tags.length + removals.authors.length;
+    if (removing > seedPruneLimit && !deps.prune) throw new SeedPruneNeededError(removals);
 
     summary.site.changed = await upsertSetting(trx, 'site', bundle.site, now);
     const authorIds = await seedAuthors(trx, bundle, summary.authors, now);

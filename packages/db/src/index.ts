@@ -1,3 +1,4 @@
 export { openDatabase, openPglite, type DatabaseHandle } from './database.ts';
-export { createMigrations, type Migrations, type MigrationStatus } from './migrations.ts';
+export { createMigrations, type Migrations, type MigrationStatus, type RollbackOptions, type RollbackResult } from './migrations.ts';
+export { describeLosses, losesData, RollbackRefusedError, type DataLoss, type RollbackBackup, type RollbackPlan } from './rollback.ts';
 export type * from './schema.ts';

@@ -27,10 +27,12 @@ describe.each(databaseKinds)('migrations on %s', (kind) => {
     expect((await migrations.status()).every((m) => m.executedAt instanceof Date)).toBe(true);
     expect(await migrations.migrateToLatest()).toEqual([]);
 
-    const reverted = await migrations.rollback(applied.length);
+    // An empty database loses no data: no approval or backup needed.
+    const { reverted, backup } = await migrations.rollback(applied.length);
     expect(reverted).toEqual([...applied].reverse());
+    expect(backup).toBeUndefined();
     expect(await tables()).toEqual([]);
-    expect(await migrations.rollback()).toEqual([]);
+    expect((await migrations.rollback()).reverted).toEqual([]);
     // ...and forward again: down migrations leave nothing behind that blocks a re-run.
     expect(await migrations.migrateToLatest()).toEqual(applied);
   });

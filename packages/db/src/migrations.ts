@@ -1,9 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
-import { RoseError, PendingMigrationsError } from '@rose/core';
+import { RoseError, PendingMigrationsError, systemClock, type Clock } from '@rose/core';
+import { countLoss, losesData, lossesBetween, RollbackRefusedError, shapeOf, writeBackup, type RollbackBackup, type RollbackPlan } from './rollback.ts';
 import type { Database } from './schema.ts';
 
 /** Loads `*.ts` migrations from a folder, ordered by their timestamped names. */
@@ -29,30 +30,117 @@ export interface MigrationStatus {
   executedAt: Date | undefined;
 }
 
+export interface RollbackOptions {
+  /**
+   * Asked with the plan when the rollback would delete data; resolve true to go ahead.
+   * Without it, such a rollback is refused (RollbackRefusedError) and nothing changes.
+   */
+  approve?: (plan: RollbackPlan) => Promise<boolean>;
+  /** Where the backup of the affected tables goes (a timestamped folder inside); needed when data is deleted. */
+  backupDir?: string;
+  clock?: Clock;
+}
+
+export interface RollbackResult {
+  /** Reverted migrations, newest first. */
+  reverted: string[];
+  /** The backup written before anything was dropped; undefined when no data was lost. */
+  backup: RollbackBackup | undefined;
+  plan: RollbackPlan;
+}
+
 export interface Migrations {
   /** Applies every pending migration, in one transaction per migration. */
   migrateToLatest(): Promise<string[]>;
-  /** Reverts the most recent `steps` migrations. */
-  rollback(steps?: number): Promise<string[]>;
+  /**
+   * What reverting the most recent `steps` migrations would drop: found by running their
+   * `down` in a transaction that is then rolled back, comparing tables, columns and row
+   * counts before and after. Changes nothing.
+   */
+  planRollback(steps?: number): Promise<RollbackPlan>;
+  /**
+   * Reverts the most recent `steps` migrations in one transaction. When that deletes data,
+   * `approve` must agree, and every row of the affected tables is written under
+   * `backupDir` first (the tables locked meanwhile, so nothing slips past the backup).
+   */
+  rollback(steps?: number, opts?: RollbackOptions): Promise<RollbackResult>;
   status(): Promise<MigrationStatus[]>;
   /** Throws PendingMigrationsError unless the schema is current. */
   assertCurrent(): Promise<void>;
 }
 
 export function createMigrations(db: Kysely<Database>, folder: string): Migrations {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(folder) });
+  const provider = new FolderMigrationProvider(folder);
+  const migrator = new Migrator({ db, provider });
+  /** Reverts up to `steps` migrations inside `trx` (kysely's migrator runs inside a given transaction). */
+  const revert = async (trx: Transaction<Database>, steps: number) => {
+    const inTrx = new Migrator({ db: trx, provider });
+    const names: string[] = [];
+    for (let i = 0; i < steps; i++) {
+      const done = applied(await inTrx.migrateDown(), 'roll back');
+      if (done.length === 0) break;
+      names.push(...done);
+    }
+    return names;
+  };
+  const planRollback = async (steps: number): Promise<RollbackPlan> => {
+    let plan: RollbackPlan | undefined;
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        const before = await shapeOf(trx);
+        await sql`savepoint rose_rollback_plan`.execute(trx);
+        const migrations = await revert(trx, steps);
+        const after = await shapeOf(trx);
+        await sql`rollback to savepoint rose_rollback_plan`.execute(trx);
+        plan = { migrations, losses: await lossesBetween(trx, before, after) };
+        throw dryRunDone;
+      })
+      .catch((error: unknown) => {
+        if (error !== dryRunDone) throw error;
+      });
+    return plan!;
+  };
   return {
     async migrateToLatest() {
       return applied(await migrator.migrateToLatest(), 'migrate');
     },
-    async rollback(steps = 1) {
-      const names: string[] = [];
-      for (let i = 0; i < steps; i++) {
-        const done = applied(await migrator.migrateDown(), 'roll back');
-        if (done.length === 0) break;
-        names.push(...done);
+    planRollback: (steps = 1) => planRollback(steps),
+    async rollback(steps = 1, opts = {}) {
+      const plan = await planRollback(steps);
+      if (plan.migrations.length === 0) return { reverted: [], backup: undefined, plan };
+      const destructive = losesData(plan);
+      if (destructive) {
+        if (!opts.approve) throw new RollbackRefusedError(plan, 'no-approval');
+        if (!opts.backupDir) throw new Error('rollback: a backupDir is needed when data would be deleted');
+        if (!(await opts.approve(plan))) throw new RollbackRefusedError(plan, 'declined');
       }
-      return names;
+      let backup: RollbackBackup | undefined;
+      try {
+        const reverted = await db.transaction().execute(async (trx) => {
+          const touched = [...new Set(plan.losses.map((l) => l.table))];
+          if (touched.length > 0) {
+            // Nobody writes to what is about to go between the backup and the drop.
+            await sql`lock table ${sql.join(touched.map((t) => sql.table(t)))} in access exclusive mode`.execute(trx);
+            // Planned as dropping nothing, but data arrived since: that would need asking.
+            for (const loss of plan.losses) {
+              if (loss.rows === 0 && (await countLoss(trx, loss)) > 0) throw new RollbackRefusedError(plan, 'changed');
+            }
+          }
+          if (destructive) {
+            const tables = [...new Set(plan.losses.filter((l) => l.rows > 0).map((l) => l.table))];
+            backup = await writeBackup(trx, { backupDir: opts.backupDir!, tables, plan, clock: opts.clock ?? systemClock });
+          }
+          const names = await revert(trx, steps);
+          if (names.join() !== plan.migrations.join()) throw new RollbackRefusedError(plan, 'changed');
+          return names;
+        });
+        return { reverted, backup, plan };
+      } catch (error) {
+        // Nothing was dropped: a backup of it would only mislead.
+        if (backup) await fs.rm(backup.dir, { recursive: true, force: true });
+        throw error;
+      }
     },
     async status() {
       const list = await migrator.getMigrations();
@@ -65,6 +153,8 @@ export function createMigrations(db: Kysely<Database>, folder: string): Migratio
     },
   };
 }
+
+const dryRunDone = new Error('dry run done');
 
 function applied(result: MigrationResultSet, verb: string): string[] {
   const failed = result.results?.find((r) => r.status === 'Error');
