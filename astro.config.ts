@@ -1,6 +1,7 @@
 import node from '@astrojs/node';
 import type { AstroIntegration } from 'astro';
 import { defineConfig } from 'astro/config';
+import { keepPrerenderBundle } from '@rose/site-build/astro';
 
 /**
  * `rose dev`: the OpenID provider answers its paths under /auth in front of Astro's dev
@@ -37,7 +38,7 @@ export default defineConfig({
   publicDir: './sites/public',
   output: 'static',
   adapter: node({ mode: 'standalone' }),
-  integrations: [openIdProviderInDev],
+  integrations: [openIdProviderInDev, keepPrerenderBundle()],
   trailingSlash: 'ignore',
   build: { format: 'directory', concurrency: 4 },
   devToolbar: { enabled: false },

@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ensureAstroKey } from '@rose/app';
+import { ensureAstroKey, staticPartNames } from '@rose/app';
 import { settings } from '@rose/config';
-import { buildSite, buildableParts } from './commands/build.ts';
+import { build } from './commands/build.ts';
 import { dbMigrate, dbRollback, dbSeed, dbStatus } from './commands/db.ts';
 import { devServer } from './commands/dev.ts';
 import { ghostSync, ghostWebhooksInstall } from './commands/ghost.ts';
@@ -9,7 +9,7 @@ import { releaseList, releaseRollback } from './commands/release.ts';
 import { serveSite } from './commands/serve.ts';
 import { runWorker } from './commands/worker.ts';
 import { oauthClientsAdd, oauthClientsList, oauthClientsRemove, oauthKeysRotate } from './commands/oauth.ts';
-import { roles, usersCreate, usersList, usersSetRole } from './commands/users.ts';
+import { roles, usersCreate, usersList, usersSetRole, usersSetTier } from './commands/users.ts';
 import { createContext, type CommandContext } from './context.ts';
 import { createOutput, reportError } from './output.ts';
 
@@ -92,6 +92,12 @@ export function createProgram(): Command {
     .requiredOption('--email <email>', 'email address')
     .addOption(roleOption().makeOptionMandatory())
     .action((opts: { email: string; role: 'member' | 'staff' | 'admin' }) => run(program, (ctx) => usersSetRole(ctx, opts)));
+  users
+    .command('set-tier')
+    .description("mark a member as paying or not: posts for paid members need 'paid'")
+    .requiredOption('--email <email>', 'email address')
+    .addOption(new Option('--tier <tier>', 'free or paid').choices(['free', 'paid']).makeOptionMandatory())
+    .action((opts: { email: string; tier: 'free' | 'paid' }) => run(program, (ctx) => usersSetTier(ctx, opts)));
 
   const oauth = program.command('oauth').description('the OpenID Connect provider: clients and signing keys');
   const clients = oauth.command('clients').description('applications that may sign users in');
@@ -142,13 +148,18 @@ export function createProgram(): Command {
   program
     .command('build')
     .description('build the static pages from the database into a new release and make it live')
-    .argument('[parts...]', `parts to build (${buildableParts.join(', ')}); default: all`)
+    .argument('[parts...]', `parts to build (${staticPartNames.join(', ')}); default: all. Other parts' pages stay as they are in the live release`)
     .option('--sync', 'sync from Ghost first (needs GHOST_URL)')
-    .option('--targeted', 're-render only the pages whose data changed since the live release (falls back to a full build)')
-    .action((parts: string[], opts: { sync?: boolean; targeted?: boolean }) =>
+    .option('--targeted', 're-render only the pages whose data changed since the live release')
+    .option('--fresh', 'run a new Astro build even when the live release was built from the same code')
+    .addHelpText(
+      'after',
+      '\nWhen the live release was built from the same code, pages are re-rendered by its kept renderer\n(no Astro/Vite build) and only changed files are written; otherwise Astro builds every part.\n',
+    )
+    .action((parts: string[], opts: { sync?: boolean; targeted?: boolean; fresh?: boolean }) =>
       run(program, async (ctx) => {
         if (opts.sync) await ghostSync(ctx, {});
-        await buildSite(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}) });
+        await build(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}) });
       }),
     );
 

@@ -1,12 +1,13 @@
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { provideServices } from '@rose/app';
+import { createSiteBuild, provideServices, startOutboxWorker } from '@rose/app';
 import { RoseError } from '@rose/core';
 import { createReleaseStore } from '@rose/releases';
-import { createStaticHandler, prepareDynamicResponse } from '@rose/static-files';
+import type { ReleasePatch } from '@rose/site-build';
+import { createStaticHandler, patchStaticIndex, prepareDynamicResponse } from '@rose/static-files';
 import type { CommandContext } from '../context.ts';
-import { startOutboxWorker } from './worker.ts';
+import { settleListenAddress } from '../listen-address.ts';
 
 export interface ServeOptions {
   port: number;
@@ -27,7 +28,8 @@ export interface RunningServer {
  * build or rollback switches it, new requests go to the new release without a restart.
  * Stops cleanly on SIGINT/SIGTERM.
  */
-export async function serveSite(ctx: CommandContext, opts: ServeOptions & { followIntervalMs?: number; worker?: boolean }): Promise<RunningServer> {
+export async function serveSite(given: CommandContext, requested: ServeOptions & { followIntervalMs?: number; worker?: boolean }): Promise<RunningServer> {
+  const { ctx, opts } = await settleListenAddress(given, requested);
   const releases = createReleaseStore({ distDir: ctx.config.distDir });
   const first = await releases.current();
   if (!first) {
@@ -54,12 +56,29 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
     }),
     handler: ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler,
   });
-  let live = { id: first.id, ...(await load(first.dir)) };
+  // `partial`: serving a rebuild's pages on top of the previous release's files while the
+  // rest of its release is still being linked; the complete release replaces it once live.
+  let live: { id: string; partial?: boolean } & Awaited<ReturnType<typeof load>> = { id: first.id, ...(await load(first.dir)) };
+  const servePatch = async (patch: ReleasePatch) => {
+    const root = path.join(patch.dir, 'client');
+    const written = patch.written.map((abs) => path.relative(root, abs).split(path.sep).join('/'));
+    const index = await patchStaticIndex(live.statics.index, root, { written, removed: patch.removed });
+    const statics = await createStaticHandler({ root, index, onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file') });
+    live = { ...live, id: patch.id, partial: true, statics };
+    services.logger.info({ release: patch.id, written: written.length, removed: patch.removed.length }, 'serving the rebuilt pages');
+  };
 
   await services.oidc();
   const server = http.createServer((req, res) => {
     if (live.statics.handle(req, res)) return;
     prepareDynamicResponse(req, res);
+    // Node's fetch Request refuses these methods, so Astro's handler would answer 500 with a
+    // stack in the log; nothing here supports them.
+    if (req.method === 'TRACE' || req.method === 'TRACK') {
+      res.writeHead(405, 'Method Not Allowed', { Allow: 'GET, HEAD, POST, OPTIONS', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(`${req.method} is not allowed here.\n`);
+      return;
+    }
     // The OpenID provider answers its own paths under /auth; everything else is the site.
     services.oidc().then((oidc) => oidc.handle(req, res)).then(
       (handled) => {
@@ -84,7 +103,7 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
       // A key rotated with `rose oauth keys rotate` is picked up without a restart.
       await services.reloadOidcIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
       const current = await releases.current();
-      if (current && current.id !== live.id) {
+      if (current && (current.id !== live.id || live.partial)) {
         live = { id: current.id, ...(await load(current.dir)) };
         services.logger.info({ release: current.id }, 'now serving release');
       }
@@ -120,7 +139,10 @@ export async function serveSite(ctx: CommandContext, opts: ServeOptions & { foll
 
   // The outbox worker: webhook changes become rebuilds without a second process (the
   // embedded database allows only one).
-  const worker = opts.worker === false ? undefined : startOutboxWorker(ctx, services);
+  const worker = opts.worker === false ? undefined : startOutboxWorker(services, {
+          siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }),
+          onPatch: servePatch,
+        });
   const workerDone = worker?.run();
 
   const address = server.address();

@@ -1,43 +1,43 @@
 import type { Transaction } from 'kysely';
-import type { Database, Job } from '@rose/db';
+import { z } from 'zod';
+import type { Database } from '@rose/db';
 import { syncFromGhost } from '@rose/ghost';
-import { enqueueJob, type BatchHandler } from '@rose/jobs';
+import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import type { Services } from './services.ts';
 
-export interface RebuildRequest {
-  /** Slugs of posts/pages that changed (added, edited, removed). */
-  slugs: string[];
-  /** Something every page shows changed (navigation, site settings, tags, authors). */
-  shared: boolean;
-}
+/** Pages of the blog changed: the slugs of posts/pages added, edited or removed. */
+export const blogRebuildJob = defineJob(
+  'blog.rebuild',
+  z.object({
+    slugs: z.array(z.string().min(1).max(200)).max(100_000),
+    /** Something every page shows changed (navigation, site settings, tags, authors). */
+    shared: z.boolean(),
+  }),
+);
+/** Tags or site settings changed in Ghost: run an incremental sync. */
+export const ghostSyncJob = defineJob('ghost.sync', z.object({}).strict());
 
 export type BlogJob = { type: 'blog.rebuild'; slugs: string[]; shared: boolean } | { type: 'ghost.sync' };
 
 /** Writes a blog job into the outbox, inside the caller's transaction. */
 export async function enqueueBlogJob(trx: Transaction<Database>, job: BlogJob): Promise<void> {
-  const { type, ...payload } = job;
-  await enqueueJob(trx, { type, payload });
+  if (job.type === 'ghost.sync') await enqueue(trx, ghostSyncJob, {});
+  else await enqueue(trx, blogRebuildJob, { slugs: job.slugs, shared: job.shared });
 }
 
-/** Merges a burst of rebuild jobs into one request. */
-export function mergeRebuilds(jobs: Job[]): RebuildRequest {
-  const slugs = new Set<string>();
-  let shared = false;
-  for (const j of jobs) {
-    const p = j.payload as Partial<RebuildRequest>;
-    for (const s of p.slugs ?? []) slugs.add(s);
-    shared ||= Boolean(p.shared);
-  }
-  return { slugs: [...slugs].sort(), shared };
+export interface RebuildRequest {
+  part: 'blog';
+  slugs: string[];
+  shared: boolean;
 }
 
 /**
- * Outbox handlers of the blog: a Ghost sync (queued by tag/site webhooks) and a rebuild
- * (queued by content changes), which `rebuild` carries out.
+ * Outbox handlers of the blog: a Ghost sync (queued by tag/site webhooks) and a rebuild of
+ * the pages that show the changed posts, which `rebuild` carries out.
  */
 export function createBlogJobHandlers(services: Services, rebuild: (request: RebuildRequest) => Promise<void>): Record<string, BatchHandler> {
   return {
-    'ghost.sync': async () => {
+    ...handle(ghostSyncJob, async () => {
       if (!services.ghost) throw new Error('A Ghost sync was queued but GHOST_URL is not set here');
       const ghost = services.ghost;
       await syncFromGhost(
@@ -48,7 +48,10 @@ export function createBlogJobHandlers(services: Services, rebuild: (request: Reb
           },
         },
       );
-    },
-    'blog.rebuild': async (jobs) => rebuild(mergeRebuilds(jobs)),
+    }),
+    // A burst of changes becomes one rebuild.
+    ...handle(blogRebuildJob, async (payloads) =>
+      rebuild({ part: 'blog', slugs: [...new Set(payloads.flatMap((p) => p.slugs))].sort(), shared: payloads.some((p) => p.shared) }),
+    ),
   };
 }

@@ -2,7 +2,9 @@ export { createServices, getServices, provideServices, type Services, type Healt
 export { createFragments, type Fragments } from './fragments.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { setBuildProgressReporter, reportPageRendered, type BuildProgressReporter } from './build-progress.ts';
-export { getSiteData, provideSiteData, readSiteSnapshot, type SiteData } from './site-data.ts';
-export { createBlogJobHandlers, enqueueBlogJob, mergeRebuilds, type BlogJob, type RebuildRequest } from './blog-jobs.ts';
+export { getSiteData, provideSiteData, type SiteData } from './site-data.ts';
+export { createSiteBuild, readSnapshots, staticSources, staticPartNames, type SiteBuildOutput } from './wire-site.ts';
+export { createBlogJobHandlers, enqueueBlogJob, blogRebuildJob, ghostSyncJob, type BlogJob, type RebuildRequest } from './blog-jobs.ts';
+export { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts';
 export { ensureAstroKey } from './astro-key.ts';
 export type { SsoState } from '@rose/oauth';

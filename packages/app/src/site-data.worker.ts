@@ -2,14 +2,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Config } from '@rose/config';
 import { RoseError } from '@rose/core';
 import { openDatabase } from '@rose/db';
-import { readSnapshotFrom, type WorkerMessage } from './site-data.ts';
+import { readSnapshotsFrom, type WorkerMessage } from './wire-site.ts';
 
 const { config } = workerData as { config: Config };
 const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
 try {
   const handle = await openDatabase(config.database);
   try {
-    post({ type: 'snapshot', snapshot: await readSnapshotFrom(handle.db, config.root) });
+    post({ type: 'snapshots', snapshots: await readSnapshotsFrom(handle.db, config) });
   } finally {
     await handle.close();
   }

@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { blogLinks } from '@rose/core';
 import type { Database } from '@rose/db';
-import { htmlToText, readingMinutes } from './markdown.ts';
+import { countWords, htmlToText } from './markdown.ts';
 import type { SiteSettings } from './content-loader.ts';
 
 export interface TagRef {
@@ -31,8 +31,12 @@ export interface PostCard {
   authors: AuthorRef[];
 }
 export interface PostView extends PostCard {
-  /** The body, or null when the post is for members only: static pages never carry it. */
-  html: string | null;
+  /**
+   * What anyone may read: the whole body of a public post; for a gated post (visibility not
+   * `public`) only its public teaser, '' when it has none. Members-only parts are never here:
+   * they are read on demand (`readMembersContent`).
+   */
+  html: string;
   previous: { title: string; url: string } | null;
   next: { title: string; url: string } | null;
 }
@@ -67,36 +71,75 @@ const defaultSite: SiteSettings = { title: 'Rose Ash', description: 'A co-operat
 
 /**
  * Everything the static blog shows, read in a handful of queries (no N+1 at any size).
- * Only published posts and pages; members-only bodies are left out.
+ * Only published posts and pages; members-only parts are left out (gated posts carry their
+ * public teaser only).
  */
 export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapshot> {
   // One query at a time: on the embedded database, concurrent queries made PGlite's WASM
   // heap spike by ~500 MiB (measured at 3,000 posts); sequential costs nothing noticeable.
-  const siteRow = await db.selectFrom('site_settings').select('value').where('key', '=', 'site').executeTakeFirst();
-  const navRows = await db.selectFrom('blog_navigation').select(['menu', 'label', 'url']).orderBy('menu').orderBy('position').execute();
-  const rows = await db
-    .selectFrom('blog_posts')
-    .select(['id', 'type', 'slug', 'title', 'html', 'excerpt', 'feature_image', 'feature_image_alt', 'featured', 'visibility', 'published_at', 'updated_at'])
-    .where('status', '=', 'published')
-    .where('published_at', 'is not', null)
-    .orderBy('published_at', 'desc')
-    .orderBy('slug')
-    .execute();
-  const tagRows = await db.selectFrom('blog_tags').select(['id', 'slug', 'name', 'description']).where('visibility', '=', 'public').execute();
-  const authorRows = await db.selectFrom('blog_authors').select(['id', 'slug', 'name', 'bio', 'website', 'location', 'profile_image']).execute();
+  const chrome = await loadSiteChrome(db);
+  const rows = await selectPostRows(db).execute();
+  const { tagRows, authorRows } = await loadTagsAndAuthors(db);
   const postTags = await db.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).orderBy('post_id').orderBy('sort_order').execute();
   const postAuthors = await db.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
+  const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id));
+  return assembleSnapshot(chrome, rows.map(toView).sort(newestFirst), tagRows, authorRows);
+}
 
+/**
+ * The snapshot after some posts changed: re-reads only the rows of `changedSlugs` (added,
+ * edited, unpublished or deleted) and reuses every other post's view from `previous`, so a
+ * one-post edit costs a few small queries at any size. Valid only when nothing else changed
+ * since `previous` was read; site settings, navigation, tags and authors are read afresh
+ * (they are small), and a change to tags or authors themselves needs `loadBlogSnapshot`.
+ */
+export async function refreshBlogSnapshot(db: Kysely<Database>, previous: BlogSnapshot, changedSlugs: readonly string[]): Promise<BlogSnapshot> {
+  if (changedSlugs.length === 0) return previous;
+  const changed = new Set(changedSlugs);
+  const chrome = await loadSiteChrome(db);
+  const rows = await selectPostRows(db).where('slug', 'in', [...changed]).execute();
+  const { tagRows, authorRows } = await loadTagsAndAuthors(db);
+  const ids = rows.map((r) => r.id);
+  const postTags = ids.length ? await db.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).where('post_id', 'in', ids).orderBy('post_id').orderBy('sort_order').execute() : [];
+  const postAuthors = ids.length ? await db.selectFrom('blog_post_authors').select(['post_id', 'author_id']).where('post_id', 'in', ids).orderBy('post_id').orderBy('sort_order').execute() : [];
+  const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id));
+  const kept = [...previous.posts, ...previous.pages].filter((v) => !changed.has(v.slug));
+  const views = [...kept, ...rows.map(toView)].sort(newestFirst);
+  return assembleSnapshot(chrome, views, tagRows, authorRows);
+}
+
+function selectPostRows(db: Kysely<Database>) {
+  return (
+    db
+      .selectFrom('blog_posts')
+      .select(['id', 'type', 'slug', 'title', 'html', 'excerpt', 'feature_image', 'feature_image_alt', 'featured', 'visibility', 'published_at', 'updated_at'])
+      // Reading time counts the members-only part too; its text never leaves the database here.
+      .select(sql<number>`(select count(*) from regexp_matches(coalesce(regexp_replace(members_html, '<[^>]*>', ' ', 'g'), ''), '\S+', 'g'))::int`.as('members_words'))
+      .where('status', '=', 'published')
+      .where('published_at', 'is not', null)
+      .orderBy('published_at', 'desc')
+      .orderBy('slug')
+  );
+}
+type PostRow = Awaited<ReturnType<ReturnType<typeof selectPostRows>['execute']>>[number];
+
+async function loadTagsAndAuthors(db: Kysely<Database>) {
+  const tagRows = await db.selectFrom('blog_tags').select(['id', 'slug', 'name', 'description']).where('visibility', '=', 'public').execute();
+  const authorRows = await db.selectFrom('blog_authors').select(['id', 'slug', 'name', 'bio', 'website', 'location', 'profile_image']).execute();
+  return { tagRows, authorRows };
+}
+type TagRow = Awaited<ReturnType<typeof loadTagsAndAuthors>>['tagRows'][number];
+type AuthorRow = Awaited<ReturnType<typeof loadTagsAndAuthors>>['authorRows'][number];
+
+/** Same order as the posts query: newest first, then by slug. */
+function newestFirst(a: PostView, b: PostView): number {
+  return b.publishedAt.getTime() - a.publishedAt.getTime() || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0);
+}
+
+function viewMaker(tagRows: TagRow[], authorRows: AuthorRow[], tagIdsByPost: Map<string, string[]>, authorIdsByPost: Map<string, string[]>) {
   const tagsById = new Map(tagRows.map((t) => [t.id, t]));
   const authorsById = new Map(authorRows.map((a) => [a.id, a]));
-  const tagIdsByPost = group(postTags, (r) => r.post_id, (r) => r.tag_id);
-  const authorIdsByPost = group(postAuthors, (r) => r.post_id, (r) => r.author_id);
-
-  const posts: PostView[] = [];
-  const pages: PostView[] = [];
-  let lastModified = new Date(0);
-  for (const row of rows) {
-    const gated = row.visibility !== 'public';
+  return (row: PostRow): PostView => {
     const tags = (tagIdsByPost.get(row.id) ?? []).flatMap((id) => {
       const t = tagsById.get(id);
       return t ? [{ slug: t.slug, name: t.name, url: blogLinks.tag(t.slug) }] : [];
@@ -105,35 +148,50 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
       const a = authorsById.get(id);
       return a ? [{ slug: a.slug, name: a.name, url: blogLinks.author(a.slug) }] : [];
     });
-    const view: PostView = {
+    return {
       type: row.type,
       slug: row.slug,
       title: row.title,
       url: blogLinks.post(row.slug),
-      excerpt: row.excerpt ?? (gated ? '' : summarise(row.html)),
+      excerpt: row.excerpt ?? summarise(row.html),
       featureImage: row.feature_image,
       featureImageAlt: row.feature_image_alt,
       featured: row.featured,
       visibility: row.visibility,
       publishedAt: row.published_at!,
       updatedAt: row.updated_at,
-      readingMinutes: readingMinutes(row.html),
+      readingMinutes: Math.max(1, Math.round((countWords(row.html) + row.members_words) / 265)),
       tags,
       authors,
-      html: gated ? null : row.html,
+      html: row.html,
       previous: null,
       next: null,
     };
-    if (row.updated_at > lastModified) lastModified = row.updated_at;
-    (row.type === 'post' ? posts : pages).push(view);
+  };
+}
+
+/**
+ * Lists, neighbours and counts from the post views (newest first). A view whose neighbours
+ * are unchanged is kept as the same object, so keys cached per view stay valid.
+ */
+function assembleSnapshot(chrome: Pick<BlogSnapshot, 'site' | 'navigation'>, views: PostView[], tagRows: TagRow[], authorRows: AuthorRow[]): BlogSnapshot {
+  const posts: PostView[] = [];
+  const pages: PostView[] = [];
+  let lastModified = new Date(0);
+  for (const v of views) {
+    if (v.updatedAt > lastModified) lastModified = v.updatedAt;
+    (v.type === 'post' ? posts : pages).push(v);
   }
   // posts are newest first: "next" is the newer one, "previous" the older one.
   for (let i = 0; i < posts.length; i++) {
     const newer = posts[i - 1];
     const older = posts[i + 1];
-    posts[i]!.next = newer ? { title: newer.title, url: newer.url } : null;
-    posts[i]!.previous = older ? { title: older.title, url: older.url } : null;
+    const next = newer ? { title: newer.title, url: newer.url } : null;
+    const previous = older ? { title: older.title, url: older.url } : null;
+    const p = posts[i]!;
+    if (!sameLink(p.next, next) || !sameLink(p.previous, previous)) posts[i] = { ...p, next, previous };
   }
+  for (let i = 0; i < pages.length; i++) if (pages[i]!.next || pages[i]!.previous) pages[i] = { ...pages[i]!, next: null, previous: null };
 
   const postsByTag = new Map<string, PostView[]>();
   const postsByAuthor = new Map<string, PostView[]>();
@@ -161,21 +219,11 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 
-  const site = { ...defaultSite, ...((siteRow?.value as Partial<SiteSettings> | undefined) ?? {}) };
-  return {
-    site,
-    navigation: {
-      primary: navRows.filter((n) => n.menu === 'primary').map(({ label, url }) => ({ label, url })),
-      secondary: navRows.filter((n) => n.menu === 'secondary').map(({ label, url }) => ({ label, url })),
-    },
-    posts,
-    pages,
-    tags,
-    authors,
-    postsByTag,
-    postsByAuthor,
-    lastModified,
-  };
+  return { ...chrome, posts, pages, tags, authors, postsByTag, postsByAuthor, lastModified };
+}
+
+function sameLink(a: { title: string; url: string } | null, b: { title: string; url: string } | null): boolean {
+  return a === b || (a !== null && b !== null && a.title === b.title && a.url === b.url);
 }
 
 function summarise(html: string, max = 200): string {

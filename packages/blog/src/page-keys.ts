@@ -7,16 +7,23 @@ import type { BlogSnapshot, PostView } from './blog.view.ts';
  * path is unchanged, re-rendering it would produce the same HTML (for the same code).
  * Site settings and navigation are part of every key, so a change to them changes all.
  */
+const postKeyCache = new WeakMap<PostView, { shared: string; key: string }>();
+
 export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<string, string> {
   const shared = hash(JSON.stringify([snapshot.site, snapshot.navigation]));
-  // Post keys hash the body separately: no 10k large JSON strings at once.
+  // Post keys hash the body separately: no 10k large JSON strings at once. Views are
+  // immutable, so a view kept from the previous snapshot keeps its key.
   const postKey = (p: PostView) => {
+    const cached = postKeyCache.get(p);
+    if (cached?.shared === shared) return cached.key;
     const { html, ...rest } = p;
-    return createHash('sha1')
+    const key = createHash('sha1')
       .update(shared)
       .update(JSON.stringify([rest, p.publishedAt.getTime(), p.updatedAt.getTime()]))
-      .update(html ?? '\u0000gated')
+      .update(html)
       .digest('base64url');
+    postKeyCache.set(p, { shared, key });
+    return key;
   };
   const keys = new Map<string, string>();
   const card = (p: PostView) => [p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name)];

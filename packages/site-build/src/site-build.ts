@@ -53,7 +53,7 @@ export interface BuildRequest {
    * Called once the changed files are written, before the rest of the release is linked in
    * and `current` switched: a server in this process can serve them straight away.
    */
-  onPatch?(patch: ReleasePatch): void;
+  onPatch?(patch: ReleasePatch): Promise<void> | void;
 }
 
 /** A release as the changes on top of another: what `onPatch` receives. */
@@ -86,6 +86,11 @@ export interface BuildResult {
 
 export interface SiteBuilder {
   build(request: BuildRequest): Promise<BuildResult>;
+  /**
+   * The snapshots this builder built the live release from, while that release is still
+   * live (nobody else built or rolled back since): a base for `StaticSource.refresh`.
+   */
+  snapshotsOfLive(): Promise<Snapshots | undefined>;
   /** Drops the kept renderer (e.g. when the server stops). */
   close(): void;
 }
@@ -105,47 +110,62 @@ const pagesFile = 'pages.json';
  */
 export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
   const releases = createReleaseStore({ distDir: deps.distDir, keep: deps.keepReleases });
-  let renderer: WarmRenderer | undefined;
+  let renderer: { codeHash: string | undefined; renderer: WarmRenderer } | undefined;
+  let lastBuilt: { release: string; snapshots: Snapshots } | undefined;
 
+  // One renderer per code version: releases built from the same code share it (it loads
+  // every page module up front, so it keeps working after its release is pruned).
   const rendererFor = async (release: Release): Promise<WarmRenderer> => {
-    if (renderer?.releaseDir !== release.dir) renderer = await loadWarmRenderer(release.dir);
-    return renderer;
+    if (!renderer || renderer.codeHash !== release.codeHash) renderer = { codeHash: release.codeHash, renderer: await loadWarmRenderer(release.dir) };
+    return renderer.renderer;
   };
 
   return {
     close() {
       renderer = undefined;
+      lastBuilt = undefined;
+    },
+    async snapshotsOfLive() {
+      if (!lastBuilt) return undefined;
+      const current = await releases.current();
+      return current?.id === lastBuilt.release ? lastBuilt.snapshots : undefined;
     },
     async build(request) {
-      const started = performance.now();
-      const timings: Record<string, number> = {};
-      let mark = started;
-      const lap = (name: string) => {
-        const now = performance.now();
-        timings[name] = Math.round(now - mark);
-        mark = now;
-      };
-      const parts = resolveParts(deps.sources, request.parts ?? []);
-      const sources = deps.sources.filter((s) => parts.includes(s.part));
-      for (const s of deps.sources) {
-        if (!(s.part in request.snapshots)) throw new Error(`No snapshot for part "${s.part}" was passed to the build`);
-      }
-      const keys = new Map<string, string>();
-      for (const s of sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) keys.set(p, k);
-      lap('keys');
-      const [codeHash, current] = await Promise.all([sourceHash(deps.root), releases.current()]);
-      lap('code hash');
-      const warm = !request.fresh && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
-      if (!warm) {
-        // A new Astro build renders every part: pages of other parts would otherwise be
-        // missing or built from other code.
-        const allKeys = new Map<string, string>();
-        for (const s of deps.sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) allKeys.set(p, k);
-        return astroBuild(request, allKeys, codeHash, started, timings);
-      }
-      return warmBuild(request, current, sources, parts, keys, codeHash, started, timings, lap);
+      const result = await buildOnce(request);
+      lastBuilt = { release: result.release, snapshots: request.snapshots };
+      return result;
     },
   };
+
+  async function buildOnce(request: BuildRequest): Promise<BuildResult> {
+    const started = performance.now();
+    const timings: Record<string, number> = {};
+    let mark = started;
+    const lap = (name: string) => {
+      const now = performance.now();
+      timings[name] = Math.round(now - mark);
+      mark = now;
+    };
+    const parts = resolveParts(deps.sources, request.parts ?? []);
+    const sources = deps.sources.filter((s) => parts.includes(s.part));
+    for (const s of deps.sources) {
+      if (!(s.part in request.snapshots)) throw new Error(`No snapshot for part "${s.part}" was passed to the build`);
+    }
+    const keys = new Map<string, string>();
+    for (const s of sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) keys.set(p, k);
+    lap('keys');
+    const [codeHash, current] = await Promise.all([sourceHash(deps.root), releases.current()]);
+    lap('code hash');
+    const warm = !request.fresh && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
+    if (!warm) {
+      // A new Astro build renders every part: pages of other parts would otherwise be
+      // missing or built from other code.
+      const allKeys = new Map<string, string>();
+      for (const s of deps.sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) allKeys.set(p, k);
+      return astroBuild(request, allKeys, codeHash, started, timings);
+    }
+    return warmBuild(request, current, sources, parts, keys, codeHash, started, timings, lap);
+  }
 
   async function astroBuild(request: BuildRequest, keys: Map<string, string>, codeHash: string, started: number, timings: Record<string, number>): Promise<BuildResult> {
     const allParts = deps.sources.map((s) => s.part);
@@ -268,7 +288,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     );
     await deps.precompress?.(clientDir, changed.map((f) => f.file));
     lap('write');
-    request.onPatch?.({ id: staged.id, dir: staged.dir, base: current.id, written: changed.map((f) => path.join(clientDir, f.file)), removed: removedFiles });
+    await request.onPatch?.({ id: staged.id, dir: staged.dir, base: current.id, written: changed.map((f) => path.join(clientDir, f.file)), removed: removedFiles });
     const skip = new Set<string>();
     for (const f of [...changed.map((c) => c.file), ...removedFiles]) for (const v of withVariants(f)) skip.add(`client/${v}`);
     await linkTree(current.dir, staged.dir, skip);

@@ -20,6 +20,11 @@ export interface StaticSource<S = unknown, D = never> {
   /** Reads everything the part's pages show, in one consistent read. */
   read(db: D): Promise<S>;
   /**
+   * The snapshot after the given items changed (blog: slugs), reading only those: what a
+   * webhook-driven rebuild uses on top of the snapshot of the live release.
+   */
+  refresh?(db: D, previous: S, changed: readonly string[]): Promise<S>;
+  /**
    * A key per page with a dynamic path: same key and same code → same HTML. Pages without
    * parameters (a part's index, its feeds) are rendered on every build of the part.
    */

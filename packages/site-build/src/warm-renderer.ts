@@ -33,7 +33,7 @@ interface RouteDataLike {
   params: string[];
 }
 interface PrerenderApp {
-  manifest: { routes: { routeData: RouteDataLike }[] };
+  manifest: { routes: { routeData: RouteDataLike }[]; pageMap?: Map<string, () => Promise<{ page?: () => Promise<unknown> }>> };
   routeCache: { clearAll(): void };
   setInternals(internals: unknown): void;
   setOptions(options: unknown): void;
@@ -63,6 +63,8 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
   if (manifest.version !== 1) throw new Error(`Unsupported renderer manifest version ${String(manifest.version)} in ${dir}`);
   const entry = (await import(pathToFileURL(path.join(dir, manifest.entry)).href)) as { app: PrerenderApp };
   const app = entry.app;
+  // Every page module now, not on first use: the renderer outlives its release folder.
+  for (const load of app.manifest.pageMap?.values() ?? []) await (await load()).page?.();
   // The slice of Astro's build state the prerender app reads while rendering.
   const entrySpecifierToBundleMap = new Map<string, string>();
   if (manifest.pageScript) entrySpecifierToBundleMap.set('astro:scripts/page.js', manifest.pageScript);

@@ -6,7 +6,7 @@ import { assetPolicy, baseSecurityHeaders, htmlPolicy, inlineScriptHashes } from
 import { negotiateEncoding, type Encoding } from './encoding.ts';
 import { parseRange } from './range.ts';
 import { parseRequestTarget } from './request-path.ts';
-import { indexStaticFiles, type IndexOptions, type StaticFile } from './static-index.ts';
+import { indexStaticFiles, type IndexOptions, type StaticFile, type StaticIndex } from './static-index.ts';
 
 export interface StaticHandlerOptions extends IndexOptions {
   /** The release's client folder (Astro's static output). */
@@ -17,6 +17,8 @@ export interface StaticHandlerOptions extends IndexOptions {
   maxCachedFileBytes?: number;
   /** Told about a file that could not be read (the request gets a 500). */
   onError?: (error: unknown, path: string) => void;
+  /** An index made already (`patchStaticIndex`) instead of walking `root`. */
+  index?: StaticIndex;
 }
 
 export interface StaticHandler {
@@ -29,6 +31,7 @@ export interface StaticHandler {
   /** Number of files served (variants not counted). */
   readonly fileCount: number;
   readonly root: string;
+  readonly index: StaticIndex;
 }
 
 /** Methods some route may take; anything else is refused before any route sees it. */
@@ -70,7 +73,7 @@ interface Entry {
  * http.createServer((req, res) => statics.handle(req, res) || astroHandler(req, res));
  */
 export async function createStaticHandler(opts: StaticHandlerOptions): Promise<StaticHandler> {
-  const index = await indexStaticFiles(opts.root, opts);
+  const index = opts.index ?? (await indexStaticFiles(opts.root, opts));
   const entries = new Map<string, Entry>();
   const byFile = new Map<StaticFile, Entry>();
   for (const [urlPath, file] of index.files) {
@@ -183,6 +186,7 @@ export async function createStaticHandler(opts: StaticHandlerOptions): Promise<S
 
   return {
     root: opts.root,
+    index,
     fileCount: byFile.size,
     handle(req, res) {
       const method = req.method ?? 'GET';

@@ -58,15 +58,47 @@ export async function indexStaticFiles(root: string, opts: IndexOptions = {}): P
     if (rel.split('/').some((segment) => segment.startsWith('.') && segment !== '.well-known')) continue;
     rels.push(rel);
   }
-  const present = new Set(rels);
+  const files = new Map<string, StaticFile>();
+  const folders = new Set<string>();
+  await addFiles(root, rels, new Set(rels), immutable, files, folders);
+  return { files, folders };
+}
+
+/**
+ * The index of a release made of `base` plus the files a build just wrote under `root`
+ * (`written`, paths inside the client folder) minus the `removed` ones, without walking the
+ * tree again: what a server uses to serve a rebuild's pages the moment they are written.
+ * Unchanged files are still served from where `base` found them.
+ */
+export async function patchStaticIndex(base: StaticIndex, root: string, change: { written: readonly string[]; removed: readonly string[] }, opts: IndexOptions = {}): Promise<StaticIndex> {
+  const files = new Map(base.files);
+  const folders = new Set(base.folders);
+  for (const rel of [...change.removed, ...change.written]) {
+    for (const key of urlPathsOf(rel)) files.delete(key);
+    if (rel.endsWith('/index.html')) folders.delete(`/${rel.slice(0, -'/index.html'.length)}`);
+  }
+  const candidates = change.written.flatMap((rel) => [rel, `${rel}.br`, `${rel}.gz`]);
+  const present = new Set<string>();
+  await forEachLimit(candidates, 16, async (rel) => {
+    if (await fs.access(path.join(root, rel)).then(() => true, () => false)) present.add(rel);
+  });
+  await addFiles(root, change.written, present, opts.immutablePrefixes ?? ['_astro/'], files, folders);
+  return { files, folders };
+}
+
+function urlPathsOf(rel: string): string[] {
+  if (rel === 'index.html') return ['/index.html', '/'];
+  if (rel.endsWith('/index.html')) return [`/${rel}`, `/${rel.slice(0, -'index.html'.length)}`];
+  return [`/${rel}`];
+}
+
+async function addFiles(root: string, rels: readonly string[], present: ReadonlySet<string>, immutable: readonly string[], files: Map<string, StaticFile>, folders: Set<string>): Promise<void> {
   const stats = new Map<string, { size: number; mtimeMs: number }>();
-  await forEachLimit(rels, 32, async (rel) => {
+  const toStat = [...new Set(rels.flatMap((rel) => [rel, ...['.br', '.gz'].map((s) => rel + s).filter((v) => present.has(v))]))];
+  await forEachLimit(toStat, 32, async (rel) => {
     const s = await fs.lstat(path.join(root, rel)).catch(() => undefined);
     if (s?.isFile()) stats.set(rel, { size: s.size, mtimeMs: s.mtimeMs });
   });
-
-  const files = new Map<string, StaticFile>();
-  const folders = new Set<string>();
   for (const rel of rels) {
     const stat = stats.get(rel);
     if (!stat) continue;
@@ -99,5 +131,4 @@ export async function indexStaticFiles(root: string, opts: IndexOptions = {}): P
       folders.add(folder.slice(0, -1));
     }
   }
-  return { files, folders };
 }

@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RoseError } from '@rose/core';
+import { createMigrations, openDatabase } from '@rose/db';
+import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot } from '@rose/blog';
+import type { Config } from '@rose/config';
+import type { Database } from '@rose/db';
+import { createSiteBuilder, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
+import { precompressTree } from '@rose/static-files';
+import type { Kysely } from 'kysely';
+import { setBuildProgressReporter } from './build-progress.ts';
+import { provideSiteData } from './site-data.ts';
+
+/** Names of the parts with prerendered pages (for help texts; `staticSources` has the rest). */
+export const staticPartNames = ['blog'] as const;
+
+/** The parts with prerendered pages, in the order their pages are listed. */
+export function staticSources(config: Config): StaticSource<unknown, Kysely<Database>>[] {
+  const blog: StaticSource<BlogSnapshot, Kysely<Database>> = {
+    part: 'blog',
+    prefixes: ['/blog/'],
+    read: (db) => loadBlogSnapshot(db),
+    refresh: (db, previous, slugs) => refreshBlogSnapshot(db, previous, slugs),
+    pageKeys: (snapshot) => blogPageKeys(snapshot, config.postsPerPage),
+    describe: (s) => `${s.posts.length} posts, ${s.pages.length} pages, ${s.tags.length} tags, ${s.authors.length} authors`,
+  };
+  return [blog as StaticSource<unknown, Kysely<Database>>];
+}
+
+export interface SiteBuildOutput {
+  info(message: string): void;
+  progress(title: string, total: number): BuildProgress;
+  verbose: boolean;
+}
+
+/**
+ * The build pipeline wired to this site: its static sources, the pages' data hook and
+ * progress reporting. One per process; it keeps the live release's renderer warm.
+ */
+export function createSiteBuild(config: Config, out: SiteBuildOutput): SiteBuilder {
+  return createSiteBuilder({
+    root: config.root,
+    distDir: config.distDir,
+    cacheDir: path.join(config.dataDir, 'astro-cache'),
+    siteUrl: config.siteUrl,
+    keepReleases: config.keepReleases,
+    sources: staticSources(config) as StaticSource<unknown, never>[],
+    provide: (data) =>
+      provideSiteData(
+        data && {
+          config,
+          blog: data.snapshots.blog as BlogSnapshot,
+          release: data.release,
+          ...(data.renderOnly ? { renderOnly: data.renderOnly } : {}),
+        },
+      ),
+    onAstroPage: (callback) => setBuildProgressReporter(callback && { pageRendered: callback }),
+    precompress: async (clientDir, files) => void (await precompressTree(clientDir, files ? { files } : {})),
+    // Brotli and gzip variants beside each page, served by `rose serve` (and Caddy) as they are.
+    info: out.info,
+    progress: out.progress,
+    verbose: out.verbose,
+  });
+}
+
+/** Migrations current, then every static part's snapshot: the read every build starts with. */
+export async function readSnapshotsFrom(db: Kysely<Database>, config: Config): Promise<Snapshots> {
+  await createMigrations(db, path.join(config.root, 'migrations')).assertCurrent();
+  const out: Record<string, unknown> = {};
+  // One part at a time: concurrent reads spike PGlite's memory (see loadBlogSnapshot).
+  for (const source of staticSources(config)) out[source.part] = await source.read(db);
+  return out;
+}
+
+/**
+ * Reads everything a build needs, refusing first when migrations are pending. With the
+ * embedded database this runs in a worker thread, so PGlite's WASM memory is released when
+ * the worker ends instead of staying for the whole Astro build. `db` reuses a database this
+ * process already has open (the in-process worker of `rose serve`).
+ */
+export async function readSnapshots(config: Config, opts: { db?: Kysely<Database> } = {}): Promise<Snapshots> {
+  if (opts.db) return readSnapshotsFrom(opts.db, config);
+  if (config.database.kind === 'postgres') {
+    const handle = await openDatabase(config.database);
+    try {
+      return await readSnapshotsFrom(handle.db, config);
+    } finally {
+      await handle.close();
+    }
+  }
+  const worker = new Worker(new URL('./site-data.worker.ts', import.meta.url), { workerData: { config } });
+  return new Promise<Snapshots>((resolve, reject) => {
+    let settled = false;
+    worker.once('message', (msg: WorkerMessage) => {
+      settled = true;
+      if (msg.type === 'snapshots') resolve(msg.snapshots);
+      else reject(reviveError(msg.error));
+    });
+    worker.once('error', (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`The snapshot worker exited with code ${code} before answering`));
+    });
+  });
+}
+
+export type WorkerMessage =
+  | { type: 'snapshots'; snapshots: Snapshots }
+  | { type: 'error'; error: { name: string; message: string; title?: string | undefined; hint?: string | undefined; code?: string | undefined } };
+
+function reviveError(e: Extract<WorkerMessage, { type: 'error' }>['error']): Error {
+  return e.title
+    ? new RoseError({ code: e.code ?? 'error', title: e.title, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })
+    : Object.assign(new Error(e.message), { name: e.name });
+}
+
