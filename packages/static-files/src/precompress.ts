@@ -12,7 +12,7 @@ const gzip = promisify(zlib.gzip);
 export interface PrecompressOptions {
   /** Called after each file is done (`done` of `total` compressible files). */
   onProgress?: (progress: { done: number; total: number }) => void;
-  /** Files compressed at once (default 6: zlib runs on libuv's four threads). */
+  /** Files compressed at once (default 4: zlib and file reads share libuv's four threads). */
   concurrency?: number;
   /** Brotli quality for pages and data (default 5); stylesheets and scripts get 9. */
   brotliQuality?: number;
@@ -82,7 +82,7 @@ export function isVariantCurrent(source: { mtimeMs: number }, variant: { mtimeMs
  */
 export async function precompressTree(dir: string, opts: PrecompressOptions = {}): Promise<PrecompressSummary> {
   const started = performance.now();
-  const o = { concurrency: opts.concurrency ?? 6, brotliQuality: opts.brotliQuality ?? 5, gzipLevel: opts.gzipLevel ?? 6, minBytes: opts.minBytes ?? 1024 };
+  const o = { concurrency: opts.concurrency ?? 4, brotliQuality: opts.brotliQuality ?? 5, gzipLevel: opts.gzipLevel ?? 6, minBytes: opts.minBytes ?? 1024 };
   const files = new Set<string>();
   if (opts.files) {
     for (const f of opts.files) {
@@ -137,7 +137,7 @@ export async function precompressTree(dir: string, opts: PrecompressOptions = {}
           stale.map(async (v) => {
             const out = await v.compress(data, file, o);
             if (out.length > data.length * 0.95) return removeStale(v.suffix, variants.indexOf(v));
-            await writeVariant(file + v.suffix, out, source);
+            await writeVariant(file + v.suffix, out, source, existing[variants.indexOf(v)] !== undefined);
             summary.written++;
             if (v.suffix === '.br') summary.brotliBytes += out.length;
             else summary.gzipBytes += out.length;
@@ -151,14 +151,24 @@ export async function precompressTree(dir: string, opts: PrecompressOptions = {}
   return summary;
 }
 
-async function writeVariant(target: string, data: Buffer, source: Stats): Promise<void> {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`);
+/**
+ * The modification time is set last: a variant cut short (a crash, a full disk) never
+ * carries its file's time, so it is never taken for current. One that exists is replaced
+ * through a new file and a rename, never rewritten: its inode may be another release's too.
+ */
+async function writeVariant(target: string, data: Buffer, source: Stats, replacing: boolean): Promise<void> {
+  const file = replacing ? path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString('hex')}.tmp`) : target;
   try {
-    await fs.writeFile(tmp, data);
-    await fs.utimes(tmp, source.atime, source.mtimeMs / 1000);
-    await fs.rename(tmp, target);
+    const handle = await fs.open(file, 'wx');
+    try {
+      await handle.writeFile(data);
+      await handle.utimes(source.atime, source.mtimeMs / 1000);
+    } finally {
+      await handle.close();
+    }
+    if (replacing) await fs.rename(file, target);
   } catch (error) {
-    await fs.rm(tmp, { force: true });
+    if (replacing) await fs.rm(file, { force: true });
     throw error;
   }
 }
