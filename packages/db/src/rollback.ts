@@ -182,7 +182,9 @@ export class RollbackRefusedError extends RoseError {
 }
 
 /**
- * One line per loss, e.g. `  table oauth_clients            3 rows`, for messages and prompts.
+ * One line per loss, for messages and prompts, e.g.
+ * `  table   oauth_clients        3 rows` or
+ * `  columns users                1 row with a value in password_hash`.
  *
  * @example
  * describeLosses(await migrations.planRollback(2)).forEach((line) => console.log(line));
@@ -191,8 +193,8 @@ export function describeLosses(plan: RollbackPlan): string[] {
   const width = Math.max(0, ...plan.losses.map((l) => l.table.length));
   return plan.losses.map((l) => {
     const what = l.kind === 'table' ? 'table  ' : l.kind === 'columns' ? 'columns' : 'rows of';
-    const rows = `${l.rows} ${l.rows === 1 ? 'row' : 'rows'}`;
+    const rows = `${String(l.rows).padStart(9)} ${l.rows === 1 ? 'row' : 'rows'}`;
     const detail = l.kind === 'columns' ? ` with a value in ${l.columns.join(', ')}` : l.kind === 'rows' ? ' deleted' : '';
-    return `  ${what} ${l.table.padEnd(width)}  ${rows.padStart(11)}${detail}`;
+    return `  ${what} ${l.table.padEnd(width)}${rows}${detail}`;
   });
 }
