@@ -1,5 +1,6 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getServices, reportPageRendered } from '@rose/app';
+import { policyFor, refuseUnacceptable } from './lib/request-limits.ts';
 import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -12,6 +13,9 @@ export const onRequest = defineMiddleware(async (context, next) => {
     reportPageRendered(context.url.pathname);
     return response;
   }
+  // Methods, body types and sizes each route accepts (405/415/413), before anything reads it.
+  const refused = await refuseUnacceptable(context.request, policyFor(context.routePattern));
+  if (refused) return refused;
   // CSRF: a state-changing request must come from a page of this origin. The exceptions
   // authenticate themselves (signed webhook, signed logout token).
   if (!safeMethods.has(context.request.method) && !csrfExempt.has(context.url.pathname)) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { provideServices } from '@rose/app';
+import { createWorker } from '@rose/jobs';
 import type { CommandContext } from '../context.ts';
 import type { ServeOptions } from './serve.ts';
 
@@ -11,6 +12,10 @@ export async function devServer(ctx: CommandContext, opts: ServeOptions): Promis
     throw error;
   });
   provideServices(services);
+  // Account mail goes through the outbox: send it from here too (rebuilds stay `rose build`'s).
+  const mailWorker = createWorker({ db: services.database.db, handlers: services.auth.jobHandlers, logger: services.logger, clock: services.clock });
+  services.jobs.setWaker(() => mailWorker.poke());
+  const mailWorkerDone = mailWorker.run();
   process.env.ASTRO_TELEMETRY_DISABLED = '1';
   const { dev } = await import('astro');
   const server = await dev({
@@ -26,6 +31,8 @@ export async function devServer(ctx: CommandContext, opts: ServeOptions): Promis
     url: `http://${opts.host}:${port}/`,
     async stop() {
       await server.stop();
+      await mailWorker.stop();
+      await mailWorkerDone;
       provideServices(undefined);
       await services.close();
     },

@@ -72,11 +72,11 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   const server = http.createServer((req, res) => {
     if (live.statics.handle(req, res)) return;
     prepareDynamicResponse(req, res);
-    // Node's fetch Request refuses these methods, so Astro's handler would answer 500 with a
-    // stack in the log; nothing here supports them.
-    if (req.method === 'TRACE' || req.method === 'TRACK') {
+    // Node's fetch Request refuses TRACE, so Astro's handler would answer 500 with a stack
+    // in the log; nothing here supports it.
+    if (req.method === 'TRACE') {
       res.writeHead(405, 'Method Not Allowed', { Allow: 'GET, HEAD, POST, OPTIONS', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(`${req.method} is not allowed here.\n`);
+      res.end('TRACE is not allowed here.\n');
       return;
     }
     // The OpenID provider answers its own paths under /auth; everything else is the site.

@@ -75,8 +75,24 @@ export async function usersSetRole(ctx: CommandContext, opts: { email: string; r
   try {
     await services.migrations.assertCurrent();
     const result = await services.auth.accounts.setRole(opts.email, opts.role);
-    if (!result.ok) throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: 'See `rose users list`.' });
-    ctx.out.info(`${opts.email} is now ${opts.role}.`);
+    if (result.ok) {
+      ctx.out.info(`${opts.email} is now ${opts.role}.`);
+      return;
+    }
+    const e = result.error;
+    switch (e.type) {
+      case 'not-found':
+        throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: 'See `rose users list`.' });
+      case 'last-admin':
+        throw new RoseError({
+          code: 'conflict',
+          title: 'Last admin',
+          message: `${opts.email} is the only admin; the co-op would have nobody left to manage it. Nothing was changed.`,
+          hint: 'Make another account admin first: `rose users set-role --email OTHER --role admin`.',
+        });
+      default:
+        assertNever(e);
+    }
   } finally {
     await services.close();
   }

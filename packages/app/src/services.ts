@@ -4,9 +4,9 @@ import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
-import { countJobs } from '@rose/jobs';
+import { countJobs, type BatchHandler } from '@rose/jobs';
 import { activeSigningKeyId, createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
-import { createAccounts, createMailer, createRateLimit, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
+import { accountMailJobType, createAccountMailHandler, createAccounts, createMailer, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -37,7 +37,8 @@ export interface Services {
     /** Site settings and navigation only: what the layout of a dynamic page needs. */
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
   };
-  readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer };
+  /** `jobHandlers`: the outbox handlers of account mail, for every worker to register. */
+  readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
   /** Single sign-on for parts served on other hosts than the provider's (ROSE_SITE_URL). */
   readonly sso: {
     start: SsoClient['start'];
@@ -116,15 +117,9 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   // back in silently.
   const sessions = createSessions({ db: database.db, cache, clock, onUserSignedOut: async (userId) => void (await endProviderSessions(database.db, userId)) });
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
-  const accounts = createAccounts({
-    db: database.db,
-    sessions,
-    mailer,
-    siteUrl: config.siteUrl,
-    loginLimitPerAccount: createRateLimit({ cache, name: 'login-account', limit: 10, windowSeconds: 15 * 60 }),
-    loginLimitPerIp: createRateLimit({ cache, name: 'login-ip', limit: 50, windowSeconds: 15 * 60 }),
-    clock,
-  });
+  const accounts = createAccounts({ db: database.db, sessions, cache, clock, onJobQueued: () => waker?.() });
+  // Account mail is written and sent by the outbox worker, greeting with the site's name.
+  const accountMail = createAccountMailHandler({ db: database.db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(database.db)).site.title });
   const ghost = config.ghost
     ? {
         url: config.ghost.url,
@@ -143,7 +138,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     migrations,
     fragments,
     ghost,
-    auth: { sessions, accounts, mailer },
+    auth: { sessions, accounts, mailer, jobHandlers: { [accountMailJobType]: accountMail } },
     sso: {
       start: (origin, returnTo) => ssoClient.start(origin, returnTo),
       async finish(callbackUrl, saved, meta) {

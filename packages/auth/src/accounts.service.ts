@@ -1,15 +1,14 @@
-import type { Kysely } from 'kysely';
-import { sha256 } from '@oslojs/crypto/sha2';
-import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
+import type { Cache } from '@rose/cache';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import type { Database, UserRole } from '@rose/db';
-import type { Mailer } from './mailer.ts';
+import { enqueueAccountMail, type AccountMailJob } from './account-mail.ts';
+import { findEmailToken } from './email-tokens.ts';
 import { defaultPasswordCost, hashPassword, passwordProblem, verifyPassword, type PasswordCost } from './password.ts';
-import type { RateLimit } from './rate-limit.ts';
+import { createLoginThrottle, createRateLimit, type LoginThrottleSettings } from './rate-limit.ts';
 import { generateSessionToken, type Sessions, type SessionUser, type ValidSession } from './session.service.ts';
 
-const VERIFY_TTL_MS = 24 * 3600 * 1000;
 const emailSchema = z.email();
 
 export type SignupError = { type: 'invalid-email' } | { type: 'weak-password'; message: string } | { type: 'invalid-name' };
@@ -17,19 +16,39 @@ export type VerifyError = { type: 'invalid-token' } | { type: 'expired-token' };
 export type LoginError = { type: 'invalid-credentials' } | { type: 'email-not-verified' } | { type: 'rate-limited'; retryAfterSeconds: number };
 export type ResetError = { type: 'invalid-token' } | { type: 'expired-token' } | { type: 'weak-password'; message: string };
 export type ChangePasswordError = { type: 'wrong-password' } | { type: 'weak-password'; message: string } | { type: 'rate-limited'; retryAfterSeconds: number };
+export type SetRoleError = { type: 'not-found' } | { type: 'last-admin' };
+/** What a link from a mail stands for before it is used: still to confirm, or done already. */
+export type LinkState = { state: 'pending' } | { state: 'confirmed' };
+
+/** How passwords are hashed and checked (scrypt by default; tests may count calls). */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(stored: string, password: string): Promise<boolean>;
+}
 
 export interface Accounts {
   /**
-   * Creates an unverified account and mails a verification link. An address that already
-   * has an account gets a notice instead, and the caller cannot tell the two apart (no
+   * Creates an unverified account and queues a mail with a verification link. An address
+   * that already has an account gets a notice instead. Both paths hash the password, write
+   * once and queue one mail, so neither the answer nor its timing tells them apart (no
    * account enumeration).
    */
   signup(input: { email: string; displayName: string; password: string }): Promise<Result<void, SignupError>>;
-  verifyEmail(token: string): Promise<Result<{ userId: string }, VerifyError>>;
+  /**
+   * What a verification link would do, without using it (mail scanners and link previews
+   * open links; only the member's POST confirms).
+   */
+  checkVerifyToken(token: string): Promise<Result<LinkState, VerifyError>>;
+  /** Confirms the address. A link of an address already confirmed succeeds again. */
+  verifyEmail(token: string): Promise<Result<{ userId: string; alreadyConfirmed: boolean }, VerifyError>>;
+  /**
+   * Throttled per address, per account+address, and slowed (never locked) per account: see
+   * `createLoginThrottle`.
+   */
   login(input: { email: string; password: string; ip: string; userAgent: string | null }): Promise<Result<{ token: string; session: ValidSession; user: SessionUser }, LoginError>>;
   /**
-   * Mails a single-use reset link (valid 1 hour) when the address has an account; says
-   * nothing either way. Rate-limited per address and per IP.
+   * Queues a single-use reset link (valid 1 hour), sent when the address has an account;
+   * says nothing either way. Rate-limited per address and per IP.
    */
   requestPasswordReset(input: { email: string; ip: string }): Promise<Result<void, { type: 'rate-limited'; retryAfterSeconds: number }>>;
   /** Sets a new password from a reset link, confirms the address, and signs out every device. */
@@ -39,14 +58,18 @@ export interface Accounts {
   /** Needs the current password; signs out every other device. */
   changePassword(input: { userId: string; current: string; next: string; keepSessionId: string }): Promise<Result<void, ChangePasswordError>>;
   /**
-   * Needs the current password. Mails a confirmation link (24 h) to the new address and a
-   * notice to the old one; the address changes only when the link is opened.
+   * Needs the current password. Queues a confirmation link (24 h) to the new address and a
+   * notice to the old one; the address changes only when the link is confirmed.
    */
   requestEmailChange(input: { userId: string; password: string; newEmail: string }): Promise<Result<void, { type: 'wrong-password' } | { type: 'invalid-email' } | { type: 'same-email' }>>;
+  /** What an email-change link would do, without using it. */
+  checkEmailChange(token: string): Promise<Result<LinkState & { email: string }, { type: 'invalid-token' } | { type: 'expired-token' }>>;
+  /** Moves the account to the link's address. A link already used for it succeeds again. */
   confirmEmailChange(token: string): Promise<Result<{ userId: string; email: string }, { type: 'invalid-token' } | { type: 'expired-token' } | { type: 'email-taken' }>>;
   /** Staff/CLI: a verified account with a password. */
   createUser(input: { email: string; displayName: string; password: string; role: UserRole }): Promise<Result<{ userId: string }, SignupError | { type: 'email-taken' }>>;
-  setRole(email: string, role: UserRole): Promise<Result<void, { type: 'not-found' }>>;
+  /** Refuses to take the role away from the last admin (the database refuses it too). */
+  setRole(email: string, role: UserRole): Promise<Result<void, SetRoleError>>;
   list(): Promise<{ id: string; email: string; displayName: string; role: UserRole; verified: boolean; createdAt: Date }[]>;
 }
 
@@ -54,90 +77,116 @@ export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** SQLSTATE raised by the database when a change would leave no admin (migration 20261129120000). */
+export const lastAdminSqlState = 'RA001';
+const isLastAdminError = (error: unknown) => (error as { code?: unknown } | null)?.code === lastAdminSqlState;
+
 export function createAccounts(deps: {
   db: Kysely<Database>;
   sessions: Sessions;
-  mailer: Mailer;
-  siteUrl: string;
-  loginLimitPerAccount: RateLimit;
-  loginLimitPerIp: RateLimit;
-  /** Reset requests; defaults to the login limits. */
-  resetLimitPerAccount?: RateLimit;
-  resetLimitPerIp?: RateLimit;
+  /** Counters for sign-in throttling and reset/change limits (Redis when configured). */
+  cache: Cache;
+  loginThrottle?: LoginThrottleSettings;
+  /** Called after a mail was queued, so an in-process worker sends it at once. */
+  onJobQueued?: () => void;
   clock?: Clock;
   passwordCost?: PasswordCost;
+  passwords?: PasswordHasher;
 }): Accounts {
   const clock = deps.clock ?? systemClock;
   const cost = deps.passwordCost ?? defaultPasswordCost;
+  const passwords: PasswordHasher = deps.passwords ?? { hash: (p) => hashPassword(p, cost), verify: verifyPassword };
   // Verifying against this when the account does not exist keeps the timing the same.
-  const dummyHash = hashPassword('not a real password, only for timing', cost);
+  let dummyHash: Promise<string> | undefined;
+  const throttle = createLoginThrottle({ cache: deps.cache, clock, ...(deps.loginThrottle ? { settings: deps.loginThrottle } : {}) });
+  const resetPerIp = createRateLimit({ cache: deps.cache, clock, name: 'reset-ip', limit: 20, windowSeconds: 15 * 60 });
+  const resetPerAccount = createRateLimit({ cache: deps.cache, clock, name: 'reset-account', limit: 5, windowSeconds: 15 * 60 });
+  const changePasswordLimit = createRateLimit({ cache: deps.cache, clock, name: 'change-password', limit: 10, windowSeconds: 15 * 60 });
 
-  const findByEmail = (email: string) =>
-    deps.db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', normaliseEmail(email))).executeTakeFirst();
+  const findByEmail = (email: string, db: Kysely<Database> | Transaction<Database> = deps.db) =>
+    db.selectFrom('users').selectAll().where((eb) => eb(eb.fn('lower', ['email']), '=', normaliseEmail(email))).executeTakeFirst();
 
   const validate = (input: { email: string; displayName: string; password: string }): SignupError | undefined => {
     if (!emailSchema.safeParse(input.email.trim()).success || input.email.length > 254) return { type: 'invalid-email' };
     const name = input.displayName.trim();
     if (name.length < 1 || name.length > 100) return { type: 'invalid-name' };
-    const problem = passwordProblem(input.password, input.email);
+    const problem = passwordProblem(input.password, { email: input.email, name });
     return problem ? { type: 'weak-password', message: problem } : undefined;
   };
 
-  const issueToken = async (userId: string, kind: 'verify-email' | 'reset-password' | 'change-email', ttlMs: number, newEmail: string | null = null) => {
-    const bytes = new Uint8Array(32);
-    crypto.getRandomValues(bytes);
-    const token = encodeBase32LowerCaseNoPadding(bytes);
-    await deps.db
-      .insertInto('email_tokens')
-      .values({ id: encodeHexLowerCase(sha256(new TextEncoder().encode(token))), user_id: userId, kind, new_email: newEmail, expires_at: new Date(clock.now().getTime() + ttlMs) })
-      .execute();
-    return token;
+  const queueMail = async (job: AccountMailJob, db: Kysely<Database> | Transaction<Database> = deps.db) => {
+    await enqueueAccountMail(db, job);
+  };
+  const queued = () => {
+    try {
+      deps.onJobQueued?.();
+    } catch {
+      // waking the worker is an optimisation; it polls anyway
+    }
   };
 
-  const tokenId = (token: string) => encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
-  const findToken = async (db: Kysely<Database>, token: string, kind: 'verify-email' | 'reset-password' | 'change-email') => {
-    if (!/^[a-z2-7]{52}$/.test(token)) return err({ type: 'invalid-token' as const });
-    const row = await db.selectFrom('email_tokens').selectAll().where('id', '=', tokenId(token)).where('kind', '=', kind).executeTakeFirst();
-    if (!row || row.used_at) return err({ type: 'invalid-token' as const });
-    if (row.expires_at <= clock.now()) return err({ type: 'expired-token' as const });
-    return ok(row);
+  const checkToken = async (token: string, kind: 'verify-email' | 'reset-password' | 'change-email') => {
+    const found = await findEmailToken(deps.db, token, kind);
+    if (!found.ok) return found;
+    if (found.value.used_at) return err({ type: 'invalid-token' as const });
+    if (found.value.expires_at <= clock.now()) return err({ type: 'expired-token' as const });
+    return found;
   };
-  const resetLimits = [deps.resetLimitPerIp ?? deps.loginLimitPerIp, deps.resetLimitPerAccount ?? deps.loginLimitPerAccount] as const;
+
+  // Links in mail are opened by scanners and previews too: looking never uses them up.
+  const checkEmailChange = async (token: string): Promise<Result<LinkState & { email: string }, { type: 'invalid-token' } | { type: 'expired-token' }>> => {
+    const found = await findEmailToken(deps.db, token, 'change-email');
+    if (!found.ok) return found;
+    const newEmail = found.value.new_email!;
+    if (found.value.used_at) {
+      const user = await deps.db.selectFrom('users').select('email').where('id', '=', found.value.user_id).executeTakeFirst();
+      return user && normaliseEmail(user.email) === normaliseEmail(newEmail) ? ok({ state: 'confirmed', email: user.email }) : err({ type: 'invalid-token' });
+    }
+    if (found.value.expires_at <= clock.now()) return err({ type: 'expired-token' });
+    return ok({ state: 'pending', email: newEmail });
+  };
+
+  const checkVerifyToken = async (token: string): Promise<Result<LinkState, VerifyError>> => {
+    const found = await findEmailToken(deps.db, token, 'verify-email');
+    if (!found.ok) return found;
+    const user = await deps.db.selectFrom('users').select('email_verified_at').where('id', '=', found.value.user_id).executeTakeFirst();
+    if (!user) return err({ type: 'invalid-token' });
+    if (user.email_verified_at) return ok({ state: 'confirmed' });
+    if (found.value.used_at) return err({ type: 'invalid-token' });
+    if (found.value.expires_at <= clock.now()) return err({ type: 'expired-token' });
+    return ok({ state: 'pending' });
+  };
 
   return {
     async requestPasswordReset(input) {
       const account = normaliseEmail(input.email);
       for (const [limit, key] of [
-        [resetLimits[0], `reset:${input.ip}`],
-        [resetLimits[1], `reset:${account}`],
+        [resetPerIp, input.ip],
+        [resetPerAccount, account],
       ] as const) {
         const hit = await limit.hit(key);
         if (!hit.ok) return err({ type: 'rate-limited', retryAfterSeconds: hit.retryAfterSeconds });
       }
-      const user = await findByEmail(account);
-      if (user) {
-        const token = await issueToken(user.id, 'reset-password', 3600 * 1000);
-        await deps.mailer.send({
-          to: user.email,
-          subject: 'Reset your password',
-          text: `Someone (hopefully you) asked to reset the password of your account at ${new URL(deps.siteUrl).host}.\n\nChoose a new password within the hour:\n${new URL(`/auth/reset/confirm?token=${token}`, deps.siteUrl)}\n\nIf it was not you, ignore this message; your password stays as it is.\n`,
-        });
+      // Queued whether or not the address has an account: the worker looks it up.
+      if (emailSchema.safeParse(account).success && account.length <= 254) {
+        await queueMail({ kind: 'reset-password', email: account });
+        queued();
       }
       return ok(undefined);
     },
 
     async checkResetToken(token) {
-      const found = await findToken(deps.db, token, 'reset-password');
+      const found = await checkToken(token, 'reset-password');
       return found.ok ? ok(undefined) : found;
     },
 
     async resetPassword(token, password) {
-      const found = await findToken(deps.db, token, 'reset-password');
+      const found = await checkToken(token, 'reset-password');
       if (!found.ok) return found;
-      const user = await deps.db.selectFrom('users').select(['id', 'email']).where('id', '=', found.value.user_id).executeTakeFirstOrThrow();
-      const problem = passwordProblem(password, user.email);
+      const user = await deps.db.selectFrom('users').select(['id', 'email', 'display_name']).where('id', '=', found.value.user_id).executeTakeFirstOrThrow();
+      const problem = passwordProblem(password, { email: user.email, name: user.display_name });
       if (problem) return err({ type: 'weak-password', message: problem });
-      const hash = await hashPassword(password, cost);
+      const hash = await passwords.hash(password);
       const used = await deps.db.transaction().execute(async (trx) => {
         // Single use even when two requests race: only one update finds it unused.
         const claimed = await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', found.value.id).where('used_at', 'is', null).executeTakeFirst();
@@ -154,51 +203,49 @@ export function createAccounts(deps: {
       const newEmail = input.newEmail.trim();
       if (!emailSchema.safeParse(newEmail).success || newEmail.length > 254) return err({ type: 'invalid-email' });
       const user = await deps.db.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
-      if (!user.password_hash || !(await verifyPassword(user.password_hash, input.password))) return err({ type: 'wrong-password' });
+      if (!user.password_hash || !(await passwords.verify(user.password_hash, input.password))) return err({ type: 'wrong-password' });
       if (normaliseEmail(newEmail) === normaliseEmail(user.email)) return err({ type: 'same-email' });
-      if (await findByEmail(newEmail)) {
-        // Do not reveal other accounts: the owner of that address hears about it instead.
-        await deps.mailer.send({ to: newEmail, subject: 'An account tried to move to your address', text: `Someone asked to move an account at ${new URL(deps.siteUrl).host} to this address, which already has an account. Nothing was changed.\n` });
-        return ok(undefined);
-      }
-      const token = await issueToken(user.id, 'change-email', VERIFY_TTL_MS, newEmail);
-      await deps.mailer.send({
-        to: newEmail,
-        subject: 'Confirm your new email address',
-        text: `Open this link within 24 hours to use this address for your account at ${new URL(deps.siteUrl).host}:\n${new URL(`/auth/email-change?token=${token}`, deps.siteUrl)}\n`,
-      });
-      await deps.mailer.send({
-        to: user.email,
-        subject: 'Your email address is about to change',
-        text: `Someone signed in to your account asked to change its address to ${newEmail}. It changes only when the link sent there is opened.\nIf this was not you, change your password now: ${new URL('/auth/reset', deps.siteUrl)}\n`,
-      });
+      // Whether the address is taken is the worker's business (its owner is told instead),
+      // so this answer reveals nothing about other accounts.
+      await queueMail({ kind: 'change-email', userId: user.id, newEmail });
+      queued();
       return ok(undefined);
     },
 
+    checkEmailChange,
+
     async confirmEmailChange(token) {
-      const found = await findToken(deps.db, token, 'change-email');
+      const state = await checkEmailChange(token);
+      if (!state.ok) return state;
+      const found = await findEmailToken(deps.db, token, 'change-email');
       if (!found.ok) return found;
+      if (state.value.state === 'confirmed') return ok({ userId: found.value.user_id, email: state.value.email });
       const newEmail = found.value.new_email!;
-      if (await findByEmail(newEmail)) return err({ type: 'email-taken' });
+      const taken = await findByEmail(newEmail);
+      if (taken && taken.id !== found.value.user_id) return err({ type: 'email-taken' });
       const changed = await deps.db.transaction().execute(async (trx) => {
         const claimed = await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', found.value.id).where('used_at', 'is', null).executeTakeFirst();
         if (Number(claimed.numUpdatedRows) !== 1) return false;
         await trx.updateTable('users').set({ email: newEmail, email_verified_at: clock.now(), updated_at: clock.now() }).where('id', '=', found.value.user_id).execute();
         return true;
       });
-      if (!changed) return err({ type: 'invalid-token' });
+      if (!changed) {
+        // A second submit raced the first: it succeeded if the address is now the account's.
+        const again = await checkEmailChange(token);
+        return again.ok && again.value.state === 'confirmed' ? ok({ userId: found.value.user_id, email: again.value.email }) : err({ type: 'invalid-token' });
+      }
       await deps.sessions.refreshUser(found.value.user_id);
       return ok({ userId: found.value.user_id, email: newEmail });
     },
 
     async changePassword(input) {
-      const hit = await deps.loginLimitPerAccount.hit(`change:${input.userId}`);
+      const hit = await changePasswordLimit.hit(input.userId);
       if (!hit.ok) return err({ type: 'rate-limited', retryAfterSeconds: hit.retryAfterSeconds });
-      const user = await deps.db.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
-      if (!user.password_hash || !(await verifyPassword(user.password_hash, input.current))) return err({ type: 'wrong-password' });
-      const problem = passwordProblem(input.next, user.email);
+      const user = await deps.db.selectFrom('users').select(['id', 'email', 'display_name', 'password_hash']).where('id', '=', input.userId).executeTakeFirstOrThrow();
+      if (!user.password_hash || !(await passwords.verify(user.password_hash, input.current))) return err({ type: 'wrong-password' });
+      const problem = passwordProblem(input.next, { email: user.email, name: user.display_name });
       if (problem) return err({ type: 'weak-password', message: problem });
-      await deps.db.updateTable('users').set({ password_hash: await hashPassword(input.next, cost), updated_at: clock.now() }).where('id', '=', user.id).execute();
+      await deps.db.updateTable('users').set({ password_hash: await passwords.hash(input.next), updated_at: clock.now() }).where('id', '=', user.id).execute();
       for (const s of await deps.sessions.listForUser(user.id)) if (s.id !== input.keepSessionId) await deps.sessions.invalidate(s.id);
       return ok(undefined);
     },
@@ -206,56 +253,55 @@ export function createAccounts(deps: {
     async signup(input) {
       const invalid = validate(input);
       if (invalid) return err(invalid);
-      const existing = await findByEmail(input.email);
-      if (existing) {
-        await deps.mailer.send({
-          to: existing.email,
-          subject: 'Someone tried to sign up with your address',
-          text: `Someone (perhaps you) tried to create a new account at ${deps.siteUrl} with this email address, which already has an account.\n\nIf it was you, sign in instead: ${new URL('/auth/login', deps.siteUrl)}\nIf not, you can ignore this message.\n`,
-        });
-        return ok(undefined);
-      }
-      const user = await deps.db
-        .insertInto('users')
-        .values({ email: input.email.trim(), display_name: input.displayName.trim(), password_hash: await hashPassword(input.password, cost) })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const token = await issueToken(user.id, 'verify-email', VERIFY_TTL_MS);
-      await deps.mailer.send({
-        to: input.email.trim(),
-        subject: 'Confirm your email address',
-        text: `Welcome to ${new URL(deps.siteUrl).host}!\n\nConfirm your address by opening this link within 24 hours:\n${new URL(`/auth/verify?token=${token}`, deps.siteUrl)}\n\nIf you did not sign up, ignore this message.\n`,
+      const email = input.email.trim();
+      // The same work on both paths: hash, one insert attempt, one queued mail.
+      const hash = await passwords.hash(input.password);
+      await deps.db.transaction().execute(async (trx) => {
+        const created = await trx
+          .insertInto('users')
+          .values({ email, display_name: input.displayName.trim(), password_hash: hash })
+          .onConflict((oc) => oc.doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (created) return queueMail({ kind: 'verify-email', userId: created.id }, trx);
+        const existing = await findByEmail(email, trx);
+        if (!existing) throw new Error(`Signup of ${email} conflicted with an account that cannot be found`);
+        return queueMail({ kind: 'signup-existing', userId: existing.id }, trx);
       });
+      queued();
       return ok(undefined);
     },
 
+    checkVerifyToken,
+
     async verifyEmail(token) {
-      if (!/^[a-z2-7]{52}$/.test(token)) return err({ type: 'invalid-token' });
-      const id = encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
-      return deps.db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('email_tokens').selectAll().where('id', '=', id).where('kind', '=', 'verify-email').forUpdate().executeTakeFirst();
-        if (!row || row.used_at) return err({ type: 'invalid-token' as const });
-        if (row.expires_at <= clock.now()) return err({ type: 'expired-token' as const });
-        await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', id).execute();
-        await trx.updateTable('users').set({ email_verified_at: clock.now(), updated_at: clock.now() }).where('id', '=', row.user_id).execute();
-        return ok({ userId: row.user_id });
+      const state = await checkVerifyToken(token);
+      if (!state.ok) return state;
+      const found = await findEmailToken(deps.db, token, 'verify-email');
+      if (!found.ok) return found;
+      const userId = found.value.user_id;
+      if (state.value.state === 'confirmed') return ok({ userId, alreadyConfirmed: true });
+      await deps.db.transaction().execute(async (trx) => {
+        await trx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', found.value.id).where('used_at', 'is', null).execute();
+        await trx.updateTable('users').set({ email_verified_at: clock.now(), updated_at: clock.now() }).where('id', '=', userId).where('email_verified_at', 'is', null).execute();
       });
+      return ok({ userId, alreadyConfirmed: false });
     },
 
     async login(input) {
       const account = normaliseEmail(input.email);
-      for (const [limit, key] of [
-        [deps.loginLimitPerIp, input.ip],
-        [deps.loginLimitPerAccount, account],
-      ] as const) {
-        const hit = await limit.hit(key);
-        if (!hit.ok) return err({ type: 'rate-limited', retryAfterSeconds: hit.retryAfterSeconds });
-      }
+      const allowed = await throttle.attempt(account, input.ip);
+      if (!allowed.ok) return err({ type: 'rate-limited', retryAfterSeconds: allowed.retryAfterSeconds });
       const user = await findByEmail(account);
-      const valid = user?.password_hash ? await verifyPassword(user.password_hash, input.password) : (await verifyPassword(await dummyHash, input.password), false);
-      if (!user || !valid) return err({ type: 'invalid-credentials' });
+      let valid = false;
+      if (user?.password_hash) valid = await passwords.verify(user.password_hash, input.password);
+      else await passwords.verify(await (dummyHash ??= passwords.hash('not a real password, only for timing')), input.password);
+      if (!user || !valid) {
+        await throttle.failed(account, input.ip);
+        return err({ type: 'invalid-credentials' });
+      }
+      await throttle.succeeded(account, input.ip);
       if (!user.email_verified_at) return err({ type: 'email-not-verified' });
-      await deps.loginLimitPerAccount.reset(account);
       // A fresh token at every login: a session id planted before login is worthless.
       const token = generateSessionToken();
       const session = await deps.sessions.create(token, user.id, { userAgent: input.userAgent, ip: input.ip });
@@ -268,15 +314,30 @@ export function createAccounts(deps: {
       if (await findByEmail(input.email)) return err({ type: 'email-taken' });
       const user = await deps.db
         .insertInto('users')
-        .values({ email: input.email.trim(), display_name: input.displayName.trim(), role: input.role, password_hash: await hashPassword(input.password, cost), email_verified_at: clock.now() })
+        .values({ email: input.email.trim(), display_name: input.displayName.trim(), role: input.role, password_hash: await passwords.hash(input.password), email_verified_at: clock.now() })
         .returning('id')
         .executeTakeFirstOrThrow();
       return ok({ userId: user.id });
     },
 
     async setRole(email, role) {
-      const result = await deps.db.updateTable('users').set({ role, updated_at: clock.now() }).where((eb) => eb(eb.fn('lower', ['email']), '=', normaliseEmail(email))).executeTakeFirst();
-      return Number(result.numUpdatedRows) === 0 ? err({ type: 'not-found' }) : ok(undefined);
+      try {
+        return await deps.db.transaction().execute(async (trx): Promise<Result<void, SetRoleError>> => {
+          const user = await findByEmail(email, trx);
+          if (!user) return err({ type: 'not-found' });
+          if (user.role === role) return ok(undefined);
+          if (user.role === 'admin') {
+            const others = await trx.selectFrom('users').select('id').where('role', '=', 'admin').where('id', '!=', user.id).limit(1).execute();
+            if (others.length === 0) return err({ type: 'last-admin' });
+          }
+          await trx.updateTable('users').set({ role, updated_at: clock.now() }).where('id', '=', user.id).execute();
+          return ok(undefined);
+        });
+      } catch (error) {
+        // Two admins demoted at once: the database's guard stops the second.
+        if (isLastAdminError(error)) return err({ type: 'last-admin' });
+        throw error;
+      }
     },
 
     async list() {

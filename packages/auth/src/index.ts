@@ -1,5 +1,19 @@
-export { hashPassword, verifyPassword, passwordProblem, defaultPasswordCost, type PasswordCost } from './password.ts';
+export { hashPassword, verifyPassword, passwordProblem, isCommonPassword, defaultPasswordCost, type PasswordCost } from './password.ts';
 export { createSessions, generateSessionToken, sessionIdOf, type Sessions, type SessionUser, type ValidSession } from './session.service.ts';
-export { createRateLimit, type RateLimit } from './rate-limit.ts';
+export { createRateLimit, createLoginThrottle, defaultLoginThrottle, type RateLimit, type LoginThrottle, type LoginThrottleSettings } from './rate-limit.ts';
 export { createMailer, type Mailer, type Mail } from './mailer.ts';
-export { createAccounts, normaliseEmail, type Accounts, type SignupError, type LoginError, type VerifyError, type ResetError, type ChangePasswordError } from './accounts.service.ts';
+export { createAccountMailHandler, composeAccountMail, enqueueAccountMail, accountMailJobType, type AccountMailJob, type AccountMailDeps } from './account-mail.ts';
+export {
+  createAccounts,
+  normaliseEmail,
+  lastAdminSqlState,
+  type Accounts,
+  type PasswordHasher,
+  type LinkState,
+  type SignupError,
+  type LoginError,
+  type VerifyError,
+  type ResetError,
+  type ChangePasswordError,
+  type SetRoleError,
+} from './accounts.service.ts';

@@ -4,3 +4,4 @@ export { repoRoot, migrationsDir, pgAdminUrl, testRedisUrl, makeProjectTempDir }
 export { launchBrowser, chromiumPath } from './browser.ts';
 export { startGhost, ensureGhostInstalled, ghostCacheDir, type GhostServer } from './ghost-server.ts';
 export { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
+export { httpRequest, type RawResponse } from './http.ts';
