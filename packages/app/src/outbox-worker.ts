@@ -29,9 +29,11 @@ export function startOutboxWorker(services: Services, opts: OutboxWorkerOptions)
   };
   const rebuild = async (request: RebuildRequest) => {
     services.logger.info({ part: request.part, slugs: request.slugs.length, shared: request.shared }, 'rebuilding');
+    const readStarted = performance.now();
     const snapshots = await snapshotsFor(request);
-    const result = await opts.siteBuild.build({ snapshots, parts: [request.part], targeted: true, ...(opts.onPatch ? { onPatch: opts.onPatch } : {}) });
-    services.logger.info({ release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), timings: result.timings }, 'rebuild live');
+    const readMs = Math.round(performance.now() - readStarted);
+    const result = await opts.siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, ...(opts.onPatch ? { onPatch: opts.onPatch } : {}) });
+    services.logger.info({ release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), timings: { read: readMs, ...result.timings } }, 'rebuild live');
   };
   const worker = createWorker({
     db: services.database.db,

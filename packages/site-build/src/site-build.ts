@@ -50,6 +50,12 @@ export interface BuildRequest {
   /** Run a new Astro build even when the live release's renderer runs the same code. */
   fresh?: boolean;
   /**
+   * Re-render with the live release's code without comparing it to the source on disk: a
+   * content change rebuilt by the server that runs that release (its worker) looks like
+   * the rest of the release whatever happened to the source since.
+   */
+  liveCode?: boolean;
+  /**
    * Called once the changed files are written, before the rest of the release is linked in
    * and `current` switched: a server in this process can serve them straight away.
    */
@@ -154,7 +160,8 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     const keys = new Map<string, string>();
     for (const s of sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) keys.set(p, k);
     lap('keys');
-    const [codeHash, current] = await Promise.all([sourceHash(deps.root), releases.current()]);
+    const current = await releases.current();
+    const codeHash = request.liveCode && current?.codeHash ? current.codeHash : await sourceHash(deps.root);
     lap('code hash');
     const warm = !request.fresh && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
     if (!warm) {
@@ -313,11 +320,11 @@ function pageFile(pathname: string): string {
 }
 
 /**
- * What differs between two renders of an unchanged page: server-island URLs carry props
- * encrypted with a fresh IV, islands get random ids, and the layout names the release that
+ * What differs between two renders of an unchanged page: server-island URLs carry the
+ * component id and props encrypted with a fresh IV, islands get random ids, and the layout names the release that
  * rendered it. Pages equal but for these count as unchanged and stay linked.
  */
-const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?e=)[^&"]*/g, /()[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, /(<meta name="rose-release" content=")[^"]*/g];
+const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?)[^"]*/g, /()[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, /(<meta name="rose-release" content=")[^"]*/g];
 export function normalisePerRender(html: string): string {
   return perRender.reduce((s, re) => s.replace(re, '$1'), html);
 }

@@ -106,12 +106,14 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
       app.routeCache.clearAll();
       const all = await new StaticPaths(app).getAll();
       const seen = new Set<string>();
-      const todo = all.filter(({ pathname, route }) => {
-        const key = pathname.replace(/\/$/, '') || '/';
-        if (seen.has(key) || route.component.startsWith('node_modules/')) return false;
-        seen.add(key);
-        return renderOpts.select ? renderOpts.select(pathname, route.params.length > 0) : true;
-      });
+      const todo = all
+        // Site paths as links have them: pages end in a slash (directory format).
+        .map(({ pathname, route }) => ({ pathname: route.type === 'endpoint' || statusPages.has(pathname) ? pathname : pathname.replace(/\/?$/, '/'), route }))
+        .filter(({ pathname, route }) => {
+          if (seen.has(pathname) || route.component.startsWith('node_modules/')) return false;
+          seen.add(pathname);
+          return renderOpts.select ? renderOpts.select(pathname, route.params.length > 0) : true;
+        });
       const out: RenderedFile[] = [];
       let next = 0;
       const lanes = Math.max(1, renderOpts.concurrency ?? 8);
