@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { DatabaseUnreachableError, RoseError, maskUrl } from '@rose/core';
+import { DatabaseUnreachableError, maskUrl } from '@rose/core';
 import type { Config } from '@rose/config';
+import { openSharedPglite, type EmbeddedStatus } from './pglite-shared.ts';
 import type { Database } from './schema.ts';
 
 export interface DatabaseHandle {
@@ -11,6 +10,12 @@ export interface DatabaseHandle {
   readonly kind: 'postgres' | 'pglite';
   /** Where the data lives, safe to print (password masked). */
   readonly description: string;
+  /**
+   * Embedded only: whether this process owns the PGlite data dir (and shares it over a
+   * socket) or reaches the process that does. May change: when the owner stops, a client
+   * finds the next owner or becomes it.
+   */
+  readonly embedded?: EmbeddedStatus | undefined;
   /** Resolves when a trivial query succeeds; rejects with the reason otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -21,7 +26,8 @@ pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 /**
  * Opens the database the config points at: real Postgres when DATABASE_URL is set,
- * otherwise embedded PGlite in `<dataDir>/pglite`. Fails with DatabaseUnreachableError
+ * otherwise embedded PGlite in `<dataDir>/pglite` — owned by this process, or reached over
+ * the socket of the process that owns it (see openPglite). Fails with DatabaseUnreachableError
  * (URL masked, reason in words) when it cannot connect.
  *
  * @example
@@ -58,104 +64,36 @@ async function openPostgres(url: string, connectTimeoutMs: number): Promise<Data
 }
 
 /**
- * Embedded Postgres (PGlite). `dir` undefined means in memory; `loadDataDir` starts from a
- * dumped data directory (fast test databases).
+ * Embedded Postgres (PGlite). `dir` undefined means in memory, private to this process;
+ * `loadDataDir` starts from a dumped data directory (fast test databases). With a `dir`, the
+ * first process to open it owns it and shares it over a unix socket; every other process
+ * (or thread) connects to that owner, so `rose` commands work while `rose serve` runs.
  */
-export async function openPglite(opts: { dir?: string; loadDataDir?: Blob }): Promise<DatabaseHandle> {
-  const { PGlite } = await import('@electric-sql/pglite');
-  let releaseLock = () => {};
-  if (opts.dir) {
-    fs.mkdirSync(path.dirname(opts.dir), { recursive: true });
-    releaseLock = acquireLock(`${opts.dir}.lock`);
-  }
-  let pglite;
-  try {
-    pglite = new PGlite({
-      ...(opts.dir ? { dataDir: opts.dir } : {}),
-      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
-      // PGlite's default 128 MB of shared buffers is sized for a server; the embedded
-      // database is small and the OS caches its files anyway. Saves ~120 MiB per process.
-      postgresqlconf: 'shared_buffers=16MB',
-    });
-    await pglite.waitReady;
-  } catch (error) {
-    releaseLock();
-    throw new RoseError({
-      code: 'database-unreachable',
-      title: 'Embedded database failed to open',
-      message: `Could not open the embedded database at ${opts.dir ?? '(memory)'}: ${(error as Error).message}`,
-      hint: 'If the folder is damaged, move it away and run `rose db migrate && rose db seed` to start afresh.',
-      cause: error,
-    });
-  }
-  const instance = pglite;
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: instance }) });
-  let closed = false;
+export async function openPglite(opts: { dir?: string; loadDataDir?: Blob; waitForOwnerMs?: number; idleInTransactionTimeoutMs?: number }): Promise<DatabaseHandle> {
+  const shared = await openSharedPglite(opts);
+  const db = new Kysely<Database>({ dialect: shared.dialect });
+  let closed: Promise<void> | undefined;
+  const where = opts.dir ? `embedded PGlite at ${opts.dir}` : 'embedded PGlite (in memory)';
   return {
     db,
     kind: 'pglite',
-    description: opts.dir ? `embedded PGlite at ${opts.dir}` : 'embedded PGlite (in memory)',
-    ping: (timeoutMs = 2000) => withTimeout(sql`select 1`.execute(db).then(() => undefined), timeoutMs, 'database ping'),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await db.destroy();
-      if (!instance.closed) await instance.close();
-      releaseLock();
+    get description() {
+      const status = shared.status();
+      switch (status.role) {
+        case 'memory':
+          return where;
+        case 'owner':
+          return `${where} (open in this process, shared at ${status.socket})`;
+        case 'client':
+          return `${where} (through \`${status.ownerCommand}\`, process ${status.ownerPid})`;
+      }
     },
+    get embedded() {
+      return shared.status();
+    },
+    ping: (timeoutMs = 2000) => withTimeout(sql`select 1`.execute(db).then(() => undefined), timeoutMs, 'database ping'),
+    close: () => (closed ??= db.destroy().then(() => shared.close())),
   };
-}
-
-/** PGlite is single-process: two processes writing one data dir corrupt it. */
-function acquireLock(lockPath: string): () => void {
-  const pidText = String(process.pid);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lockPath, pidText, { flag: 'wx' });
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        try {
-          if (fs.readFileSync(lockPath, 'utf8') === pidText) fs.unlinkSync(lockPath);
-        } catch {
-          // already gone
-        }
-      };
-      process.once('exit', release);
-      return release;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
-      if (owner === process.pid) {
-        throw new RoseError({
-          code: 'database-locked',
-          title: 'Embedded database already open',
-          message: `This process already has the embedded database at ${lockPath.replace(/\.lock$/, '')} open.`,
-          hint: 'Reuse the open handle (createServices) instead of opening it twice.',
-        });
-      }
-      if (Number.isInteger(owner) && isAlive(owner)) {
-        throw new RoseError({
-          code: 'database-locked',
-          title: 'Embedded database in use',
-          message: `The embedded database at ${lockPath.replace(/\.lock$/, '')} is in use by process ${owner} (a running \`rose serve\` or \`rose dev\`?).`,
-          hint: 'Stop that process first, or set DATABASE_URL to a Postgres server that several processes can share.',
-        });
-      }
-      fs.rmSync(lockPath, { force: true }); // stale lock from a crashed process
-    }
-  }
-  throw new Error(`Could not take the lock ${lockPath}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function describePgError(error: unknown): string {

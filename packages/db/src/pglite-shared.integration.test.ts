@@ -1,0 +1,296 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RoseError } from '@rose/core';
+import { openPglite, type DatabaseHandle } from './database.ts';
+import { openSharedPglite, type SharedPglite } from './pglite-shared.ts';
+
+// Several processes on one embedded data dir: the first owns PGlite and shares it over a unix
+// socket, the others connect with pg. One data dir for the whole file (a fresh PGlite takes
+// seconds); the tests run in order and each leaves the owner as it found it.
+const dbModule = pathToFileURL(path.join(import.meta.dirname, 'index.ts')).href;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rose-shared-'));
+const dir = path.join(tmp, 'pglite');
+
+interface Child {
+  child: ChildProcess;
+  /** Resolves with the next line the child prints. */
+  line(): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+/** Runs ESM `code` in a child Node with `openPglite` imported and DIR set. */
+function runChild(code: string): Child {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `import { openPglite } from ${JSON.stringify(dbModule)};\n${code}`], {
+    env: { PATH: process.env.PATH, DIR: dir },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let buffer = '';
+  let stderr = '';
+  const waiting: Array<(line: string) => void> = [];
+  const lines: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      const next = waiting.shift();
+      if (next) next(line);
+      else lines.push(line);
+    }
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    child,
+    exited,
+    line: () =>
+      lines.length > 0
+        ? Promise.resolve(lines.shift()!)
+        : Promise.race([
+            new Promise<string>((resolve) => waiting.push(resolve)),
+            exited.then((code) => {
+              throw new Error(`child exited with ${code} before printing a line:\n${stderr}`);
+            }),
+          ]),
+  };
+}
+
+const ownerThenWait = `
+const h = await openPglite({ dir: process.env.DIR });
+console.log(JSON.stringify(h.embedded));
+process.stdin.on('end', async () => { await h.close(); console.log('closed'); process.exit(0); });
+process.stdin.resume();`;
+
+/** The handles are typed for the real schema; these tests use a table of their own. */
+const any = (handle: DatabaseHandle) => handle.db as unknown as Kysely<any>;
+const notes = (db: Kysely<any>) => sql<{ body: string }>`select body from notes order by id`.execute(db).then((r) => r.rows.map((row) => row.body));
+
+let owner: DatabaseHandle;
+
+beforeAll(async () => {
+  owner = await openPglite({ dir });
+  await sql`create table notes (id serial primary key, body text not null)`.execute(owner.db);
+});
+
+afterAll(async () => {
+  await owner?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('embedded database shared over a socket', () => {
+  it('another process reaches it through the owner, and the owner sees its write at once', async () => {
+    expect(owner.embedded).toMatchObject({ role: 'owner', ownerPid: process.pid });
+    expect(owner.description).toContain('open in this process, shared at');
+    const info = JSON.parse(fs.readFileSync(`${dir}.socket.json`, 'utf8')) as { pid: number; socketDir: string };
+    expect(info.pid).toBe(process.pid);
+    expect(fs.statSync(path.join(info.socketDir, '.s.PGSQL.5432')).mode & 0o777).toBe(0o600);
+
+    const client = runChild(`
+const h = await openPglite({ dir: process.env.DIR });
+await h.db.transaction().execute(async (trx) => {
+  await trx.insertInto('notes').values({ body: 'from another process' }).execute();
+});
+const [{ n }] = await h.db.selectFrom('notes').select((eb) => eb.fn.countAll().as('n')).execute();
+console.log(JSON.stringify({ status: h.embedded, description: h.description, n }));
+await h.close();`);
+    const report = JSON.parse(await client.line()) as { status: { role: string; ownerPid: number }; description: string; n: number };
+    expect(await client.exited).toBe(0);
+    expect(report.status).toMatchObject({ role: 'client', ownerPid: process.pid });
+    expect(report.description).toContain(`process ${process.pid}`);
+    expect(report.n).toBe(1);
+    expect(await notes(any(owner))).toEqual(['from another process']);
+  });
+
+  it('a worker thread of the owning process connects like any other process', async () => {
+    const worker = new Worker(
+      `import { workerData, parentPort } from 'node:worker_threads';
+       const { openPglite } = await import(workerData.dbModule);
+       const h = await openPglite({ dir: workerData.dir });
+       await h.db.insertInto('notes').values({ body: 'from a worker thread' }).execute();
+       parentPort.postMessage(h.embedded);
+       await h.close();`,
+      { eval: true, workerData: { dbModule, dir } },
+    );
+    const status = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    expect(status).toMatchObject({ role: 'client', ownerPid: process.pid });
+    await new Promise((resolve) => worker.once('exit', resolve));
+    expect(await notes(any(owner))).toContain('from a worker thread');
+    await sql`delete from notes`.execute(owner.db);
+  });
+});
+
+describe('sessions on the shared database', () => {
+  let shared: SharedPglite;
+  let ownerDb: Kysely<any>;
+  let a: DatabaseHandle;
+  let b: DatabaseHandle;
+
+  beforeAll(async () => {
+    // The owner is re-opened through the lower-level API, to watch its session queue.
+    await owner.close();
+    shared = await openSharedPglite({ dir, idleInTransactionTimeoutMs: 60_000 });
+    ownerDb = new Kysely<any>({ dialect: shared.dialect });
+    a = await openPglite({ dir });
+    b = await openPglite({ dir });
+    expect([a.embedded?.role, b.embedded?.role]).toEqual(['client', 'client']);
+  });
+
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await ownerDb.destroy();
+    await shared.close();
+    owner = await openPglite({ dir });
+  });
+
+  it("two clients' transactions never interleave, nor with the owner's own queries", async () => {
+    let inserted!: () => void;
+    const aInserted = new Promise<void>((resolve) => (inserted = resolve));
+    let finishA!: () => void;
+    const aMayFinish = new Promise<void>((resolve) => (finishA = resolve));
+    const txA = any(a)
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('notes').values({ body: 'a (rolled back)' }).execute();
+        inserted();
+        await aMayFinish;
+        throw new Error('roll back a');
+      })
+      .catch((error: Error) => error.message);
+    await aInserted;
+
+    // B's transaction starts while A's is open, and waits; then the owner's own query too.
+    const txB = any(b).transaction().execute(async (trx) => {
+      const seen = await notes(trx);
+      await trx.insertInto('notes').values({ body: 'b' }).execute();
+      return seen;
+    });
+    let ownerRead: Promise<string[]> | undefined;
+    try {
+      await vi.waitFor(() => expect(shared.sessions()!.waiting).toBe(1), { timeout: 30_000, interval: 10 });
+      ownerRead = notes(ownerDb);
+      await vi.waitFor(() => expect(shared.sessions()!.waiting).toBe(2), { timeout: 30_000, interval: 10 });
+    } finally {
+      finishA();
+    }
+
+    expect(await txA).toBe('roll back a');
+    expect(await txB).toEqual([]); // A's uncommitted row was never visible to B
+    expect(await ownerRead!).toEqual(['b']); // FIFO: B's transaction ran first, then the owner's read
+    expect(await notes(any(a))).toEqual(['b']);
+    await sql`delete from notes`.execute(ownerDb);
+  });
+
+  it('concurrent statements from two clients and the owner each get their own answers', async () => {
+    const ask = (db: Kysely<any>, who: string, i: number) =>
+      sql<{ who: string; i: number }>`select ${who}::text as who, ${i}::int as i`.execute(db).then((r) => r.rows[0]);
+    const asked = [];
+    for (let i = 0; i < 60; i++) asked.push(ask(any(a), 'a', i), ask(any(b), 'b', i), ask(ownerDb, 'owner', i));
+    const answers = await Promise.all(asked);
+    answers.forEach((answer, k) => expect(answer).toEqual({ who: ['a', 'b', 'owner'][k % 3], i: Math.floor(k / 3) }));
+  });
+
+  it('a client that dies inside a transaction has it rolled back, and the others go on', async () => {
+    const child = runChild(`
+const h = await openPglite({ dir: process.env.DIR });
+await h.db.transaction().execute(async (trx) => {
+  await trx.insertInto('notes').values({ body: 'never committed' }).execute();
+  console.log('inside');
+  await new Promise(() => {});
+});`);
+    expect(await child.line()).toBe('inside');
+    const read = notes(ownerDb); // waits behind the child's open transaction
+    await vi.waitFor(() => expect(shared.sessions()!.waiting).toBe(1), { timeout: 30_000, interval: 10 });
+    child.child.kill('SIGKILL');
+    expect(await read).toEqual([]);
+    await child.exited;
+  });
+});
+
+describe('a client idle inside a transaction', () => {
+  it('is cut off after the timeout, its transaction rolled back, and the owner goes on', async () => {
+    await owner.close();
+    owner = await openPglite({ dir, idleInTransactionTimeoutMs: 500 });
+    const stuck = await openPglite({ dir });
+    try {
+      let inserted!: () => void;
+      const insertedP = new Promise<void>((resolve) => (inserted = resolve));
+      let goOn!: () => void;
+      const mayGoOn = new Promise<void>((resolve) => (goOn = resolve));
+      const tx = any(stuck).transaction().execute(async (trx) => {
+        await trx.insertInto('notes').values({ body: 'stuck' }).execute();
+        inserted();
+        await mayGoOn;
+        await trx.insertInto('notes').values({ body: 'too late' }).execute();
+      });
+      const failed = tx.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await insertedP;
+      // The owner's read waits for the stuck transaction, which the timeout ends.
+      expect(await notes(any(owner))).toEqual([]);
+      goOn();
+      const error = await failed;
+      expect(error).toBeInstanceOf(RoseError);
+      expect((error as RoseError).title).toBe('Embedded database connection closed');
+      expect((error as RoseError).message).toContain('idle in a transaction');
+      // The same handle reconnects for the next statement.
+      expect(await notes(any(stuck))).toEqual([]);
+    } finally {
+      await stuck.close();
+      await owner.close();
+      owner = await openPglite({ dir });
+    }
+  });
+});
+
+describe('when the owner goes away', () => {
+  it('a stale lock and socket file from a killed owner are recovered from', async () => {
+    await sql`insert into notes (body) values ('kept')`.execute(owner.db);
+    await owner.close();
+    const child = runChild(ownerThenWait);
+    expect(JSON.parse(await child.line())).toMatchObject({ role: 'owner' });
+    const info = JSON.parse(fs.readFileSync(`${dir}.socket.json`, 'utf8')) as { pid: number; socketDir: string };
+    child.child.kill('SIGKILL');
+    await child.exited;
+    // Everything the killed owner advertised is still there…
+    expect(fs.existsSync(`${dir}.lock`)).toBe(true);
+    expect(fs.existsSync(path.join(info.socketDir, '.s.PGSQL.5432'))).toBe(true);
+    // …and the next process takes over all the same.
+    owner = await openPglite({ dir });
+    expect(owner.embedded).toMatchObject({ role: 'owner', ownerPid: process.pid });
+    expect(JSON.parse(fs.readFileSync(`${dir}.socket.json`, 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(await notes(any(owner))).toEqual(['kept']);
+  });
+
+  it('a client takes the database over when its owner stops, and keeps working', async () => {
+    await owner.close();
+    const child = runChild(ownerThenWait);
+    expect(JSON.parse(await child.line())).toMatchObject({ role: 'owner' });
+    const handle = await openPglite({ dir });
+    try {
+      expect(handle.embedded).toMatchObject({ role: 'client', ownerPid: child.child.pid });
+      child.child.stdin!.end();
+      expect(await child.line()).toBe('closed');
+      await child.exited;
+      // A statement racing the owner's exit may fail (with a message saying so); the next
+      // one finds the database free and opens it in this process.
+      await handle.ping(30_000).catch((error: unknown) => expect(error).toBeInstanceOf(RoseError));
+      expect(await notes(any(handle))).toEqual(['kept']);
+      expect(handle.embedded).toMatchObject({ role: 'owner', ownerPid: process.pid });
+    } finally {
+      await handle.close();
+    }
+    owner = await openPglite({ dir });
+  });
+});
