@@ -144,7 +144,7 @@ describe('static files through rose serve (a real built release)', () => {
         return (window as unknown as { injected?: boolean }).injected === true;
       });
       expect(ran).toBe(false);
-      await expect.poll(() => violations.length).toBeGreaterThan(0);
+      await expect.poll(() => violations.length, { timeout: 10_000 }).toBeGreaterThan(0);
       await page.close();
     });
   });
