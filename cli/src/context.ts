@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServices, type Services, type CreateServicesOptions } from '@rose/app';
+import type { Services, CreateServicesOptions } from '@rose/app';
 import { loadConfig, type Config } from '@rose/config';
 import type { Output } from './output.ts';
 
@@ -19,6 +19,7 @@ export function createContext(out: Output, env: Record<string, string | undefine
   return {
     config,
     out,
-    openServices: (opts) => createServices(config, opts),
+    // Loaded here, not at the top: commands that need no services start without the app's weight.
+    openServices: async (opts) => (await import('@rose/app')).createServices(config, opts),
   };
 }

@@ -1,17 +1,50 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ensureAstroKey, staticPartNames } from '@rose/app';
+import { staticPartNames } from '@rose/app/startup';
 import { settings } from '@rose/config';
-import { build } from './commands/build.ts';
-import { dbMigrate, dbRollback, dbSeed, dbStatus } from './commands/db.ts';
-import { devServer } from './commands/dev.ts';
-import { ghostSync, ghostWebhooksInstall } from './commands/ghost.ts';
-import { releaseList, releaseRollback } from './commands/release.ts';
-import { serveSite } from './commands/serve.ts';
-import { runWorker } from './commands/worker.ts';
-import { oauthClientsAdd, oauthClientsList, oauthClientsRemove, oauthKeysRotate } from './commands/oauth.ts';
-import { roles, usersCreate, usersList, usersSetRole, usersSetTier } from './commands/users.ts';
-import { createContext, type CommandContext } from './context.ts';
-import { createOutput, reportError } from './output.ts';
+import { roles } from './commands/users.ts';
+import type { CommandContext } from './context.ts';
+import { createOutput, reportError, type Output } from './output.ts';
+
+// Help texts and option parsing are built from cheap modules only; each command's module
+// (and with it the database, Astro, the OpenID provider…) is imported when it runs, so
+// `rose --help` stays fast. cli/src/main.test.ts checks what `--help` loads.
+const commands = {
+  build: () => import('./commands/build.ts'),
+  db: () => import('./commands/db.ts'),
+  dev: () => import('./commands/dev.ts'),
+  ghost: () => import('./commands/ghost.ts'),
+  oauth: () => import('./commands/oauth.ts'),
+  release: () => import('./commands/release.ts'),
+  serve: () => import('./commands/serve.ts'),
+  users: () => import('./commands/users.ts'),
+  worker: () => import('./commands/worker.ts'),
+};
+
+/** Where a program reads its settings and writes its output; the terminal unless a test says otherwise. */
+export interface ProgramIO {
+  /** Settings are read from here. */
+  env: Record<string, string | undefined>;
+  /** What commands print through. */
+  output(opts: { verbose: boolean }): Output;
+  /** Help and the version. */
+  writeOut(text: string): void;
+  /** Usage errors and failures. */
+  writeErr(text: string): void;
+}
+
+const terminal: ProgramIO = {
+  env: process.env,
+  output: createOutput,
+  writeOut: (text) => process.stdout.write(text),
+  writeErr: (text) => process.stderr.write(text),
+};
+
+/** `rose 0.1.0 (Node.js 24.21.0)`: the version in package.json and the Node running it. */
+export function versionText(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `rose ${pkg.version} (Node.js ${process.versions.node})`;
+}
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number from 0 to 65535 (0 picks a free port).');
@@ -33,22 +66,21 @@ function parseSteps(value: string): number {
 const settingsHelp = () =>
   `\nSettings (environment variables):\n${settings.map((s) => `  ${s.env.padEnd(20)} ${s.description}\n  ${''.padEnd(20)} default: ${s.default}`).join('\n')}\n`;
 
-/** Runs a command body with a context; turns failures into a message and exit code 1. */
-async function run(program: Command, body: (ctx: CommandContext) => Promise<void>): Promise<void> {
-  const verbose = Boolean(program.opts().verbose);
-  try {
-    const ctx = createContext(createOutput({ verbose }));
-    await ensureAstroKey(ctx.config.dataDir);
-    await body(ctx);
-  } catch (error) {
-    process.exitCode = reportError(error, verbose);
-  }
+/** Runs a command body with a context; failures reach `runProgram`, which reports them. */
+async function run(program: Command, io: ProgramIO, body: (ctx: CommandContext) => Promise<void>): Promise<void> {
+  const [{ createContext }, { ensureAstroKey }] = await Promise.all([import('./context.ts'), import('@rose/app/startup')]);
+  const ctx = createContext(io.output({ verbose: Boolean(program.opts().verbose) }), io.env);
+  await ensureAstroKey(ctx.config.dataDir);
+  await body(ctx);
 }
 
-export function createProgram(): Command {
+export function createProgram(given: Partial<ProgramIO> = {}): Command {
+  const io: ProgramIO = { ...terminal, ...given };
   const program = new Command('rose')
     .description('Rose Ash: build and run the co-op site (blog, market, events, cart, accounts, federation).')
+    .version(versionText(), '-V, --version', 'print the version of rose and of Node.js')
     .option('--verbose', 'show debug output and stack traces')
+    .configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr })
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .showSuggestionAfterError(true)
@@ -57,20 +89,20 @@ export function createProgram(): Command {
   const db = program.command('db').description('database: migrations and demo content');
   db.command('migrate')
     .description('apply all pending migrations')
-    .action(() => run(program, (ctx) => dbMigrate(ctx)));
+    .action(() => run(program, io, async (ctx) => (await commands.db()).dbMigrate(ctx)));
   db.command('rollback')
     .description('revert the most recent migration(s); asks first when that deletes data, and backs it up')
     .addOption(new Option('--steps <n>', 'how many migrations to revert').argParser(parseSteps).default(1))
     .option('--force', 'do not ask before deleting data (needed when not at a terminal); the backup is still written')
-    .action((opts: { steps: number; force?: boolean }) => run(program, (ctx) => dbRollback(ctx, opts)));
+    .action((opts: { steps: number; force?: boolean }) => run(program, io, async (ctx) => (await commands.db()).dbRollback(ctx, opts)));
   db.command('status')
     .description('list migrations and whether each is applied')
-    .action(() => run(program, (ctx) => dbStatus(ctx)));
+    .action(() => run(program, io, async (ctx) => (await commands.db()).dbStatus(ctx)));
   db.command('seed')
     .description('load content/ (markdown + JSON) into the database; idempotent, all or nothing')
     .option('--content <dir>', 'content folder (default: ROSE_CONTENT_DIR or content/)')
     .option('--prune', 'allow removing more than 3 posts, pages, tags or authors the folder no longer has')
-    .action((opts: { content?: string; prune?: boolean }) => run(program, (ctx) => dbSeed(ctx, opts)));
+    .action((opts: { content?: string; prune?: boolean }) => run(program, io, async (ctx) => (await commands.db()).dbSeed(ctx, opts)));
 
   const users = program.command('users').description('accounts: create, list, change roles');
   const roleOption = () => new Option('--role <role>', 'member, staff or admin').choices(roles);
@@ -81,23 +113,23 @@ export function createProgram(): Command {
     .requiredOption('--name <name>', 'display name')
     .addOption(roleOption().default('member'))
     .option('--password-stdin', 'read the password from standard input')
-    .action((opts: { email: string; name: string; role: 'member' | 'staff' | 'admin'; passwordStdin?: boolean }) => run(program, (ctx) => usersCreate(ctx, opts)));
+    .action((opts: { email: string; name: string; role: 'member' | 'staff' | 'admin'; passwordStdin?: boolean }) => run(program, io, async (ctx) => (await commands.users()).usersCreate(ctx, opts)));
   users
     .command('list')
     .description('list accounts with their roles')
-    .action(() => run(program, (ctx) => usersList(ctx)));
+    .action(() => run(program, io, async (ctx) => (await commands.users()).usersList(ctx)));
   users
     .command('set-role')
     .description("change an account's role")
     .requiredOption('--email <email>', 'email address')
     .addOption(roleOption().makeOptionMandatory())
-    .action((opts: { email: string; role: 'member' | 'staff' | 'admin' }) => run(program, (ctx) => usersSetRole(ctx, opts)));
+    .action((opts: { email: string; role: 'member' | 'staff' | 'admin' }) => run(program, io, async (ctx) => (await commands.users()).usersSetRole(ctx, opts)));
   users
     .command('set-tier')
     .description("mark a member as paying or not: posts for paid members need 'paid'")
     .requiredOption('--email <email>', 'email address')
     .addOption(new Option('--tier <tier>', 'free or paid').choices(['free', 'paid']).makeOptionMandatory())
-    .action((opts: { email: string; tier: 'free' | 'paid' }) => run(program, (ctx) => usersSetTier(ctx, opts)));
+    .action((opts: { email: string; tier: 'free' | 'paid' }) => run(program, io, async (ctx) => (await commands.users()).usersSetTier(ctx, opts)));
 
   const oauth = program.command('oauth').description('the OpenID Connect provider: clients and signing keys');
   const clients = oauth.command('clients').description('applications that may sign users in');
@@ -110,22 +142,22 @@ export function createProgram(): Command {
     .option('--post-logout-redirect-uri <uri>', 'where RP-initiated logout may return (repeat for more)', collect)
     .option('--first-party', 'one of our own parts: no consent screen')
     .option('--confidential', 'give it a client secret (server-side applications)')
-    .action((opts: { name: string; redirectUri: string[]; postLogoutRedirectUri?: string[]; firstParty?: boolean; confidential?: boolean }) => run(program, (ctx) => oauthClientsAdd(ctx, opts)));
+    .action((opts: { name: string; redirectUri: string[]; postLogoutRedirectUri?: string[]; firstParty?: boolean; confidential?: boolean }) => run(program, io, async (ctx) => (await commands.oauth()).oauthClientsAdd(ctx, opts)));
   clients
     .command('list')
     .description('list registered applications')
-    .action(() => run(program, (ctx) => oauthClientsList(ctx)));
+    .action(() => run(program, io, async (ctx) => (await commands.oauth()).oauthClientsList(ctx)));
   clients
     .command('remove')
     .description('remove an application and revoke its tokens')
     .argument('<client-id>', 'the client_id to remove')
-    .action((clientId: string) => run(program, (ctx) => oauthClientsRemove(ctx, clientId)));
+    .action((clientId: string) => run(program, io, async (ctx) => (await commands.oauth()).oauthClientsRemove(ctx, clientId)));
   oauth
     .command('keys')
     .description('signing keys')
     .command('rotate')
     .description('make a new signing key active; old ones stay published for 2 days')
-    .action(() => run(program, (ctx) => oauthKeysRotate(ctx)));
+    .action(() => run(program, io, async (ctx) => (await commands.oauth()).oauthKeysRotate(ctx)));
 
   const ghost = program.command('ghost').description('Ghost CMS: sync the blog, register webhooks');
   ghost
@@ -133,8 +165,8 @@ export function createProgram(): Command {
     .description('sync posts, pages, tags, authors and navigation from Ghost (incremental after the first run)')
     .option('--full', 'fetch everything, not only what changed since the last sync')
     .action((opts: { full?: boolean }) =>
-      run(program, async (ctx) => {
-        await ghostSync(ctx, opts);
+      run(program, io, async (ctx) => {
+        await (await commands.ghost()).ghostSync(ctx, opts);
       }),
     );
   ghost
@@ -143,7 +175,7 @@ export function createProgram(): Command {
     .command('install')
     .description('register the blog webhooks in Ghost (needs GHOST_ADMIN_KEY and GHOST_WEBHOOK_SECRET)')
     .option('--target <url>', 'URL Ghost should call (default: ROSE_SITE_URL/api/ghost/webhook)')
-    .action((opts: { target?: string }) => run(program, (ctx) => ghostWebhooksInstall(ctx, opts)));
+    .action((opts: { target?: string }) => run(program, io, async (ctx) => (await commands.ghost()).ghostWebhooksInstall(ctx, opts)));
 
   program
     .command('build')
@@ -157,9 +189,9 @@ export function createProgram(): Command {
       '\nWhen the live release was built from the same code, pages are re-rendered by its kept renderer\n(no Astro/Vite build) and only changed files are written; otherwise Astro builds every part.\n',
     )
     .action((parts: string[], opts: { sync?: boolean; targeted?: boolean; fresh?: boolean }) =>
-      run(program, async (ctx) => {
-        if (opts.sync) await ghostSync(ctx, {});
-        await build(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}) });
+      run(program, io, async (ctx) => {
+        if (opts.sync) await (await commands.ghost()).ghostSync(ctx, {});
+        await (await commands.build()).build(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}) });
       }),
     );
 
@@ -167,12 +199,12 @@ export function createProgram(): Command {
   release
     .command('list')
     .description('list kept releases, newest first, marking the live one')
-    .action(() => run(program, (ctx) => releaseList(ctx)));
+    .action(() => run(program, io, async (ctx) => (await commands.release()).releaseList(ctx)));
   release
     .command('rollback')
     .description('make the previous release (or --to <id>) live again')
     .option('--to <id>', 'release id to switch to (see `rose release list`)')
-    .action((opts: { to?: string }) => run(program, (ctx) => releaseRollback(ctx, opts)));
+    .action((opts: { to?: string }) => run(program, io, async (ctx) => (await commands.release()).releaseRollback(ctx, opts)));
 
   const serverOptions = (cmd: Command) =>
     cmd
@@ -183,13 +215,13 @@ export function createProgram(): Command {
     .command('worker')
     .description('drain the outbox: Ghost syncs and rebuilds queued by webhooks (`rose serve` runs one itself unless --no-worker)')
     .option('--once', 'handle what is ready, then exit')
-    .action((opts: { once?: boolean }) => run(program, (ctx) => runWorker(ctx, opts, untilSignal)));
+    .action((opts: { once?: boolean }) => run(program, io, async (ctx) => (await commands.worker()).runWorker(ctx, opts, untilSignal)));
 
   serverOptions(program.command('serve').description('serve the built site and its dynamic routes'))
     .option('--no-worker', 'do not run the outbox worker in this process (run `rose worker` instead)')
     .action((opts: { port?: number; host?: string; worker: boolean }) =>
-    run(program, async (ctx) => {
-      const server = await serveSite(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host, worker: opts.worker });
+    run(program, io, async (ctx) => {
+      const server = await (await commands.serve()).serveSite(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host, worker: opts.worker });
       ctx.out.info(`Rose Ash is serving ${ctx.config.distDir} at ${server.url}  (Ctrl+C to stop)`);
       await untilSignal(() => {
         ctx.out.info('Stopping…');
@@ -201,8 +233,8 @@ export function createProgram(): Command {
 
   serverOptions(program.command('dev').description('run the Astro dev server over the same data (live reload)')).action(
     (opts: { port?: number; host?: string }) =>
-      run(program, async (ctx) => {
-        const server = await devServer(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host });
+      run(program, io, async (ctx) => {
+        const server = await (await commands.dev()).devServer(ctx, { port: opts.port ?? ctx.config.server.port, host: opts.host ?? ctx.config.server.host });
         ctx.out.info(`Rose Ash dev server at ${server.url}  (Ctrl+C to stop)`);
         await untilSignal(() => server.stop());
       }),
@@ -227,18 +259,25 @@ function untilSignal(onSignal: () => Promise<void>): Promise<void> {
   });
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const program = createProgram();
+/**
+ * Parses `args` (without `node rose`) and runs the command; resolves with the exit code.
+ * Usage errors, help and failures are written through `io`, never thrown.
+ */
+export async function runProgram(args: string[], given: Partial<ProgramIO> = {}): Promise<number> {
+  const io: ProgramIO = { ...terminal, ...given };
+  const program = createProgram(io);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args, { from: 'user' });
+    return 0;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander already printed the message (or the help); keep its exit code.
-      process.exitCode = error.exitCode;
-      return;
-    }
-    process.exitCode = reportError(error, argv.includes('--verbose'));
+    // Commander already printed the message (or the help, or the version); keep its exit code.
+    if (error instanceof CommanderError) return error.exitCode;
+    return reportError(error, Boolean(program.opts().verbose), io.writeErr);
   }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const code = await runProgram(argv.slice(2));
   // Build tooling can leave timers or workers behind; a finished command must not hang.
-  process.exit(process.exitCode ?? 0);
+  process.exit(code);
 }

@@ -37,20 +37,20 @@ async function askOnTerminal(question: string): Promise<string> {
 /**
  * The one place where errors become a message and an exit code. Expected failures
  * (RoseError) print title, message and hint; anything else is a bug and says so.
- * Stack traces only with --verbose.
+ * Stack traces only with --verbose. Writes to standard error unless given `write`.
  */
-export function reportError(error: unknown, verbose: boolean): number {
+export function reportError(error: unknown, verbose: boolean, write: (text: string) => void = (text) => process.stderr.write(text)): number {
   if (error instanceof RoseError) {
-    process.stderr.write(`\n✖ ${error.title}\n${indent(error.message)}\n`);
-    if (error.hint) process.stderr.write(`${indent(`→ ${error.hint}`)}\n`);
-    if (verbose && error.cause) process.stderr.write(`\n${formatCause(error.cause)}\n`);
-    if (verbose) process.stderr.write(`\n${error.stack ?? ''}\n`);
+    write(`\n✖ ${error.title}\n${indent(error.message)}\n`);
+    if (error.hint) write(`${indent(`→ ${error.hint}`)}\n`);
+    if (verbose && error.cause) write(`\n${formatCause(error.cause)}\n`);
+    if (verbose) write(`\n${error.stack ?? ''}\n`);
     return 1;
   }
   const e = error instanceof Error ? error : new Error(String(error));
-  process.stderr.write(`\n✖ Unexpected error: ${e.message}\n`);
-  if (verbose) process.stderr.write(`\n${e.stack ?? ''}\n${e.cause ? formatCause(e.cause) : ''}\n`);
-  else process.stderr.write('  (run again with --verbose for the stack trace)\n');
+  write(`\n✖ Unexpected error: ${e.message}\n`);
+  if (verbose) write(`\n${e.stack ?? ''}\n${e.cause ? formatCause(e.cause) : ''}\n`);
+  else write('  (run again with --verbose for the stack trace)\n');
   return 1;
 }
 

@@ -11,9 +11,6 @@ import type { Kysely } from 'kysely';
 import { setBuildProgressReporter } from './build-progress.ts';
 import { provideSiteData } from './site-data.ts';
 
-/** Names of the parts with prerendered pages (for help texts; `staticSources` has the rest). */
-export const staticPartNames = ['blog'] as const;
-
 /** The parts with prerendered pages, in the order their pages are listed. */
 export function staticSources(config: Config): StaticSource<unknown, Kysely<Database>>[] {
   const blog: StaticSource<BlogSnapshot, Kysely<Database>> = {
