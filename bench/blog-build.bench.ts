@@ -60,6 +60,7 @@ function bundle(n: number): ContentBundle {
       slug: `post-${i}`,
       title: `Post number ${i}`,
       html: body(i),
+      membersHtml: null,
       excerpt: `Excerpt of post ${i}.`,
       featureImage: null,
       featureImageAlt: null,

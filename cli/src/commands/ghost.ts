@@ -24,7 +24,7 @@ export async function ghostSync(ctx: CommandContext, opts: { full?: boolean }): 
     const started = performance.now();
     let lastLine = '';
     const result = await syncFromGhost(
-      { db: services.database.db, client: ghost.content, ghostUrl: ghost.url, clock: services.clock },
+      { db: services.database.db, client: ghost.content, admin: ghost.admin, ghostUrl: ghost.url, clock: services.clock },
       {
         ...(opts.full ? { full: true } : {}),
         onProgress: (p) => {
@@ -39,9 +39,16 @@ export async function ghostSync(ctx: CommandContext, opts: { full?: boolean }): 
     const seconds = (performance.now() - started) / 1000;
     ctx.out.info(
       `${result.full ? 'Full' : 'Incremental'} sync from ${ghost.url} in ${seconds.toFixed(1)} s: fetched ${result.fetched.posts} posts, ${result.fetched.pages} pages; ` +
-        `${result.added} added, ${result.updated} updated, ${result.removed} removed, ${result.unchanged} unchanged${result.sharedChanged ? '; tags/authors/navigation/settings changed' : ''}.`,
+        `${result.added} added, ${result.updated} updated, ${result.removed} removed, ${result.unchanged} unchanged` +
+        `${result.relinked ? `, ${result.relinked} relinked (tags or authors)` : ''}${result.sharedChanged ? '; tags/authors/navigation/settings changed' : ''}.`,
     );
-    for (const s of result.skipped) ctx.out.error(`  skipped "${s.slug}": ${s.reason}`);
+    for (const s of result.skipped) ctx.out.error(`  skipped ${s.kind} "${s.slug}": ${s.reason}`);
+    if (result.gatedWithoutBody.length > 0) {
+      ctx.out.error(
+        `  ${result.gatedWithoutBody.length} members-only post(s) have only their public teaser here (${result.gatedWithoutBody.slice(0, 3).join(', ')}${result.gatedWithoutBody.length > 3 ? ', …' : ''}): ` +
+          (ghost.admin ? 'Ghost did not return their bodies; the next sync tries again.' : "Ghost's Content API withholds the rest. Set GHOST_ADMIN_KEY so sync can read it for signed-in members."),
+      );
+    }
     return result;
   } finally {
     await services.close();

@@ -1,5 +1,5 @@
 import { assertNever, RoseError } from '@rose/core';
-import type { UserRole } from '@rose/db';
+import type { MemberTier, UserRole } from '@rose/db';
 import type { CommandContext } from '../context.ts';
 
 export const roles: UserRole[] = ['member', 'staff', 'admin'];
@@ -65,6 +65,20 @@ export async function usersList(ctx: CommandContext): Promise<void> {
     }
     for (const u of users) ctx.out.info(`  ${u.email.padEnd(32)} ${u.role.padEnd(7)} ${u.verified ? 'confirmed  ' : 'unconfirmed'} ${u.displayName}`);
     ctx.out.info(`${users.length} account(s).`);
+  } finally {
+    await services.close();
+  }
+}
+
+/** `rose users set-tier`: staff mark a member as paying (or not); `paid` posts are for paying members. */
+export async function usersSetTier(ctx: CommandContext, opts: { email: string; tier: MemberTier }): Promise<void> {
+  const services = await ctx.openServices();
+  try {
+    await services.migrations.assertCurrent();
+    const result = await services.blog.setMemberTier(opts.email, opts.tier);
+    if (!result.ok) throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: 'See `rose users list`; members sign up at /auth/signup or staff add them with `rose users create`.' });
+    const { previous } = result.value;
+    ctx.out.info(previous === opts.tier ? `${opts.email} was already a ${opts.tier} member; nothing changed.` : `${opts.email} is now a ${opts.tier} member (was ${previous}).`);
   } finally {
     await services.close();
   }

@@ -41,7 +41,7 @@ export function createBlogJobHandlers(services: Services, rebuild: (request: Reb
       if (!services.ghost) throw new Error('A Ghost sync was queued but GHOST_URL is not set here');
       const ghost = services.ghost;
       await syncFromGhost(
-        { db: services.database.db, client: ghost.content, ghostUrl: ghost.url, clock: services.clock },
+        { db: services.database.db, client: ghost.content, admin: ghost.admin, ghostUrl: ghost.url, clock: services.clock },
         {
           inTransaction: async (trx, summary) => {
             if (summary.changedSlugs.length || summary.sharedChanged) await enqueueBlogJob(trx, { type: 'blog.rebuild', slugs: summary.changedSlugs, shared: summary.sharedChanged });

@@ -46,6 +46,26 @@ describe('fragments', () => {
     expect(await fragments.render('cart-badge', 'anon', async () => '<span>3 items</span>', 'fallback')).toBe('<span>3 items</span>');
   });
 
+  it('never stores a private fragment, so one visitor never sees another\'s, yet backs off when it fails', async () => {
+    const clock = createFixedClock(new Date('2026-01-01T00:00:00Z'));
+    const { lines, logger } = capture();
+    const cache = createMemoryCache({ clock });
+    const fragments = createFragments({ cache, logger, ttlSeconds: 60, failureTtlSeconds: 30, clock });
+    expect(await fragments.renderPrivate('members-content', 'agm-minutes', async () => '<p>for Ann</p>', 'fallback')).toBe('<p>for Ann</p>');
+    expect(await fragments.renderPrivate('members-content', 'agm-minutes', async () => '<p>sign in</p>', 'fallback')).toBe('<p>sign in</p>');
+    expect(await cache.deleteByPrefix('fragment:')).toBe(0);
+
+    let attempts = 0;
+    const broken = async () => {
+      attempts++;
+      throw new Error('database down');
+    };
+    for (let i = 0; i < 10; i++) expect(await fragments.renderPrivate('members-content', 'agm-minutes', broken, 'fallback')).toBe('fallback');
+    expect(attempts).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ component: 'members-content', err: { message: 'database down' } });
+  });
+
   it('renders without the cache when the cache is down', async () => {
     const { lines, logger } = capture();
     const cache = createMemoryCache();

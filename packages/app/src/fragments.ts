@@ -10,6 +10,12 @@ export interface Fragments {
    * tried again for `failureTtlSeconds` (one bad island must not be retried on every request).
    */
   render(component: string, variant: string, compute: () => Promise<string>, fallback: string): Promise<string>;
+  /**
+   * Like `render` for a fragment that differs per visitor (members-only content): the same
+   * failure handling, but the HTML is never stored in the shared cache, so one visitor's
+   * fragment can never be served to another. `variant` only names the failure back-off.
+   */
+  renderPrivate(component: string, variant: string, compute: () => Promise<string>, fallback: string): Promise<string>;
   /** Drops every cached variant of a component. */
   purge(component: string): Promise<number>;
 }
@@ -27,22 +33,25 @@ export function createFragments(deps: { cache: Cache; logger: Logger; ttlSeconds
       deps.logger.warn({ err: error }, 'fragment cache unavailable; rendering without it');
     }
   };
+  const guarded = async (component: string, variant: string, compute: () => Promise<string>, fallback: string) => {
+    const key = `${component}:${variant}`;
+    const until = failedUntil.get(key);
+    if (until !== undefined) {
+      if (until > clock.now().getTime()) return fallback;
+      failedUntil.delete(key);
+    }
+    try {
+      return await compute();
+    } catch (error) {
+      failedUntil.set(key, clock.now().getTime() + failureTtlMs);
+      deps.logger.error({ component, variant, err: error }, `server island "${component}" failed; showing its fallback for ${failureTtlMs / 1000}s`);
+      return fallback;
+    }
+  };
   return {
-    async render(component, variant, compute, fallback) {
-      const key = `${component}:${variant}`;
-      const until = failedUntil.get(key);
-      if (until !== undefined) {
-        if (until > clock.now().getTime()) return fallback;
-        failedUntil.delete(key);
-      }
-      try {
-        return await getOrSet(deps.cache, `fragment:${key}`, deps.ttlSeconds, compute, onCacheError);
-      } catch (error) {
-        failedUntil.set(key, clock.now().getTime() + failureTtlMs);
-        deps.logger.error({ component, variant, err: error }, `server island "${component}" failed; showing its fallback for ${failureTtlMs / 1000}s`);
-        return fallback;
-      }
-    },
+    render: (component, variant, compute, fallback) =>
+      guarded(component, variant, () => getOrSet(deps.cache, `fragment:${component}:${variant}`, deps.ttlSeconds, compute, onCacheError), fallback),
+    renderPrivate: (component, variant, compute, fallback) => guarded(component, variant, compute, fallback),
     async purge(component) {
       for (const key of [...failedUntil.keys()]) if (key.startsWith(`${component}:`)) failedUntil.delete(key);
       return deps.cache.deleteByPrefix(`fragment:${component}:`);

@@ -8,6 +8,8 @@ import { countJobs, type BatchHandler } from '@rose/jobs';
 import { activeSigningKeyId, createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
 import { accountMailJobType, createAccountMailHandler, createAccounts, createMailer, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
+import { readMembersContent, setMemberTier, type MembersContent, type Reader } from '@rose/blog';
+import type { MemberTier } from '@rose/db';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -36,6 +38,10 @@ export interface Services {
     snapshot(): Promise<BlogSnapshot>;
     /** Site settings and navigation only: what the layout of a dynamic page needs. */
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
+    /** The members-only part of a post for this reader (null: nobody signed in), read on demand. */
+    membersContent(slug: string, reader: Reader): Promise<Result<MembersContent, { type: 'not-found' }>>;
+    /** Staff mark a member as paying (or not); `paid` posts are for paying members. */
+    setMemberTier(email: string, tier: MemberTier): Promise<Result<{ userId: string; previous: MemberTier }, { type: 'not-found' }>>;
   };
   /** `jobHandlers`: the outbox handlers of account mail, for every worker to register. */
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
@@ -186,6 +192,8 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     blog: {
       snapshot: () => loadBlogSnapshot(database.db),
       chrome: () => loadSiteChrome(database.db),
+      membersContent: (slug, reader) => readMembersContent(database.db, slug, reader),
+      setMemberTier: (email, tier) => setMemberTier(database.db, email, tier, { clock }),
     },
     async health() {
       const [db, c] = await Promise.allSettled([database.ping(), cache.ping()]);

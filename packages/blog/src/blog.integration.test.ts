@@ -44,9 +44,13 @@ describe.each(databaseKinds)('blog seed and snapshot on %s', (kind) => {
     expect(s.posts.map((p) => p.slug)).toEqual(['members-only', 'second-post', 'first-post']);
     expect(s.pages.map((p) => p.slug)).toEqual(['about']);
     const gated = s.posts[0]!;
-    expect(gated.html).toBeNull();
+    // Only the teaser before the members-only marker; the rest stays in the database.
+    expect(gated.html).toBe('<p>PUBLIC TEASER for everyone.</p>\n');
     expect(gated.excerpt).toBe('A teaser.');
     expect(JSON.stringify(s)).not.toContain('SECRET BODY');
+    const stored = await t.db.selectFrom('blog_posts').select(['html', 'members_html']).where('slug', '=', 'members-only').executeTakeFirstOrThrow();
+    expect(stored.members_html).toBe('<p>SECRET BODY</p>\n');
+    expect(stored.html).not.toContain('SECRET');
     const second = s.posts[1]!;
     expect(second.authors.map((a) => a.url)).toEqual(['/blog/author/bob/', '/blog/author/ann/']);
     expect(second.tags.map((tg) => tg.slug)).toEqual(['recipes', 'news']);

@@ -47,6 +47,38 @@ export function sameFields(current: Record<string, unknown>, wanted: Record<stri
   });
 }
 
+const CHUNK = 500;
+
+/** Every post's tag and author ids, in order, keyed by post id. */
+export async function loadRelations(trx: Transaction<Database>): Promise<Map<string, { tags: string[]; authors: string[] }>> {
+  const map = new Map<string, { tags: string[]; authors: string[] }>();
+  const get = (id: string) => {
+    let entry = map.get(id);
+    if (!entry) map.set(id, (entry = { tags: [], authors: [] }));
+    return entry;
+  };
+  const tags = await trx.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).orderBy('post_id').orderBy('sort_order').execute();
+  for (const t of tags) get(t.post_id).tags.push(t.tag_id);
+  const authors = await trx.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
+  for (const a of authors) get(a.post_id).authors.push(a.author_id);
+  return map;
+}
+
+/** Inserts tag and author links (in the given order) for posts that have none yet. */
+export async function insertRelations(trx: Transaction<Database>, rows: { id: string; tags: string[]; authors: string[] }[]): Promise<void> {
+  const tagRows = rows.flatMap((r) => r.tags.map((tag_id, sort_order) => ({ post_id: r.id, tag_id, sort_order })));
+  const authorRows = rows.flatMap((r) => r.authors.map((author_id, sort_order) => ({ post_id: r.id, author_id, sort_order })));
+  for (let i = 0; i < tagRows.length; i += CHUNK) await trx.insertInto('blog_post_tags').values(tagRows.slice(i, i + CHUNK)).execute();
+  for (let i = 0; i < authorRows.length; i += CHUNK) await trx.insertInto('blog_post_authors').values(authorRows.slice(i, i + CHUNK)).execute();
+}
+
+/** Replaces a post's tag and author links. */
+export async function replaceRelations(trx: Transaction<Database>, postId: string, tags: string[], authors: string[]): Promise<void> {
+  await trx.deleteFrom('blog_post_tags').where('post_id', '=', postId).execute();
+  await trx.deleteFrom('blog_post_authors').where('post_id', '=', postId).execute();
+  await insertRelations(trx, [{ id: postId, tags, authors }]);
+}
+
 export const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 function stableJson(value: unknown): string {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import matter from 'gray-matter';
 import { z } from 'zod';
 import { ContentError, parseWithFriendlyErrors } from '@rose/core';
-import { renderMarkdown } from './markdown.ts';
+import { renderMarkdown, splitAtMembersMarker } from './markdown.ts';
+import { reservedSlugs, slugPattern } from './slug-rules.ts';
 
 /** Everything `content/` describes, validated and ready to seed. */
 export interface ContentBundle {
@@ -41,7 +42,10 @@ export interface ContentPost {
   type: 'post' | 'page';
   slug: string;
   title: string;
+  /** Everything for a public post; a gated post's teaser (what precedes the members-only marker). */
   html: string;
+  /** A gated post's members-only part; null for public posts. */
+  membersHtml: string | null;
   excerpt: string | null;
   featureImage: string | null;
   featureImageAlt: string | null;
@@ -56,12 +60,9 @@ export interface ContentPost {
   file: string;
 }
 
-/** Slugs that would collide with the blog's own routes. */
-export const reservedSlugs = new Set(['tag', 'author', 'page', 'rss.xml', 'atom.xml', 'feed', 'search', 'sitemap.xml', 'index']);
-
 const slug = z
   .string()
-  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'expected a slug: lowercase letters, digits and single hyphens (e.g. "market-news")')
+  .regex(slugPattern, 'expected a slug: lowercase letters, digits and single hyphens (e.g. "market-news")')
   .max(120, 'expected at most 120 characters');
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `expected at most ${max} characters`);
 const httpUrl = z.string().refine((v) => {
@@ -245,11 +246,15 @@ export async function loadContent(contentDir: string): Promise<ContentBundle> {
       });
       if (v.updated && v.date && v.updated < v.date) problems.add(rel, 'updated: must not be earlier than date');
       if (parsedMatter.content.trim() === '') problems.add(rel, 'the body is empty');
+      // A gated post keeps only its teaser (before the members-only marker) in `html`.
+      const gated = v.visibility !== 'public';
+      const parts = gated ? splitAtMembersMarker(parsedMatter.content) : undefined;
       posts.push({
         type,
         slug: postSlug,
         title: v.title,
-        html: renderMarkdown(parsedMatter.content),
+        html: renderMarkdown(parts ? parts.teaser : parsedMatter.content),
+        membersHtml: parts ? renderMarkdown(parts.rest) : null,
         excerpt: v.excerpt ?? null,
         featureImage: v.feature_image ?? null,
         featureImageAlt: v.feature_image_alt ?? null,

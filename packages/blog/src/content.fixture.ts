@@ -18,7 +18,7 @@ export async function writeContentFixture(files: Record<string, string | null> =
     'navigation.json': JSON.stringify({ primary: [{ label: 'Home', url: '/blog/' }], secondary: [{ label: 'RSS', url: '/blog/rss.xml' }] }),
     'posts/first-post.md': post({ title: 'First post', date: '2025-01-01T10:00:00Z', tags: ['news'], authors: ['ann'] }, 'Hello **world**.'),
     'posts/second-post.md': post({ title: 'Second post', date: '2025-02-01T10:00:00Z', tags: ['recipes', 'news'], authors: ['bob', 'ann'] }, 'Soup <script>alert(1)</script> recipe.'),
-    'posts/members-only.md': post({ title: 'Members only', date: '2025-03-01T10:00:00Z', tags: ['news'], authors: ['ann'], visibility: 'members', excerpt: 'A teaser.' }, 'SECRET BODY'),
+    'posts/members-only.md': post({ title: 'Members only', date: '2025-03-01T10:00:00Z', tags: ['news'], authors: ['ann'], visibility: 'members', excerpt: 'A teaser.' }, 'PUBLIC TEASER for everyone.\n\n<!--members-only-->\n\nSECRET BODY'),
     'posts/a-draft.md': post({ title: 'A draft', date: '2025-04-01T10:00:00Z', tags: ['news'], authors: ['ann'], status: 'draft' }, 'Not yet.'),
     'pages/about.md': post({ title: 'About us' }, 'We are a co-op.'),
   };

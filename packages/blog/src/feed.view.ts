@@ -12,9 +12,10 @@ export function escapeXml(value: string): string {
     .replace(/'/g, '&apos;');
 }
 
-/** Feed items carry the full body for public posts and only the excerpt for members-only ones. */
+/** Feed items carry the full body of public posts; of members-only ones the excerpt and public teaser. */
 function itemContent(post: PostView): string {
-  return post.html ?? `<p>${escapeXml(post.excerpt)}</p><p>This post is for members.</p>`;
+  if (post.visibility === 'public') return post.html;
+  return `${post.excerpt ? `<p>${escapeXml(post.excerpt)}</p>` : ''}${post.html}<p>The rest of this post is for members.</p>`;
 }
 
 export function renderRss(snapshot: BlogSnapshot, siteUrl: string, limit = 20): string {

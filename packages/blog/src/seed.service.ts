@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { ContentError, RoseError, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
-import { replaceNavigation, sameFields, sameList, upsertSetting } from './blog.repository.ts';
+import { insertRelations, loadRelations, replaceNavigation, sameFields, sameList, upsertSetting } from './blog.repository.ts';
 import type { ContentBundle, ContentPost } from './content-loader.ts';
 
 export interface SeedCounts {
@@ -183,7 +183,7 @@ async function seedPosts(
 ): Promise<void> {
   const existing = await trx
     .selectFrom('blog_posts')
-    .select(['id', 'slug', 'type', 'title', 'html', 'excerpt', 'feature_image', 'feature_image_alt', 'status', 'visibility', 'featured', 'published_at', 'updated_at', 'source', 'source_ref'])
+    .select(['id', 'slug', 'type', 'title', 'html', 'members_html', 'excerpt', 'feature_image', 'feature_image_alt', 'status', 'visibility', 'featured', 'published_at', 'updated_at', 'source', 'source_ref'])
     .execute();
   const bySlug = new Map(existing.map((p) => [p.slug, p]));
   const relations = await loadRelations(trx);
@@ -203,6 +203,7 @@ async function seedPosts(
       type: p.type,
       title: p.title,
       html: p.html,
+      members_html: p.membersHtml,
       excerpt: p.excerpt,
       feature_image: p.featureImage,
       feature_image_alt: p.featureImageAlt,
@@ -246,6 +247,7 @@ async function seedPosts(
             slug: p.slug,
             title: p.title,
             html: p.html,
+            members_html: p.membersHtml,
             excerpt: p.excerpt,
             feature_image: p.featureImage,
             feature_image_alt: p.featureImageAlt,
@@ -275,25 +277,4 @@ async function seedPosts(
     await trx.deleteFrom('blog_posts').where('id', 'in', gone.map((p) => p.id)).execute();
     for (const p of gone) (p.type === 'post' ? summary.posts : summary.pages).removed++;
   }
-}
-
-async function loadRelations(trx: Transaction<Database>) {
-  const map = new Map<string, { tags: string[]; authors: string[] }>();
-  const get = (id: string) => {
-    let entry = map.get(id);
-    if (!entry) map.set(id, (entry = { tags: [], authors: [] }));
-    return entry;
-  };
-  const tags = await trx.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).orderBy('post_id').orderBy('sort_order').execute();
-  for (const t of tags) get(t.post_id).tags.push(t.tag_id);
-  const authors = await trx.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
-  for (const a of authors) get(a.post_id).authors.push(a.author_id);
-  return map;
-}
-
-async function insertRelations(trx: Transaction<Database>, rows: { id: string; tags: string[]; authors: string[] }[]) {
-  const tagRows = rows.flatMap((r) => r.tags.map((tag_id, sort_order) => ({ post_id: r.id, tag_id, sort_order })));
-  const authorRows = rows.flatMap((r) => r.authors.map((author_id, sort_order) => ({ post_id: r.id, author_id, sort_order })));
-  for (let i = 0; i < tagRows.length; i += CHUNK) await trx.insertInto('blog_post_tags').values(tagRows.slice(i, i + CHUNK)).execute();
-  for (let i = 0; i < authorRows.length; i += CHUNK) await trx.insertInto('blog_post_authors').values(authorRows.slice(i, i + CHUNK)).execute();
 }

@@ -31,7 +31,7 @@ export const settings = [
   { env: 'REDIS_URL', default: '(unset: in-process memory cache)', description: 'Redis URL (redis://host:6379/0) for the fragment/session cache.' },
   { env: 'GHOST_URL', default: '(unset: the blog comes from content/)', description: 'Ghost site to sync the blog from, e.g. https://ghost.example.org.' },
   { env: 'GHOST_CONTENT_KEY', default: '(required with GHOST_URL)', description: 'Content API key of a Ghost custom integration (26 hex characters).' },
-  { env: 'GHOST_ADMIN_KEY', default: '(unset)', description: 'Admin API key "id:secret" of the same integration; needed by `rose ghost webhooks install`.' },
+  { env: 'GHOST_ADMIN_KEY', default: '(unset)', description: 'Admin API key "id:secret" of the same integration; needed by `rose ghost webhooks install`, and for members to read members-only posts (Ghost\'s Content API gives only their public teaser).' },
   { env: 'GHOST_WEBHOOK_SECRET', default: '(unset: webhooks refused)', description: 'Shared secret Ghost signs webhooks with (at least 16 characters).' },
   { env: 'ROSE_PART_ORIGINS', default: '(unset: every part on ROSE_SITE_URL)', description: 'Comma-separated origins of parts served on their own hosts; each becomes a first-party single sign-on client.' },
   { env: 'SMTP_URL', default: '(unset: mail is written to ROSE_DATA_DIR/mail)', description: 'SMTP server for account mail, e.g. smtps://user:pass@mail.example.org:465.' },

@@ -76,7 +76,10 @@ export interface BlogPostsTable {
   type: PostType;
   slug: string;
   title: string;
+  /** What everyone may read: the whole body, or for a gated post its public teaser ('' if none). */
   html: string;
+  /** A gated post's members-only part (after the members-only marker); null for public posts, or when the source did not give it. */
+  members_html: string | null;
   excerpt: string | null;
   feature_image: string | null;
   feature_image_alt: string | null;
@@ -91,6 +94,15 @@ export interface BlogPostsTable {
   source_ref: string | null;
   ghost_id: string | null;
   ghost_uuid: string | null;
+}
+
+export type MemberTier = 'free' | 'paid';
+
+/** Which members pay (staff set it); a user without a row is a free member. */
+export interface MemberTiersTable {
+  user_id: string;
+  tier: MemberTier;
+  updated_at: UpdatedAt;
 }
 
 export interface BlogPostTagsTable {
@@ -176,6 +188,7 @@ export interface Database {
   blog_post_tags: BlogPostTagsTable;
   blog_post_authors: BlogPostAuthorsTable;
   blog_navigation: BlogNavigationTable;
+  member_tiers: MemberTiersTable;
   site_settings: SiteSettingsTable;
   jobs: JobsTable;
   sessions: SessionsTable;

@@ -218,3 +218,35 @@ describe('admin client: key validation', () => {
     );
   });
 });
+
+describe('admin client: gated bodies', () => {
+  const id = (n: number) => `6751b3d4e4b0f10001a1${String(n).padStart(4, '0')}`;
+
+  it('reads whole bodies (members-only marker included) by id, a few dozen ids per request', async () => {
+    const { client, requests } = await clientFor((req) => {
+      const ids = /^id:\[(.*)\]$/.exec(req.url.searchParams.get('filter') ?? '')![1]!.split(',');
+      return {
+        status: 200,
+        json: {
+          posts: ids.map((i) => ({ id: i, status: 'published', visibility: 'members', html: '<p>Teaser.</p><!--members-only--><p>Rest.</p>' })),
+          meta: { pagination: { page: 1, limit: 100, pages: 1, total: ids.length, next: null, prev: null } },
+        },
+      };
+    });
+    const ids = Array.from({ length: 60 }, (_, n) => id(n));
+    const bodies = await client.bodiesByIds('posts', ids);
+    expect(bodies).toHaveLength(60);
+    expect(bodies[0]).toEqual({ id: id(0), status: 'published', visibility: 'members', html: '<p>Teaser.</p><!--members-only--><p>Rest.</p>' });
+    expect(requests.map((r) => [r.url.pathname, r.url.searchParams.get('formats'), r.url.searchParams.get('fields'), r.url.searchParams.get('filter')!.split(',').length])).toEqual([
+      ['/ghost/api/admin/posts/', 'html', 'id,status,visibility,html', 50],
+      ['/ghost/api/admin/posts/', 'html', 'id,status,visibility,html', 10],
+    ]);
+    expect(decodeToken(requests[0]!.headers.authorization).header).toMatchObject({ kid: keyId });
+  });
+
+  it('refuses anything but Ghost ids before sending a request', async () => {
+    const { client, requests } = await clientFor(() => ({ status: 500, body: '' }));
+    await expect(client.bodiesByIds('pages', ["x] ,status:'draft"])).rejects.toThrow(RangeError);
+    expect(requests).toEqual([]);
+  });
+});

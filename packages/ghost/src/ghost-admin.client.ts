@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { systemClock, type Clock } from '@rose/core';
 import { parseAdminKey, signAdminToken } from './admin-token.ts';
 import { createTransport, endpointOf, parseAnswer, send } from './ghost-http.ts';
-import { ghostSiteSchema, ghostWebhookSchema, type GhostSite, type GhostWebhook, type GhostWebhookEvent } from './ghost.types.ts';
+import { ghostAdminBodySchema, ghostSiteSchema, ghostWebhookSchema, type GhostAdminBody, type GhostSite, type GhostWebhook, type GhostWebhookEvent } from './ghost.types.ts';
 
 export interface GhostAdminClientOptions {
   /** The site address (GHOST_URL); may include a subdirectory. */
@@ -41,12 +41,21 @@ export interface GhostAdminClient {
   createWebhook(input: CreateWebhookInput): Promise<GhostWebhook>;
   /** `'already-gone'` when Ghost says there is no such webhook, so deleting twice is safe. */
   deleteWebhook(id: string): Promise<'deleted' | 'already-gone'>;
+  /**
+   * The whole HTML of these posts (or pages) as staff see it, members-only part and
+   * `<!--members-only-->` marker included: what the Content API withholds from gated posts.
+   * Ids Ghost does not know are left out.
+   */
+  bodiesByIds(resource: 'posts' | 'pages', ids: string[]): Promise<GhostAdminBody[]>;
 }
+
+/** Ids per request: the filter travels in the query string, and one page (100) holds them all. */
+const idsPerRequest = 50;
 
 const adminRoot = 'ghost/api/admin/';
 
 /**
- * A client for the few Admin API calls sync needs. Every request carries a fresh token.
+ * A client for the few Admin API calls sync needs (site check, webhooks, gated bodies). Every request carries a fresh token.
  *
  * @example
  * const admin = createGhostAdminClient({ url: 'https://news.coop.example', adminKey });
@@ -78,6 +87,20 @@ export function createGhostAdminClient(opts: GhostAdminClientOptions): GhostAdmi
         endpoint: endpointOf(t, 'POST', path),
       });
       return parsed.webhooks[0];
+    },
+    bodiesByIds: async (resource, ids) => {
+      const bad = ids.find((id) => !/^[0-9a-f]{24}$/.test(id));
+      if (bad !== undefined) throw new RangeError(`Not a Ghost id: ${JSON.stringify(bad).slice(0, 40)}`);
+      const path = `${adminRoot}${resource}/`;
+      const schema = z.object({ [resource]: z.array(ghostAdminBodySchema) }) as unknown as z.ZodType<Record<string, GhostAdminBody[]>>;
+      const found: GhostAdminBody[] = [];
+      for (let i = 0; i < ids.length; i += idsPerRequest) {
+        const chunk = ids.slice(i, i + idsPerRequest);
+        const query = { filter: `id:[${chunk.join(',')}]`, formats: 'html', fields: 'id,status,visibility,html', limit: '100' };
+        const answer = await send(t, { method: 'GET', path, query, headers, idempotent: true });
+        found.push(...(parseAnswer(t, schema, answer.body, { endpoint: endpointOf(t, 'GET', path) })[resource] ?? []));
+      }
+      return found;
     },
     deleteWebhook: async (id) => {
       if (!/^[0-9a-f]{24}$/i.test(id)) throw new RangeError('deleteWebhook expects a Ghost id (24 hex characters)');

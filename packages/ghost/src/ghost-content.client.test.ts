@@ -117,24 +117,30 @@ describe('content client: posts and pages', () => {
 });
 
 describe('content client: ids, tags, authors, settings', () => {
-  it('lists every post id with its updated_at across pages, asking only for those fields', async () => {
+  it('lists every post id with its updated_at, tags and authors across pages, asking only for those', async () => {
     const { client, requests } = await clientFor(pagedFixtures('post-ids'));
     const ids = await client.postIds();
 
     expect(ids).toHaveLength(6);
-    expect(ids[0]).toEqual({ id: '6751b3d4e4b0f10001a1c001', updated_at: new Date('2026-08-21T13:05:31.000Z') });
-    expect(requests.map((r) => [r.url.searchParams.get('fields'), r.url.searchParams.get('page')])).toEqual([
-      ['id,updated_at', '1'],
-      ['id,updated_at', '2'],
+    expect(ids[0]).toMatchObject({ id: '6751b3d4e4b0f10001a1c001', updated_at: new Date('2026-08-21T13:05:31.000Z') });
+    // Internal (#) tags come too: Ghost's tag list leaves them out.
+    expect(ids[0]!.tags.map((t) => [t.slug, t.visibility])).toEqual([
+      ['market', 'public'],
+      ['hash-hidden', 'internal'],
+    ]);
+    expect(ids[0]!.authors.map((a) => a.slug)).toEqual(['ann']);
+    expect(requests.map((r) => [r.url.searchParams.get('fields'), r.url.searchParams.get('include'), r.url.searchParams.get('page')])).toEqual([
+      ['id,updated_at', 'tags,authors', '1'],
+      ['id,updated_at', 'tags,authors', '2'],
     ]);
   });
 
   it('lists page ids from the pages endpoint', async () => {
     const { client, requests } = await clientFor(() => ({
       status: 200,
-      json: { pages: [{ id: '6751b3d4e4b0f10001a1c050', updated_at: '2026-05-02T09:00:00.000+01:00' }], meta: { pagination: { page: 1, limit: 100, pages: 1, total: 1, next: null, prev: null } } },
+      json: { pages: [{ id: '6751b3d4e4b0f10001a1c050', updated_at: '2026-05-02T09:00:00.000+01:00', tags: [], authors: [] }], meta: { pagination: { page: 1, limit: 100, pages: 1, total: 1, next: null, prev: null } } },
     }));
-    expect(await client.pageIds()).toEqual([{ id: '6751b3d4e4b0f10001a1c050', updated_at: new Date('2026-05-02T08:00:00.000Z') }]);
+    expect(await client.pageIds()).toEqual([{ id: '6751b3d4e4b0f10001a1c050', updated_at: new Date('2026-05-02T08:00:00.000Z'), tags: [], authors: [] }]);
     expect(requests[0]?.url.pathname).toBe('/ghost/api/content/pages/');
   });
 

@@ -42,10 +42,13 @@ export interface GhostContentClient {
   posts(opts?: { updatedSince?: Date }): AsyncGenerator<GhostPost[], void, undefined>;
   /** Published pages, as `posts`. */
   pages(opts?: { updatedSince?: Date }): AsyncGenerator<GhostPage[], void, undefined>;
-  /** Id and updated_at of every published post: what is missing here was unpublished or deleted. */
   /** The published posts among `ids` (24-hex Ghost ids); a missing one is unpublished or deleted. */
   postsByIds(ids: string[]): Promise<GhostPost[]>;
   pagesByIds(ids: string[]): Promise<GhostPage[]>;
+  /**
+   * Id, updated_at, tags and authors of every published post: what is missing here was
+   * unpublished or deleted, and links that differ were changed without moving updated_at.
+   */
   postIds(): Promise<GhostItemStamp[]>;
   pageIds(): Promise<GhostItemStamp[]>;
   /** Every public tag Ghost lists (tags without published posts are left out by Ghost). */
@@ -95,8 +98,14 @@ export function createGhostContentClient(opts: GhostContentClientOptions): Ghost
     // Ids go into a filter expression: only Ghost's own id shape is allowed in.
     const bad = ids.find((id) => !/^[0-9a-f]{24}$/.test(id));
     if (bad !== undefined) throw new RangeError(`Not a Ghost id: ${JSON.stringify(bad).slice(0, 40)}`);
-    if (ids.length === 0) return Promise.resolve([]);
-    return collect(browse(resource, ghostPostSchema, { include: 'tags,authors', formats: 'html', filter: `id:[${ids.join(',')}]` }));
+    // The filter travels in the query string: a few dozen ids per request keep URLs short.
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += 50) chunks.push(ids.slice(i, i + 50));
+    return (async () => {
+      const found: GhostPost[] = [];
+      for (const chunk of chunks) found.push(...(await collect(browse(resource, ghostPostSchema, { include: 'tags,authors', formats: 'html', filter: `id:[${chunk.join(',')}]` }))));
+      return found;
+    })();
   };
 
   return {
@@ -104,8 +113,8 @@ export function createGhostContentClient(opts: GhostContentClientOptions): Ghost
     pagesByIds: (ids) => byIds('pages', ids),
     posts: (o) => browse('posts', ghostPostSchema, contentQuery(o?.updatedSince)),
     pages: (o) => browse('pages', ghostPostSchema, contentQuery(o?.updatedSince)),
-    postIds: () => collect(browse('posts', ghostItemStampSchema, { fields: 'id,updated_at' })),
-    pageIds: () => collect(browse('pages', ghostItemStampSchema, { fields: 'id,updated_at' })),
+    postIds: () => collect(browse('posts', ghostItemStampSchema, { fields: 'id,updated_at', include: 'tags,authors' })),
+    pageIds: () => collect(browse('pages', ghostItemStampSchema, { fields: 'id,updated_at', include: 'tags,authors' })),
     tags: () => collect(browse('tags', ghostTagSchema, {})),
     authors: () => collect(browse('authors', ghostAuthorSchema, {})),
     settings: async () => {

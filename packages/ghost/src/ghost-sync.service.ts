@@ -1,9 +1,10 @@
 import type { Kysely, Transaction } from 'kysely';
-import { applyImport, readSetting, reservedSlugs, type ImportBatch, type ImportedPost, type ImportSummary } from '@rose/blog';
+import { applyImport, listGatedWithoutBody, readSetting, type ImportBatch, type ImportedAuthor, type ImportedPost, type ImportedTag, type ImportSummary } from '@rose/blog';
 import { blogLinks, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
+import type { GhostAdminClient } from './ghost-admin.client.ts';
 import type { GhostContentClient } from './ghost-content.client.ts';
-import type { GhostNavigationItem, GhostPost, GhostSettings } from './ghost.types.ts';
+import type { GhostAuthor, GhostItemStamp, GhostNavigationItem, GhostPost, GhostSettings, GhostTag } from './ghost.types.ts';
 
 /** What the last sync saw: the newest `updated_at` (Ghost's clock, not ours). */
 export interface SyncMark {
@@ -25,26 +26,32 @@ export interface SyncProgress {
 export interface SyncResult extends ImportSummary {
   full: boolean;
   fetched: { posts: number; pages: number };
-  /** Items left out, with the reason (a slug our routes cannot serve). */
-  skipped: { slug: string; reason: string }[];
   mark: string | undefined;
 }
-
-const slugPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /**
  * Brings the blog tables in line with Ghost. The first run (or `full`) fetches everything;
  * later runs fetch only posts and pages updated at or after the last mark (second
  * precision, so the boundary second is fetched again and de-duplicated), refresh tags and
- * authors fully, and reconcile ids so posts deleted or unpublished in Ghost disappear.
+ * authors fully, and read the id, tags and authors of every published item, so posts deleted
+ * or unpublished in Ghost disappear and links changed without moving `updated_at` are
+ * relinked. With the Admin API client, gated posts' members-only parts are read too.
  * Everything is fetched first and applied in one transaction: an interrupted sync leaves
- * the previous state intact.
+ * the previous state intact. What the blog can and cannot import is decided by its one
+ * import rule (`applyImport`), for sync and webhooks alike.
  *
  * @example
- * const result = await syncFromGhost({ db, client, ghostUrl: config.ghost.url });
+ * const result = await syncFromGhost({ db, client, admin, ghostUrl: config.ghost.url });
  */
 export async function syncFromGhost(
-  deps: { db: Kysely<Database>; client: GhostContentClient; ghostUrl: string; clock?: Clock },
+  deps: {
+    db: Kysely<Database>;
+    client: GhostContentClient;
+    /** Reads gated posts' members-only parts; required so no caller forgets it (undefined: only teasers). */
+    admin: GhostAdminClient | undefined;
+    ghostUrl: string;
+    clock?: Clock;
+  },
   opts: {
     full?: boolean;
     onProgress?: (p: SyncProgress) => void;
@@ -72,29 +79,28 @@ export async function syncFromGhost(
   const allPages = await collect(deps.client.pages(updatedSince ? { updatedSince } : {}), (n) => progress({ phase: 'pages', fetched: n }));
   const posts = allPosts.filter((p) => !isKnown(p));
   const pages = allPages.filter((p) => !isKnown(p));
-  const [postIds, pageIds] = await Promise.all([deps.client.postIds(), deps.client.pageIds()]);
-  progress({ phase: 'ids', fetched: postIds.length + pageIds.length });
+  const [postStamps, pageStamps] = await Promise.all([deps.client.postIds(), deps.client.pageIds()]);
+  progress({ phase: 'ids', fetched: postStamps.length + pageStamps.length });
 
-  const skipped: SyncResult['skipped'] = [];
-  const upsertPosts: ImportedPost[] = [];
-  for (const [list, type] of [
-    [posts, 'post'],
-    [pages, 'page'],
-  ] as const) {
-    for (const p of list) {
-      const reason = !slugPattern.test(p.slug) ? 'not a plain lowercase slug' : reservedSlugs.has(p.slug) ? "reserved for the blog's own pages" : undefined;
-      if (reason) {
-        skipped.push({ slug: p.slug, reason });
-        continue;
-      }
-      upsertPosts.push(toImportedPost(p, type, deps.ghostUrl));
-    }
+  if (deps.admin) {
+    // Gated items stored without their members-only part (GHOST_ADMIN_KEY was set since, or
+    // the database was migrated): read them again, whether or not they changed.
+    const missing = await listGatedWithoutBody(deps.db);
+    const again = (ids: string[], stamps: GhostItemStamp[], fetched: GhostPost[]) => {
+      const published = new Set(stamps.map((s) => s.id));
+      const have = new Set(fetched.map((p) => p.id));
+      return ids.filter((id) => published.has(id) && !have.has(id));
+    };
+    posts.push(...(await deps.client.postsByIds(again(missing.posts, postStamps, posts))));
+    pages.push(...(await deps.client.pagesByIds(again(missing.pages, pageStamps, pages))));
   }
-  // Tags and authors referenced by the fetched posts count too (Ghost's own lists leave
-  // out tags without published posts).
+  const upsertPosts = [...(await toImportedPosts(posts, 'post', deps)), ...(await toImportedPosts(pages, 'page', deps))];
+
+  // Tags and authors referenced by any published item count too: Ghost's own lists leave
+  // out tags without published posts, and internal (#) tags.
   const tagMap = new Map(tags.map((t) => [t.id, t]));
   const authorMap = new Map(authors.map((a) => [a.id, a]));
-  for (const p of [...posts, ...pages]) {
+  for (const p of [...posts, ...pages, ...postStamps, ...pageStamps]) {
     for (const t of p.tags) if (!tagMap.has(t.id)) tagMap.set(t.id, t);
     for (const a of p.authors) if (!authorMap.has(a.id)) authorMap.set(a.id, a);
   }
@@ -104,14 +110,11 @@ export async function syncFromGhost(
   const mark = newest ? newest.toISOString() : previous?.mark;
   const idsAtMark = newest ? everything.filter((p) => p.updated_at.getTime() === newest.getTime()).map((p) => p.id) : (previous?.idsAtMark ?? []);
   const batch: ImportBatch = {
-    tags: [...tagMap.values()]
-      .filter((t) => slugPattern.test(t.slug))
-      .map((t) => ({ sourceId: t.id, slug: t.slug, name: t.name, description: t.description, visibility: t.visibility })),
-    authors: [...authorMap.values()]
-      .filter((a) => slugPattern.test(a.slug))
-      .map((a) => ({ sourceId: a.id, slug: a.slug, name: a.name, bio: a.bio, profileImage: a.profile_image, website: a.website, location: a.location })),
+    tags: [...tagMap.values()].map(toImportedTag),
+    authors: [...authorMap.values()].map(toImportedAuthor),
     upsertPosts,
-    keepOnly: { posts: new Set(postIds.map((p) => p.id)), pages: new Set(pageIds.map((p) => p.id)) },
+    relations: new Map([...postStamps, ...pageStamps].map((s) => [s.id, { tagSourceIds: s.tags.map((t) => t.id), authorSourceIds: s.authors.map((a) => a.id) }])),
+    keepOnly: { posts: new Set(postStamps.map((p) => p.id)), pages: new Set(pageStamps.map((p) => p.id)) },
     site: toSiteSettings(settings),
     navigation: {
       primary: settings.navigation.map((n) => toNavItem(n, deps.ghostUrl)),
@@ -125,8 +128,36 @@ export async function syncFromGhost(
     await opts.inTransaction?.(trx, applied);
     return applied;
   });
-  return { ...summary, full, fetched: { posts: posts.length, pages: pages.length }, skipped, mark };
+  return { ...summary, full, fetched: { posts: posts.length, pages: pages.length }, mark };
 }
+
+/**
+ * Ghost posts or pages as the blog imports them. Gated ones get their whole body from the
+ * Admin API when a client is given (the Content API withholds the members-only part);
+ * otherwise only the teaser the Content API shows. Used by sync and webhooks alike.
+ */
+export async function toImportedPosts(items: GhostPost[], type: 'post' | 'page', deps: { admin: GhostAdminClient | undefined; ghostUrl: string }): Promise<ImportedPost[]> {
+  const gated = items.filter((p) => p.visibility !== 'public').map((p) => p.id);
+  const bodies = new Map<string, string>();
+  if (deps.admin && gated.length > 0) {
+    for (const b of await deps.admin.bodiesByIds(type === 'post' ? 'posts' : 'pages', gated)) {
+      // A body that changed state since the Content API answered is left for the next sync.
+      if (b.status === 'published') bodies.set(b.id, b.html ?? '');
+    }
+  }
+  return items.map((p) => toImportedPost(p, type, deps.ghostUrl, bodies.get(p.id) ?? null));
+}
+
+export const toImportedTag = (t: GhostTag): ImportedTag => ({ sourceId: t.id, slug: t.slug, name: t.name, description: t.description, visibility: t.visibility });
+export const toImportedAuthor = (a: GhostAuthor): ImportedAuthor => ({
+  sourceId: a.id,
+  slug: a.slug,
+  name: a.name,
+  bio: a.bio,
+  profileImage: a.profile_image,
+  website: a.website,
+  location: a.location,
+});
 
 async function collect<T extends { id: string }>(batches: AsyncIterable<T[]>, onCount: (n: number) => void): Promise<T[]> {
   const byId = new Map<string, T>();
@@ -137,7 +168,7 @@ async function collect<T extends { id: string }>(batches: AsyncIterable<T[]>, on
   return [...byId.values()];
 }
 
-export function toImportedPost(p: GhostPost, type: 'post' | 'page', ghostUrl: string): ImportedPost {
+function toImportedPost(p: GhostPost, type: 'post' | 'page', ghostUrl: string, membersHtml: string | null): ImportedPost {
   return {
     sourceId: p.id,
     sourceUuid: p.uuid,
@@ -145,6 +176,7 @@ export function toImportedPost(p: GhostPost, type: 'post' | 'page', ghostUrl: st
     slug: p.slug,
     title: p.title,
     html: rewriteGhostLinks(p.html ?? '', ghostUrl),
+    membersHtml: p.visibility === 'public' || membersHtml === null ? null : rewriteGhostLinks(membersHtml, ghostUrl),
     excerpt: p.custom_excerpt ?? (p.visibility === 'public' ? (p.excerpt ?? null) : null),
     featureImage: p.feature_image,
     featureImageAlt: p.feature_image_alt,

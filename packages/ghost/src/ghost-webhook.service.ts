@@ -4,8 +4,9 @@ import { z } from 'zod';
 import { applyImport, type ImportSummary } from '@rose/blog';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import type { Database } from '@rose/db';
+import type { GhostAdminClient } from './ghost-admin.client.ts';
 import type { GhostContentClient } from './ghost-content.client.ts';
-import { toImportedPost } from './ghost-sync.service.ts';
+import { toImportedAuthor, toImportedPosts, toImportedTag } from './ghost-sync.service.ts';
 import { verifyGhostSignature } from './webhook-signature.ts';
 
 export type WebhookOutcome =
@@ -32,6 +33,8 @@ export async function handleGhostWebhook(
   deps: {
     db: Kysely<Database>;
     client: GhostContentClient;
+    /** Reads gated posts' members-only parts, as sync does (undefined: only teasers). */
+    admin: GhostAdminClient | undefined;
     ghostUrl: string;
     secret: string;
     clock?: Clock;
@@ -75,18 +78,14 @@ export async function handleGhostWebhook(
 
   // Network first, transaction second: never hold a transaction open across HTTP.
   const found = resourceName === 'post' ? await deps.client.postsByIds([id]) : await deps.client.pagesByIds([id]);
+  const item = found[0];
+  // The same mapping and import rule as sync (slugs the blog cannot serve, gated bodies).
+  const imported = item ? await toImportedPosts([item], resourceName, deps) : [];
   return deps.db.transaction().execute(async (trx) => {
     if (!(await recordDelivery(trx, deliveryId))) return ok({ status: 'duplicate' as const });
-    const item = found[0];
     const summary = await applyImport(
       trx,
-      item
-        ? {
-            upsertPosts: [toImportedPost(item, resourceName, deps.ghostUrl)],
-            mergeTags: item.tags.map((t) => ({ sourceId: t.id, slug: t.slug, name: t.name, description: t.description, visibility: t.visibility })),
-            mergeAuthors: item.authors.map((a) => ({ sourceId: a.id, slug: a.slug, name: a.name, bio: a.bio, profileImage: a.profile_image, website: a.website, location: a.location })),
-          }
-        : { removeSourceIds: [id] },
+      item ? { upsertPosts: imported, mergeTags: item.tags.map(toImportedTag), mergeAuthors: item.authors.map(toImportedAuthor) } : { removeSourceIds: [id] },
       { clock },
     );
     if (summary.changedSlugs.length > 0 || summary.sharedChanged) {

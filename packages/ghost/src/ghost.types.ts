@@ -72,12 +72,26 @@ export const ghostPostSchema = z.object({
 export type GhostPost = z.output<typeof ghostPostSchema>;
 export type GhostPage = GhostPost;
 
-/** What `fields=id,updated_at` returns: enough to reconcile deletions and spot stale copies. */
+/**
+ * What `fields=id,updated_at&include=tags,authors` returns: enough to reconcile deletions and
+ * the tags and authors of every item (Ghost does not move `updated_at` when only they change).
+ */
 export const ghostItemStampSchema = z.object({
   id: z.string().min(1),
   updated_at: ghostDate,
+  tags: z.array(ghostTagSchema),
+  authors: z.array(ghostAuthorSchema),
 });
 export type GhostItemStamp = z.output<typeof ghostItemStampSchema>;
+
+/** A post or page as the Admin API shows staff: the whole body, members-only part included. */
+export const ghostAdminBodySchema = z.object({
+  id: z.string().min(1),
+  status: z.string(),
+  visibility: z.enum(['public', 'members', 'paid', 'tiers']),
+  html: z.string().nullable().optional(),
+});
+export type GhostAdminBody = z.output<typeof ghostAdminBodySchema>;
 
 const navigationItemSchema = z.object({ label: z.string(), url: z.string() });
 export type GhostNavigationItem = z.output<typeof navigationItemSchema>;

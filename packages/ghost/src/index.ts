@@ -20,6 +20,7 @@ export {
   ghostSiteSchema,
   ghostWebhookSchema,
   ghostItemStampSchema,
+  ghostAdminBodySchema,
   ghostWebhookEvents,
   type GhostPost,
   type GhostPage,
@@ -31,6 +32,7 @@ export {
   type GhostWebhook,
   type GhostWebhookEvent,
   type GhostItemStamp,
+  type GhostAdminBody,
 } from './ghost.types.ts';
 export { syncFromGhost, toSitePath, syncMarkKey, type SyncMark, type SyncProgress, type SyncResult } from './ghost-sync.service.ts';
 export { handleGhostWebhook, type WebhookOutcome, type WebhookRejection } from './ghost-webhook.service.ts';

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './cli.ts';
+import { startSmtpSink } from './smtp-sink.ts';
 
 const ghostVersion = '6.65.0';
 // Ghost 6.65 declares `node: ^22.23.1 || ^24.20.0`; the cached install is built for Node 22.
@@ -21,6 +22,16 @@ export interface GhostServer {
   adminKey: string;
   /** Admin API request helper used by tests: signs a fresh HS256 JWT (kid=id, aud '/admin/', 5 min expiry) per call. */
   admin<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /**
+   * Adds a staff user the way Ghost does: an invite mailed (to the harness's SMTP sink), then
+   * accepted. Ghost derives the slug from the name.
+   */
+  createStaffUser(input: { name: string; email: string; role?: 'Author' | 'Editor' | 'Administrator' }): Promise<{ id: string; slug: string }>;
+  /**
+   * Deletes a staff user as the owner does in Ghost Admin (API tokens may not): Ghost moves
+   * their posts to the owner and tags them `#<slug>`, without moving `updated_at`.
+   */
+  deleteStaffUser(id: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -324,6 +335,9 @@ export async function startGhost(opts: { log?: Log; timeoutMs?: number } = {}): 
   const contentPath = path.join(tmp, 'content');
   // Ghost needs its default themes and folder layout inside the content path.
   await fs.cp(path.join(ghostDir, 'content'), contentPath, { recursive: true });
+  // Ghost mails staff invites; a real SMTP sink lets tests accept them.
+  const smtp = await startSmtpSink();
+  const smtpPort = new URL(smtp.url).port;
   const watchFile = path.join(tmp, 'parent-watch.cjs');
   await fs.writeFile(watchFile, parentWatch(tmp));
 
@@ -338,7 +352,12 @@ export async function startGhost(opts: { log?: Log; timeoutMs?: number } = {}): 
       database__client: 'better-sqlite3',
       database__connection__filename: path.join(tmp, 'ghost.db'),
       paths__contentPath: contentPath,
-      mail__transport: 'stub',
+      mail__transport: 'SMTP',
+      mail__from: 'ghost@example.com',
+      mail__options__host: '127.0.0.1',
+      mail__options__port: smtpPort,
+      mail__options__secure: 'false',
+      mail__options__ignoreTLS: 'true',
       // Tinfoil turns off every outbound call (update check, Gravatar, RPC pings).
       privacy__useTinfoil: 'true',
       logging__level: 'error',
@@ -364,6 +383,7 @@ export async function startGhost(opts: { log?: Log; timeoutMs?: number } = {}): 
     stopped ??= (async () => {
       process.removeListener('exit', killOnExit);
       await killChild(child, exited);
+      await smtp.stop();
       await fs.rm(tmp, { recursive: true, force: true, maxRetries: 5 });
     })();
     return stopped;
@@ -423,23 +443,49 @@ export async function startGhost(opts: { log?: Log; timeoutMs?: number } = {}): 
     )) as { integrations: { api_keys: ApiKey[] }[] };
     const keys = created.integrations[0]?.api_keys ?? [];
     const content = keys.find((k) => k.type === 'content');
-    const admin = keys.find((k) => k.type === 'admin');
-    if (!content || !admin) throw new Error(`Ghost integration came without keys: ${JSON.stringify(created)}`);
+    const adminApiKey = keys.find((k) => k.type === 'admin');
+    if (!content || !adminApiKey) throw new Error(`Ghost integration came without keys: ${JSON.stringify(created)}`);
     // Ghost 6 already serialises the admin key's secret as "id:secret".
-    const adminKey = admin.secret.includes(':') ? admin.secret : `${admin.id}:${admin.secret}`;
+    const adminKey = adminApiKey.secret.includes(':') ? adminApiKey.secret : `${adminApiKey.id}:${adminApiKey.secret}`;
     log(`ghost: ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
+    const admin = async <T = unknown>(method: string, apiPath: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${api}${apiPath}`, {
+        method,
+        headers: { authorization: `Ghost ${adminToken(adminKey)}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return (await readBody(res, `Ghost Admin API ${method} ${apiPath}`)) as T;
+    };
     return {
       url,
       contentKey: content.secret,
       adminKey,
-      async admin<T = unknown>(method: string, apiPath: string, body?: unknown): Promise<T> {
-        const res = await fetch(`${api}${apiPath}`, {
-          method,
-          headers: { authorization: `Ghost ${adminToken(adminKey)}`, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        return (await readBody(res, `Ghost Admin API ${method} ${apiPath}`)) as T;
+      admin,
+      async createStaffUser(input) {
+        const { roles } = await admin<{ roles: { id: string; name: string }[] }>('GET', '/roles/?permissions=assign');
+        const role = roles.find((r) => r.name === (input.role ?? 'Author'));
+        if (!role) throw new Error(`Ghost has no assignable role ${input.role ?? 'Author'}: ${roles.map((r) => r.name).join(', ')}`);
+        await admin('POST', '/invites/', { invites: [{ email: input.email, role_id: role.id }] });
+        const mail = mailText(await smtp.waitFor(input.email, 30_000));
+        const token = /\/signup\/([^/\s"<]+)\//.exec(mail)?.[1];
+        if (!token) throw new Error(`No signup link in Ghost's invite mail to ${input.email}:\n${mail.slice(0, 2000)}`);
+        await readBody(
+          await fetch(`${api}/authentication/invitation/`, {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ invitation: [{ token: decodeURIComponent(token), email: input.email, name: input.name, password: randomBytes(24).toString('base64url') }] }),
+          }),
+          'Ghost invitation acceptance',
+        );
+        const { users } = await admin<{ users: { id: string; slug: string; email: string }[] }>('GET', `/users/?filter=${encodeURIComponent(`email:'${input.email}'`)}`);
+        const user = users[0];
+        if (!user) throw new Error(`Ghost accepted the invitation but lists no user ${input.email}`);
+        return { id: user.id, slug: user.slug };
+      },
+      async deleteStaffUser(id) {
+        // The owner's browser session from setup; only staff sessions may delete users.
+        await readBody(await fetch(`${api}/users/${id}/`, { method: 'DELETE', headers: authed }), `Ghost DELETE /users/${id}/`);
       },
       stop,
     };
@@ -448,6 +494,20 @@ export async function startGhost(opts: { log?: Log; timeoutMs?: number } = {}): 
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`Ghost failed to start: ${reason}\n--- last Ghost output ---\n${tail.text()}`, { cause: error });
   }
+}
+
+/** The readable text of a raw MIME message: every part decoded (base64 or quoted-printable). */
+function mailText(raw: string): string {
+  return raw
+    .split(/\r?\n--[^\r\n]+\r?\n/)
+    .map((part) => {
+      const [head = '', ...rest] = part.split(/\r?\n\r?\n/);
+      const body = rest.join('\n\n');
+      if (/content-transfer-encoding:\s*base64/i.test(head)) return Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64').toString('utf8');
+      if (/content-transfer-encoding:\s*quoted-printable/i.test(head)) return body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+      return part;
+    })
+    .join('\n');
 }
 
 /** SIGTERM, then SIGKILL if Ghost has not exited after a few seconds. */

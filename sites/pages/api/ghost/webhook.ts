@@ -22,6 +22,7 @@ export const POST: APIRoute = async ({ request }) => {
     {
       db: services.database.db,
       client: services.ghost.content,
+      admin: services.ghost.admin,
       ghostUrl: services.ghost.url,
       secret: services.ghost.webhookSecret,
       clock: services.clock,
@@ -35,5 +36,7 @@ export const POST: APIRoute = async ({ request }) => {
   }
   const outcome = result.value;
   services.jobs.wake();
-  return json(200, outcome.status === 'applied' ? { status: outcome.status, resource: outcome.resource, changed: outcome.summary.changedSlugs } : outcome);
+  if (outcome.status !== 'applied') return json(200, outcome);
+  for (const s of outcome.summary.skipped) services.logger.warn({ kind: s.kind, slug: s.slug, reason: s.reason }, `Ghost ${s.kind} "${s.slug}" skipped: ${s.reason}`);
+  return json(200, { status: outcome.status, resource: outcome.resource, changed: outcome.summary.changedSlugs, skipped: outcome.summary.skipped });
 };
