@@ -321,10 +321,11 @@ function pageFile(pathname: string): string {
 
 /**
  * What differs between two renders of an unchanged page: server-island URLs carry the
- * component id and props encrypted with a fresh IV, islands get random ids, and the layout names the release that
+ * component id and props encrypted with a fresh IV, islands get random ids (all anchored on
+ * literal prefixes: a bare UUID pattern cost seconds per thousand pages), and the layout names the release that
  * rendered it. Pages equal but for these count as unchanged and stay linked.
  */
-const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?)[^"]*/g, /()[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, /(<meta name="rose-release" content=")[^"]*/g];
+const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?)[^"]*/g, /(data-island-id=")[^"]*/g, /(replaceServerIsland\(")[^"]*/g, /(<meta name="rose-release" content=")[^"]*/g];
 export function normalisePerRender(html: string): string {
   return perRender.reduce((s, re) => s.replace(re, '$1'), html);
 }
