@@ -15,6 +15,8 @@ const openIdProviderInDev: AstroIntegration = {
       // cannot import it because Vite's config loader is gone once the config is read.
       type OidcServices = { oidc(): Promise<{ handle(req: unknown, res: unknown): Promise<boolean> }> };
       const provided = (globalThis as Record<symbol, Promise<OidcServices> | undefined>)[Symbol.for('rose.services')];
+      // `rose dev` re-seeds content/ edits and then reloads open pages through this.
+      (globalThis as Record<symbol, unknown>)[Symbol.for('rose.dev-reload')] = () => server.ws.send({ type: 'full-reload' });
       if (!provided) {
         logger.warn('started without `rose dev`: the OpenID provider is not mounted');
         return;

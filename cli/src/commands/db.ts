@@ -56,6 +56,9 @@ export async function dbStatus(ctx: CommandContext): Promise<void> {
   try {
     const list = await services.migrations.status();
     ctx.out.info(`Database: ${describeDatabase(ctx.config)}`);
+    const embedded = services.database.embedded;
+    if (embedded?.role === 'client') ctx.out.info(`  open in \`${embedded.ownerCommand}\` (process ${embedded.ownerPid}); reached through its socket in ${embedded.socket}`);
+    else if (embedded?.role === 'owner') ctx.out.info(`  no other process had it open: opened by this command`);
     for (const m of list) ctx.out.info(`  ${m.executedAt ? '✔' : '·'} ${m.name}${m.executedAt ? `  (applied ${m.executedAt.toISOString()})` : '  (pending)'}`);
     const pending = list.filter((m) => !m.executedAt).length;
     ctx.out.info(pending === 0 ? 'All migrations applied.' : `${pending} pending: run \`rose db migrate\`.`);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { provideServices } from '@rose/app';
 import { createWorker } from '@rose/jobs';
+import { watchContent } from '../content-watch.ts';
 import type { CommandContext } from '../context.ts';
 import type { ServeOptions } from './serve.ts';
 
@@ -27,9 +28,16 @@ export async function devServer(ctx: CommandContext, opts: ServeOptions): Promis
     logLevel: ctx.out.verbose ? 'debug' : 'info',
   });
   const port = server.address.port;
+  // Without Ghost, content/ is the blog's source: edits are re-seeded and open pages reload
+  // (the reload hook is set by the dev integration in astro.config.ts).
+  const reload = () => (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('rose.dev-reload')]?.();
+  const contentWatch = ctx.config.ghost
+    ? undefined
+    : watchContent({ dir: ctx.config.contentDir, db: services.database.db, clock: services.clock, out: ctx.out, onReseeded: (r) => r.ok && !r.summary.unchanged && reload() });
   return {
     url: `http://${opts.host}:${port}/`,
     async stop() {
+      await contentWatch?.stop();
       await server.stop();
       await mailWorker.stop();
       await mailWorkerDone;

@@ -15,7 +15,8 @@ import { createLogger, type Logger } from './logger.ts';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
-  database: { status: 'up' | 'down'; kind: 'postgres' | 'pglite'; error?: string };
+  /** `role` (embedded only): this process owns PGlite and shares it, or reaches its owner. */
+  database: { status: 'up' | 'down'; kind: 'postgres' | 'pglite'; role?: 'owner' | 'client' | 'memory'; error?: string };
   cache: { status: 'up' | 'down'; kind: 'redis' | 'memory'; error?: string };
   /** Outbox backlog (when the database answers): pending jobs and jobs out of retries. */
   outbox?: { pending: number; failed: number };
@@ -199,7 +200,11 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       const [db, c] = await Promise.allSettled([database.ping(), cache.ping()]);
       const report: HealthReport = {
         status: db.status === 'fulfilled' && c.status === 'fulfilled' ? 'ok' : 'degraded',
-        database: db.status === 'fulfilled' ? { status: 'up', kind: database.kind } : { status: 'down', kind: database.kind, error: reason(db.reason) },
+        database: {
+          ...(db.status === 'fulfilled' ? { status: 'up' as const } : { status: 'down' as const, error: reason(db.reason) }),
+          kind: database.kind,
+          ...(database.embedded ? { role: database.embedded.role } : {}),
+        },
         cache: c.status === 'fulfilled' ? { status: 'up', kind: cache.kind } : { status: 'down', kind: cache.kind, error: reason(c.reason) },
       };
       if (report.database.status === 'up') {

@@ -83,9 +83,9 @@ export async function openPglite(opts: { dir?: string; loadDataDir?: Blob; waitF
         case 'memory':
           return where;
         case 'owner':
-          return `${where} (open in this process, shared at ${status.socket})`;
+          return `${where} (opened by this process, shared with other rose commands at ${status.socket})`;
         case 'client':
-          return `${where} (through \`${status.ownerCommand}\`, process ${status.ownerPid})`;
+          return `${where} (open in \`${status.ownerCommand}\`, process ${status.ownerPid}; reached through its socket)`;
       }
     },
     get embedded() {

@@ -86,7 +86,7 @@ afterAll(async () => {
 describe('embedded database shared over a socket', () => {
   it('another process reaches it through the owner, and the owner sees its write at once', async () => {
     expect(owner.embedded).toMatchObject({ role: 'owner', ownerPid: process.pid });
-    expect(owner.description).toContain('open in this process, shared at');
+    expect(owner.description).toContain('opened by this process, shared with other rose commands at');
     const info = JSON.parse(fs.readFileSync(`${dir}.socket.json`, 'utf8')) as { pid: number; socketDir: string };
     expect(info.pid).toBe(process.pid);
     expect(fs.statSync(path.join(info.socketDir, '.s.PGSQL.5432')).mode & 0o777).toBe(0o600);

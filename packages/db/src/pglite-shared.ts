@@ -32,7 +32,7 @@ import {
   type LockRecord,
   type SocketInfo,
 } from './pglite-ownership.ts';
-import { startPgliteSocketServer, type PgliteSocketServer } from './pglite-socket-server.ts';
+import type { PgliteSocketServer } from './pglite-socket-server.ts';
 import { createSessionLock, type SessionLock } from './session-lock.ts';
 
 /** How this process reaches the embedded database right now. */
@@ -392,6 +392,8 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
   process.once('exit', cleanUp);
   try {
     socketDir = prepareSocketDir(paths);
+    // Loaded only by owners: a command that reaches another process's database needs just pg.
+    const { startPgliteSocketServer } = await import('./pglite-socket-server.ts');
     server = await startPgliteSocketServer({
       pglite,
       lock,

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import type { Kysely } from 'kysely';
+import { loadContent, seedContent, type SeedSummary } from '@rose/blog';
+import { RoseError, type Clock } from '@rose/core';
+import type { Database } from '@rose/db';
+import type { Output } from './output.ts';
+
+export type ReseedOutcome = { ok: true; summary: SeedSummary } | { ok: false; error: unknown };
+
+export interface ContentWatch {
+  stop(): Promise<void>;
+}
+
+/**
+ * `rose dev`: when anything under `dir` changes, re-seeds the database from it once the edits
+ * settle, exactly as `rose db seed` does (every file validated first, then one transaction;
+ * removing many items still needs `rose db seed --prune`). Problems are printed and the
+ * database is left as it was; the dev server keeps running.
+ *
+ * @example
+ * const watch = watchContent({ dir: config.contentDir, db, clock, out });
+ * // … later
+ * await watch.stop();
+ */
+export function watchContent(opts: {
+  dir: string;
+  db: Kysely<Database>;
+  clock: Clock;
+  out: Output;
+  /** Quiet time after the last change before seeding (editors write in bursts). */
+  debounceMs?: number;
+  /** Called after each re-seed (tests, and `rose dev` to reload the browser). */
+  onReseeded?: (outcome: ReseedOutcome) => void;
+}): ContentWatch {
+  if (!fs.existsSync(opts.dir)) {
+    opts.out.error(`No content folder at ${opts.dir}: edits will not be re-seeded (set ROSE_CONTENT_DIR).`);
+    return { stop: async () => {} };
+  }
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  const reseed = async (): Promise<void> => {
+    let outcome: ReseedOutcome;
+    try {
+      const bundle = await loadContent(opts.dir);
+      outcome = { ok: true, summary: await seedContent(opts.db, bundle, { clock: opts.clock }) };
+      const s = outcome.summary;
+      if (!s.unchanged) {
+        const counts = (['posts', 'pages', 'tags', 'authors'] as const)
+          .map((k) => [k, s[k]] as const)
+          .filter(([, c]) => c.added + c.updated + c.removed > 0)
+          .map(([k, c]) => `${k} +${c.added} ~${c.updated} -${c.removed}`);
+        if (s.navigation.changed) counts.push('navigation');
+        if (s.site.changed) counts.push('site settings');
+        opts.out.info(`Content re-seeded from ${opts.dir}: ${counts.join(', ')}.`);
+      }
+    } catch (error) {
+      outcome = { ok: false, error };
+      const e = error instanceof RoseError ? error : undefined;
+      const hint = e?.code === 'seed-needs-prune' ? 'Nothing was changed. If that is what you meant, run `rose db seed --prune`.' : e?.hint;
+      opts.out.error(
+        [`✖ Content not re-seeded (the pages still show the previous version): ${e ? e.title : 'unexpected error'}`, `  ${(error as Error).message}`, ...(hint ? [`  → ${hint}`] : [])].join('\n'),
+      );
+    }
+    opts.onReseeded?.(outcome);
+  };
+
+  const run = (): void => {
+    timer = undefined;
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = reseed().finally(() => {
+      running = undefined;
+      if (again && !stopped) {
+        again = false;
+        run();
+      }
+    });
+  };
+
+  const watcher = fs.watch(opts.dir, { recursive: true }, () => {
+    clearTimeout(timer);
+    timer = setTimeout(run, opts.debounceMs ?? 200);
+  });
+  watcher.on('error', (error) => opts.out.error(`✖ Stopped watching ${opts.dir} for content changes: ${error.message}`));
+
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      watcher.close();
+      await running;
+    },
+  };
+}
