@@ -64,7 +64,7 @@ describe('accounts over HTTP', () => {
     }
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     origin = new URL(server.url).origin;
-  });
+  }, 420_000); // migrate, seed, build and start: minutes on a busy machine
   afterAll(async () => {
     await server?.stop();
     await fs.rm(tmp, { recursive: true, force: true });

@@ -24,7 +24,7 @@ describe('on-demand routes refuse what they cannot take', () => {
     }
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     origin = new URL(server.url).origin;
-  });
+  }, 420_000); // migrate, seed, build and start: minutes on a busy machine
   afterAll(async () => {
     await server?.stop();
     await fs.rm(tmp, { recursive: true, force: true });
