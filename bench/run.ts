@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const { values } = parseArgs({ args, options: { only: { type: 'string' } }, strict: false });
-const benches = { blog: 'blog-build.bench.ts', ghost: 'ghost-sync.bench.ts', static: 'static-serve.bench.ts' } as const;
+const benches = { blog: 'blog-build.bench.ts', ghost: 'ghost-sync.bench.ts', static: 'static-serve.bench.ts', socket: 'embedded-socket.bench.ts' } as const;
 const selected = values.only ? [values.only as keyof typeof benches] : (Object.keys(benches) as (keyof typeof benches)[]);
 for (const name of selected) {
   if (!(name in benches)) {
