@@ -6,7 +6,7 @@ import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs, type BatchHandler } from '@rose/jobs';
 import { activeSigningKeyId, createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
-import { accountMailJobType, createAccountMailHandler, createAccounts, createMailer, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
+import { createAccountMailHandlers, createAccounts, createMailer, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
 import { readMembersContent, setMemberTier, type MembersContent, type Reader } from '@rose/blog';
 import type { MemberTier } from '@rose/db';
@@ -126,7 +126,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
   const accounts = createAccounts({ db: database.db, sessions, cache, clock, onJobQueued: () => waker?.() });
   // Account mail is written and sent by the outbox worker, greeting with the site's name.
-  const accountMail = createAccountMailHandler({ db: database.db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(database.db)).site.title });
+  const accountMail = createAccountMailHandlers({ db: database.db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(database.db)).site.title });
   const ghost = config.ghost
     ? {
         url: config.ghost.url,
@@ -145,7 +145,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     migrations,
     fragments,
     ghost,
-    auth: { sessions, accounts, mailer, jobHandlers: { [accountMailJobType]: accountMail } },
+    auth: { sessions, accounts, mailer, jobHandlers: accountMail },
     sso: {
       start: (origin, returnTo) => ssoClient.start(origin, returnTo),
       async finish(callbackUrl, saved, meta) {

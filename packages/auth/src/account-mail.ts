@@ -2,19 +2,17 @@ import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
-import { enqueueJob, type BatchHandler } from '@rose/jobs';
+import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import { issueEmailToken } from './email-tokens.ts';
 import type { Mail, Mailer } from './mailer.ts';
 
-/** Outbox job type of every account mail. */
-export const accountMailJobType = 'account.mail';
 
 export const VERIFY_TTL_MS = 24 * 3600 * 1000;
 export const RESET_TTL_MS = 3600 * 1000;
 
 // What happened, not the message: the worker writes the mail (and issues any link token)
 // when it sends, so no live token ever sits in the jobs table.
-const accountMailJob = z.discriminatedUnion('kind', [
+const accountMailPayload = z.discriminatedUnion('kind', [
   /** A new account: a link to confirm the address. */
   z.object({ kind: z.literal('verify-email'), userId: z.string() }),
   /** Someone signed up with an address that already has an account: tell its owner. */
@@ -24,11 +22,15 @@ const accountMailJob = z.discriminatedUnion('kind', [
   /** A signed-in member asked to move to `newEmail`. */
   z.object({ kind: z.literal('change-email'), userId: z.string(), newEmail: z.string() }),
 ]);
-export type AccountMailJob = z.infer<typeof accountMailJob>;
+export type AccountMailJob = z.infer<typeof accountMailPayload>;
+
+/** The outbox job of every account mail. */
+export const accountMailJob = defineJob('account.mail', accountMailPayload);
+export const accountMailJobType = accountMailJob.type;
 
 /** Queues an account mail in the outbox, inside the caller's transaction. */
 export async function enqueueAccountMail(db: Kysely<Database> | Transaction<Database>, job: AccountMailJob): Promise<void> {
-  await enqueueJob(db, { type: accountMailJobType, payload: job });
+  await enqueue(db, accountMailJob, job);
 }
 
 export interface AccountMailDeps {
@@ -122,21 +124,19 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
 }
 
 /**
- * The outbox handler of account mail: each job is independent, so one that cannot be sent
- * (SMTP down, malformed payload) is retried alone.
+ * The outbox handler of account mail, to register with a worker: each job is independent, so
+ * one that cannot be sent (SMTP down) is retried alone.
  */
-export function createAccountMailHandler(deps: AccountMailDeps): BatchHandler {
-  return async (jobs) => {
+export function createAccountMailHandlers(deps: AccountMailDeps): Record<string, BatchHandler> {
+  return handle(accountMailJob, async (payloads, jobs) => {
     const failed: { id: number; error: unknown }[] = [];
-    for (const job of jobs) {
+    for (const [i, payload] of payloads.entries()) {
       try {
-        const parsed = accountMailJob.safeParse(job.payload);
-        if (!parsed.success) throw new Error(`Malformed ${accountMailJobType} job ${job.id}: ${parsed.error.message}`);
-        for (const mail of await composeAccountMail(deps, parsed.data)) await deps.mailer.send(mail);
+        for (const mail of await composeAccountMail(deps, payload)) await deps.mailer.send(mail);
       } catch (error) {
-        failed.push({ id: job.id, error });
+        failed.push({ id: jobs[i]!.id, error });
       }
     }
     return { failed };
-  };
+  });
 }

@@ -3,7 +3,7 @@ import { createMemoryCache } from '@rose/cache';
 import { createFixedClock } from '@rose/core';
 import { createWorker } from '@rose/jobs';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
-import { accountMailJobType, createAccountMailHandler } from './account-mail.ts';
+import { accountMailJobType, createAccountMailHandlers } from './account-mail.ts';
 import { createAccounts, type Accounts, type PasswordHasher } from './accounts.service.ts';
 import type { Mail, Mailer } from './mailer.ts';
 import { hashPassword, isCommonPassword, passwordProblem, verifyPassword } from './password.ts';
@@ -81,7 +81,7 @@ describe.each(databaseKinds)('accounts and sessions on %s', (kind) => {
     const worker = createWorker({
       db: t.db,
       logger: silent,
-      handlers: { [accountMailJobType]: createAccountMailHandler({ db: t.db, mailer, siteUrl: 'http://localhost:4321', clock, siteName: async () => 'Taw Ashton Growers' }) },
+      handlers: createAccountMailHandlers({ db: t.db, mailer, siteUrl: 'http://localhost:4321', clock, siteName: async () => 'Taw Ashton Growers' }),
     });
     drainMail = () => worker.drain();
   });
