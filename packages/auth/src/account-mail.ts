@@ -47,7 +47,7 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
   const clock = deps.clock ?? systemClock;
   const site = await deps.siteName();
   const link = (path: string) => new URL(path, deps.siteUrl).toString();
-  const userById = (id: string) => deps.db.selectFrom('users').select(['id', 'email', 'display_name']).where('id', '=', id).executeTakeFirst();
+  const userById = (id: string) => deps.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
   switch (job.kind) {
     case 'verify-email': {
       const user = await userById(job.userId);
@@ -68,7 +68,9 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
         {
           to: user.email,
           subject: `Someone tried to sign up at ${site} with your address`,
-          text: `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one. Nothing was changed.\n\nIf it was you, sign in instead: ${link('/auth/login')}\nForgotten your password? Choose a new one: ${link('/auth/reset')}\nIf it was not you, you can ignore this message.\n`,
+          text: user.email_verified_at
+            ? `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one. Nothing was changed.\n\nIf it was you, sign in instead: ${link('/auth/login')}\nForgotten your password? Choose a new one: ${link('/auth/reset')}\nIf it was not you, you can ignore this message.\n`
+            : `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one whose address was never confirmed. Nothing was changed.\n\nIf it was you, choose a password here; opening the link it sends also confirms your address: ${link('/auth/reset')}\nIf it was not you, you can ignore this message.\n`,
         },
       ];
     }

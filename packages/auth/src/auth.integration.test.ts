@@ -147,6 +147,13 @@ describe.each(databaseKinds)('accounts and sessions on %s', (kind) => {
     expect(notice.subject).toBe('Someone tried to sign up at Taw Ashton Growers with your address');
     expect(notice.text).toContain('already has one. Nothing was changed.');
     expect(notice.text).not.toMatch(/token=/);
+    // An account never confirmed: its owner is pointed at a reset, which confirms too.
+    await accounts.signup({ email: 'cara@example.org', displayName: 'Cara again', password: 'another passphrase' });
+    sent = [];
+    await drainMail();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.text).toContain('whose address was never confirmed');
+    expect(sent[0]!.text).toContain('http://localhost:4321/auth/reset');
     // The existing account keeps its password.
     expect((await accounts.login({ email: 'ann@example.org', password: 'a sturdy passphrase', ip: '10.0.0.3', userAgent: null })).ok).toBe(true);
   });
