@@ -1,5 +1,6 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getServices, reportPageRendered } from '@rose/app';
+import { requestOrigin, siteOriginRedirect } from '@rose/config';
 import { policyFor, refuseUnacceptable } from './lib/request-limits.ts';
 import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 
@@ -16,17 +17,27 @@ export const onRequest = defineMiddleware(async (context, next) => {
   // Methods, body types and sizes each route accepts (405/415/413), before anything reads it.
   const refused = await refuseUnacceptable(context.request, policyFor(context.routePattern));
   if (refused) return refused;
+  const services = await getServices();
+  // The origin the visitor used: X-Forwarded-Host/-Proto count only from ROSE_TRUSTED_PROXIES.
+  const { method, headers } = context.request;
+  const origin = requestOrigin(services.config, { origin: context.url.origin, remoteAddress: clientAddress(context), forwardedHost: headers.get('x-forwarded-host'), forwardedProto: headers.get('x-forwarded-proto') });
+  context.locals.origin = origin ?? context.url.origin;
+  // Sign-in and account pages live on the site's origin (and on parts' own hosts): reached
+  // on any other (127.0.0.1 for localhost, another port), the visitor is sent there.
+  const elsewhere = siteOriginRedirect(services.config, { method, origin, path: context.url.pathname + context.url.search });
+  if (elsewhere) {
+    return new Response(elsewhere.text, { status: elsewhere.status, headers: { Location: elsewhere.location, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
+  }
   // CSRF: a state-changing request must come from a page of this origin. The exceptions
   // authenticate themselves (signed webhook, signed logout token).
-  if (!safeMethods.has(context.request.method) && !csrfExempt.has(context.url.pathname)) {
-    if (context.request.headers.get('origin') !== context.url.origin) {
+  if (!safeMethods.has(method) && !csrfExempt.has(context.url.pathname)) {
+    if (headers.get('origin') !== context.locals.origin) {
       return new Response('Cross-site request refused.', { status: 403, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
     }
   }
   // On-demand pages and islands: who is signed in.
   const token = context.cookies.get(sessionCookieName)?.value;
   if (token) {
-    const services = await getServices();
     const valid = await services.auth.sessions.validate(token).catch((error: unknown) => {
       services.logger.error({ err: error }, 'session validation failed');
       return null;
@@ -51,3 +62,11 @@ export const onRequest = defineMiddleware(async (context, next) => {
   }
   return response;
 });
+
+function clientAddress(context: { clientAddress: string }): string | undefined {
+  try {
+    return context.clientAddress;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,8 +1,10 @@
+import http from 'node:http';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import * as client from 'openid-client';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
 
 const password = 'Orchard-Apples-and-Pears-9';
 
@@ -24,23 +26,80 @@ class Jar {
   }
 }
 
+/** A third-party application's web server: it receives the browser at its redirect URI. */
+async function startClientApp(): Promise<{ redirectUri: string; next(why: () => string): Promise<URL>; stop(): Promise<void> }> {
+  const arrived: URL[] = [];
+  const waiting: ((url: URL) => void)[] = [];
+  const app = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    if (url.pathname !== '/callback') {
+      res.writeHead(404).end(); // the browser asks for /favicon.ico too
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>Cider Club</title><p data-testid="app">Back at the app</p>');
+    const waiter = waiting.shift();
+    if (waiter) waiter(url);
+    else arrived.push(url);
+  });
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+  const { port } = app.address() as { port: number };
+  return {
+    redirectUri: `http://127.0.0.1:${port}/callback`,
+    /** The next request at the redirect URI; rejects after a while with `why()` (what the browser said). */
+    next: (why: () => string) => {
+      const first = arrived.shift();
+      if (first) return Promise.resolve(first);
+      return new Promise<URL>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the app never received the browser at its redirect URI: ${why()}`)), 15_000);
+        waiting.push((url) => {
+          clearTimeout(timer);
+          resolve(url);
+        });
+      });
+    },
+    stop: () => new Promise<void>((resolve) => app.close(() => resolve())),
+  };
+}
+
+/** A request with the Host (and other headers) a client chooses, which fetch cannot forge. */
+function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 // A real third-party relying party (openid-client) against our provider: discovery,
 // authorize with PKCE, our login and consent, code exchange, id_token validation,
-// userinfo, refresh with rotation, revocation — and the attacks that must fail.
+// userinfo, refresh with rotation, revocation — and the attacks that must fail. And the
+// same third-party flow in Chromium, where the consent page's CSP applies.
 describe('OpenID Connect provider with openid-client', () => {
   let tmp: string;
   let env: Record<string, string>;
   let server: RunningRose;
   let site: string;
+  let part: string;
   let clientId: string;
   let config: client.Configuration;
   const redirectUri = 'http://127.0.0.1:9/callback';
+  let browser: Browser;
+  let app: Awaited<ReturnType<typeof startClientApp>>;
+  let cider: client.Configuration;
 
   beforeAll(async () => {
     tmp = await makeProjectTempDir('oidc');
     const port = await freePort();
     site = `http://127.0.0.1:${port}`;
-    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: site };
+    // A part served on a second host name (localhost), signing in through the provider.
+    part = `http://localhost:${port}`;
+    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: site, ROSE_PART_ORIGINS: part };
     for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(r.stderr);
@@ -49,26 +108,33 @@ describe('OpenID Connect provider with openid-client', () => {
     if (user.code !== 0) throw new Error(user.stderr);
     const added = await runRose(['oauth', 'clients', 'add', '--name', 'Seed Swap App', '--redirect-uri', redirectUri], env);
     clientId = /client_id: (\S+)/.exec(added.stdout)![1]!;
-    // A part served on a second host name (localhost), signing in through the provider.
-    const part = await runRose(['oauth', 'clients', 'add', '--name', 'Blog on localhost', '--first-party', '--redirect-uri', `http://localhost:${port}/auth/sso/callback`], env);
-    if (part.code !== 0) throw new Error(part.stderr);
+    // A confidential third-party app with a web server of its own, for the browser.
+    app = await startClientApp();
+    const ciderAdded = await runRose(['oauth', 'clients', 'add', '--name', 'Cider Club', '--confidential', '--redirect-uri', app.redirectUri], env);
+    if (ciderAdded.code !== 0) throw new Error(ciderAdded.stderr);
+    const ciderId = /client_id: (\S+)/.exec(ciderAdded.stdout)![1]!;
+    const ciderSecret = /client_secret: (\S+)/.exec(ciderAdded.stdout)![1]!;
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     config = await client.discovery(new URL(`${site}/auth`), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
+    cider = await client.discovery(new URL(`${site}/auth`), ciderId, undefined, client.ClientSecretBasic(ciderSecret), { execute: [client.allowInsecureRequests] });
+    browser = await launchBrowser();
   });
   afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
     await server?.stop();
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
   /** Runs the browser side: sign in to the site, authorize, consent; returns the callback URL. */
-  async function authorize(params: Record<string, string>, opts: { consent?: 'allow' | 'deny'; jar?: Jar } = {}): Promise<URL> {
+  async function authorize(params: Record<string, string>, opts: { consent?: 'allow' | 'deny'; jar?: Jar; start?: URL } = {}): Promise<URL> {
     const jar = opts.jar ?? new Jar();
     if (!jar.cookies.has('rose_session')) {
       const login = await fetch(`${site}/auth/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: site }, body: new URLSearchParams({ email: 'eve@example.org', password }) });
       expect(login.status).toBe(303);
       jar.store(login);
     }
-    let url = client.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid email profile', ...params }).toString();
+    let url = (opts.start ?? client.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope: 'openid email profile', ...params })).toString();
     for (let hop = 0; hop < 12; hop++) {
       if (url.startsWith(redirectUri)) return new URL(url);
       let res = await fetch(url, { redirect: 'manual', headers: { cookie: jar.header() } });
@@ -92,6 +158,8 @@ describe('OpenID Connect provider with openid-client', () => {
     expect(meta.response_types_supported).toEqual(['code']);
     expect(meta.code_challenge_methods_supported).toEqual(['S256']);
     expect(meta.authorization_response_iss_parameter_supported).toBe(true);
+    // The client authentications our clients are registered with, and no others.
+    expect(meta.token_endpoint_auth_methods_supported).toEqual(['none', 'client_secret_basic']);
     const jwks = (await (await fetch(meta.jwks_uri!)).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys.length).toBeGreaterThan(0);
     expect(JSON.stringify(jwks)).not.toMatch(/"d":/); // public keys only
@@ -253,5 +321,138 @@ describe('OpenID Connect provider with openid-client', () => {
     const verifier = client.randomPKCECodeVerifier();
     const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'd', prompt: 'consent' }, { consent: 'deny' });
     expect(callback.searchParams.get('error')).toBe('access_denied');
+  });
+  it('answers every endpoint discovery advertises, on the configured origin', async () => {
+    const meta = (await (await fetch(`${site}/auth/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const endpoints = Object.entries(meta).filter(([key, value]) => (key.endsWith('_endpoint') || key === 'jwks_uri') && typeof value === 'string') as [string, string][];
+    expect(endpoints.map(([key]) => key).sort()).toEqual(['authorization_endpoint', 'end_session_endpoint', 'jwks_uri', 'pushed_authorization_request_endpoint', 'revocation_endpoint', 'token_endpoint', 'userinfo_endpoint']);
+    // Each with the method its specification uses, and without the parameters: an error, but not "no such page".
+    const posted = new Set(['token_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint']);
+    for (const [key, url] of endpoints) {
+      expect(url, key).toMatch(new RegExp(`^${site}/auth/`));
+      const method = posted.has(key) ? 'POST' : 'GET';
+      const res = await fetch(url, { method, redirect: 'manual', headers: method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}, body: method === 'POST' ? '' : undefined });
+      expect(res.status, `${method} ${key} ${url}`).not.toBe(404);
+      expect(res.status, `${method} ${key} ${url}`).toBeLessThan(500);
+    }
+  });
+
+  it('pushed authorization requests: the app pushes its parameters, the browser carries only a request_uri', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const start = await client.buildAuthorizationUrlWithPAR(config, { redirect_uri: redirectUri, scope: 'openid email', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'p' });
+    expect([...start.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
+    const callback = await authorize({}, { start });
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'p' });
+    expect((await client.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).email).toBe('eve@example.org');
+  });
+
+  it('DPoP: tokens bound to the app\'s key are refused without its proof', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const DPoP = client.getDPoPHandle(config, await client.randomDPoPKeyPair());
+    const callback = await authorize({ code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state: 'b' });
+    const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'b' }, undefined, { DPoP });
+    expect(tokens.token_type.toLowerCase()).toBe('dpop');
+    const sub = tokens.claims()!.sub;
+    expect((await client.fetchUserInfo(config, tokens.access_token, sub, { DPoP })).sub).toBe(sub);
+    const stolen = await fetch(config.serverMetadata().userinfo_endpoint!, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(stolen.status).toBe(401);
+  });
+
+  it('builds discovery from the configured origin, whatever Host or X-Forwarded-Host a request forges', async () => {
+    const discovery = `${site}/auth/.well-known/openid-configuration`;
+    // The right Host, forged forwarded headers (no trusted proxy is configured): ignored.
+    const forwarded = await rawRequest(discovery, { headers: { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' } });
+    expect(forwarded.status).toBe(200);
+    const meta = JSON.parse(forwarded.body) as Record<string, string>;
+    expect(meta.issuer).toBe(`${site}/auth`);
+    for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint']) expect(meta[key], key).toMatch(new RegExp(`^${site}/auth/`));
+    expect(forwarded.body).not.toContain('evil.example');
+    // A forged Host: sent to the configured origin, never answered with a discovery naming it.
+    for (const headers of [{ host: 'evil.example' }, { host: 'evil.example', 'x-forwarded-host': 'evil.example' }] as Record<string, string>[]) {
+      const forged = await rawRequest(discovery, { headers });
+      expect(forged.status).toBe(308);
+      expect(forged.headers.location).toBe(discovery);
+      expect(forged.body).not.toContain('"issuer"');
+    }
+  });
+
+  it('sign-in, account and provider pages reached on another origin redirect to ROSE_SITE_URL; never a 503', async () => {
+    const port = new URL(site).port;
+    // `rose serve --port N` behind a port forward, or another name for this machine.
+    for (const host of [`localhost:${Number(port) + 1}`, `coop.lan:${port}`]) {
+      for (const pathname of ['/auth/login?return_to=%2Fblog%2F', '/auth/sso/start?return_to=%2Fblog%2F', '/account/', '/auth/authorize?client_id=x', '/auth/interaction/abcdefghijkl']) {
+        const res = await rawRequest(`${site}${pathname}`, { headers: { host } });
+        expect(res.status, `${host}${pathname}`).toBe(308);
+        expect(res.headers.location).toBe(`${site}${pathname}`);
+      }
+      const post = await rawRequest(`${site}/auth/login`, { method: 'POST', headers: { host, origin: `http://${host}`, 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(post.status).toBe(421);
+      expect(post.body).toContain(site);
+      expect(post.body).not.toMatch(/\brose |npx|--/);
+    }
+    // The part's own host keeps its single sign-on; the provider itself lives on the site's origin.
+    const sso = await rawRequest(`${site}/auth/sso/start?return_to=%2Fblog%2F`, { headers: { host: new URL(part).host } });
+    expect(sso.status).toBe(302);
+    expect(sso.headers.location).toMatch(new RegExp(`^${site}/auth/authorize\\?`));
+    const providerOnPart = await rawRequest(`${site}/auth/.well-known/openid-configuration`, { headers: { host: new URL(part).host } });
+    expect(providerOnPart.status).toBe(308);
+  });
+
+  describe('a third-party app in Chromium', () => {
+    async function startAtApp(opts: { state: string; nonce?: string; verifier: string }) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const blocked: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) blocked.push(m.text());
+      });
+      page.on('requestfailed', (r) => blocked.push(`${r.url()}: ${r.failure()?.errorText}`));
+      const url = client.buildAuthorizationUrl(cider, { redirect_uri: app.redirectUri, scope: 'openid email profile', code_challenge: await client.calculatePKCECodeChallenge(opts.verifier), code_challenge_method: 'S256', state: opts.state, ...(opts.nonce ? { nonce: opts.nonce } : {}) });
+      await page.goto(url.toString());
+      // Not signed in: the site's own sign-in form, then back to the consent page.
+      await page.waitForURL(/\/auth\/login/);
+      await page.fill('input[name=email]', 'eve@example.org');
+      await page.fill('input[name=password]', password);
+      const consent = page.waitForResponse((r) => /^\/auth\/interaction\/[^/]+$/.test(new URL(r.url()).pathname) && r.status() === 200);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Allow Cider Club?' }).waitFor();
+      // Never framed; its forms may lead to the app's redirect URI (and nowhere else).
+      const csp = (await consent).headers()['content-security-policy'];
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain(`form-action 'self' ${new URL(app.redirectUri).origin};`);
+      return { context, page, blocked };
+    }
+
+    it('Allow: the code reaches the app, which exchanges it (client_secret_basic) and reads userinfo', async () => {
+      const verifier = client.randomPKCECodeVerifier();
+      const nonce = client.randomNonce();
+      const { context, page, blocked } = await startAtApp({ state: 'allow-1', nonce, verifier });
+      const arrived = app.next(() => blocked.join('\n'));
+      await page.getByRole('button', { name: 'Allow' }).click();
+      const callback = await arrived;
+      await page.getByTestId('app').waitFor();
+      expect(page.url()).toMatch(new RegExp(`^${app.redirectUri}\\?`));
+      expect(callback.searchParams.get('error')).toBeNull();
+      expect(callback.searchParams.get('iss')).toBe(`${site}/auth`);
+      const tokens = await client.authorizationCodeGrant(cider, callback, { pkceCodeVerifier: verifier, expectedState: 'allow-1', expectedNonce: nonce, idTokenExpected: true });
+      const info = await client.fetchUserInfo(cider, tokens.access_token, tokens.claims()!.sub);
+      expect(info).toMatchObject({ email: 'eve@example.org', email_verified: true, name: 'Eve Grower' });
+      expect(blocked).toEqual([]);
+      await context.close();
+    });
+
+    it('Deny: the app gets error=access_denied at its redirect URI', async () => {
+      const verifier = client.randomPKCECodeVerifier();
+      const { context, page, blocked } = await startAtApp({ state: 'deny-1', verifier });
+      const arrived = app.next(() => blocked.join('\n'));
+      await page.getByRole('button', { name: 'Deny' }).click();
+      const callback = await arrived;
+      await page.getByTestId('app').waitFor();
+      expect(callback.searchParams.get('error')).toBe('access_denied');
+      expect(callback.searchParams.get('state')).toBe('deny-1');
+      expect(callback.searchParams.get('code')).toBeNull();
+      expect(blocked).toEqual([]);
+      await context.close();
+    });
   });
 });

@@ -144,6 +144,47 @@ describe('rose serve (Postgres + Redis)', () => {
     expect(other.output()).toContain('Stopped.');
   });
 
+  it('without ROSE_SITE_URL, sign-in follows the address it listens on (127.0.0.1, a random port)', async () => {
+    const origin = server.url.replace(/\/$/, '');
+    const password = 'Quince-Jelly-on-Tuesdays-4';
+    const created = await runRose(['users', 'create', '--email', 'ivy@example.org', '--name', 'Ivy Cooper', '--password-stdin'], env, { stdin: password });
+    expect(created.code, created.stderr).toBe(0);
+    expect(server.output()).not.toContain('ROSE_SITE_URL'); // nothing to warn about
+    const discovery = (await (await fetch(`${origin}/auth/.well-known/openid-configuration`)).json()) as { issuer: string; authorization_endpoint: string };
+    expect(discovery.issuer).toBe(`${origin}/auth`);
+    expect(discovery.authorization_endpoint).toBe(`${origin}/auth/authorize`);
+    // The reader's way in: the island's "Sign in" link, then the form.
+    const page = await (await fetch(`${origin}/blog/`)).text();
+    const islandPath = /href="(\/_server-islands\/AccountMenu[^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
+    const island = await (await fetch(`${origin}${islandPath}`, { headers: { referer: `${origin}/blog/` } })).text();
+    const signIn = /href="([^"]+)" data-testid="sign-in"/.exec(island)![1]!.replace(/&amp;/g, '&');
+    expect(signIn).toBe('/auth/login?return_to=%2Fblog%2F');
+    const form = await fetch(`${origin}${signIn}`);
+    expect(form.status).toBe(200);
+    expect(await form.text()).toContain('name="password"');
+    const login = await fetch(`${origin}/auth/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: new URLSearchParams({ email: 'ivy@example.org', password, return_to: '/blog/' }) });
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/blog/');
+    const cookie = /rose_session=[a-z2-7]{32}/.exec(login.headers.getSetCookie().join(';'))![0];
+    const account = await fetch(`${origin}/account/`, { headers: { cookie } });
+    expect(account.status).toBe(200);
+    expect(await account.text()).toContain('<strong>Ivy Cooper</strong>');
+  });
+
+  it('with ROSE_SITE_URL naming another address, warns at start-up and sends sign-in there', async () => {
+    const port = await freePort();
+    const elsewhere = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], { ...env, ROSE_SITE_URL: `http://localhost:${port}` });
+    try {
+      expect(elsewhere.url).toBe(`http://127.0.0.1:${port}/`);
+      expect(elsewhere.output()).toContain(`ROSE_SITE_URL is http://localhost:${port} but this server listens on http://127.0.0.1:${port}`);
+      const login = await fetch(new URL('/auth/login?return_to=%2Fblog%2F', elsewhere.url), { redirect: 'manual' });
+      expect(login.status).toBe(308);
+      expect(login.headers.get('location')).toBe(`http://localhost:${port}/auth/login?return_to=%2Fblog%2F`);
+    } finally {
+      expect(await elsewhere.stop('SIGINT')).toBe(0);
+    }
+  });
+
   it('with the database gone: health says so (503) and static pages still serve', async () => {
     await dropDatabase(dbName); // terminates the server's connections too
     const health = await fetch(new URL('/api/health', server.url));

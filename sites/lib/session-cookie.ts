@@ -1,4 +1,5 @@
 import type { AstroCookies } from 'astro';
+import { sameHost, type OriginSettings } from '@rose/config';
 
 /** Host-only (no Domain), HttpOnly, SameSite=Lax, Secure when the site is served over https. */
 export const sessionCookieName = 'rose_session';
@@ -25,9 +26,12 @@ export function safeReturnPath(value: string | null | undefined, fallback = '/ac
 
 /**
  * Where "Sign in" goes: the login form on the provider's own host, single sign-on through
- * the provider on any other host (each part keeps its own host-only cookie).
+ * the provider on a part's own host (each part keeps its own host-only cookie), and the
+ * site's login form from any other address the site was reached on.
  */
-export function signInPath(requestUrl: URL, siteUrl: string, returnTo: string): string {
-  const path = requestUrl.origin === new URL(siteUrl).origin ? '/auth/login' : '/auth/sso/start';
-  return `${path}?return_to=${encodeURIComponent(safeReturnPath(returnTo))}`;
+export function signInPath(origin: string, site: Pick<OriginSettings, 'siteUrl' | 'partOrigins'>, returnTo: string): string {
+  const query = `?return_to=${encodeURIComponent(safeReturnPath(returnTo))}`;
+  if (sameHost(origin, site.siteUrl)) return `/auth/login${query}`;
+  if (site.partOrigins.some((part) => sameHost(origin, part))) return `/auth/sso/start${query}`;
+  return new URL(`/auth/login${query}`, site.siteUrl).toString();
 }

@@ -3,10 +3,12 @@ import { provideServices } from '@rose/app';
 import { createWorker } from '@rose/jobs';
 import { watchContent } from '../content-watch.ts';
 import type { CommandContext } from '../context.ts';
+import { settleListenAddress } from '../listen-address.ts';
 import type { ServeOptions } from './serve.ts';
 
 /** Astro's dev server over the same database and cache as `rose serve`. */
-export async function devServer(ctx: CommandContext, opts: ServeOptions): Promise<{ url: string; stop(): Promise<void> }> {
+export async function devServer(given: CommandContext, requested: ServeOptions): Promise<{ url: string; stop(): Promise<void> }> {
+  const { ctx, opts } = await settleListenAddress(given, requested);
   const services = await ctx.openServices();
   await services.migrations.assertCurrent().catch(async (error) => {
     await services.close();

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadBlogSnapshot, loadSiteChrome, type BlogSnapshot } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
-import { loadConfig, type Config } from '@rose/config';
+import { loadConfig, receivedFromNode, requestOrigin, siteOriginRedirect, type Config } from '@rose/config';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
 import { countJobs, type BatchHandler } from '@rose/jobs';
@@ -105,6 +105,11 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         },
         onSignedOut: async (accountId) => {
           await sessions.invalidateAllForUser(accountId);
+        },
+        // The provider answers on the site's origin only, not on the parts' hosts.
+        misdirected: (req) => {
+          const received = receivedFromNode(req);
+          return siteOriginRedirect({ siteUrl: config.siteUrl, partOrigins: [] }, { ...received, origin: requestOrigin(config, received) });
         },
         currentUser: async (req) => {
           const token = /(?:^|;\s*)rose_session=([a-z2-7]{32})/.exec(req.headers.cookie ?? '')?.[1];

@@ -2,6 +2,7 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, maskUrl, parseWithFriendlyErrors } from '@rose/core';
+import { parseProxyEntry } from './site-origin.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -12,7 +13,12 @@ export interface Config {
   readonly dataDir: string;
   readonly contentDir: string;
   readonly distDir: string;
+  /** The public origin: ROSE_SITE_URL, or where `rose serve` listens when that is unset. */
   readonly siteUrl: string;
+  /** Whether ROSE_SITE_URL was set; when not, `withListenOrigin` makes siteUrl follow the listen address. */
+  readonly siteUrlExplicit: boolean;
+  /** Proxies (IPs and CIDR ranges) whose X-Forwarded-Host/-Proto are believed; none by default. */
+  readonly trustedProxies: readonly string[];
   readonly server: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
   readonly fragmentTtlSeconds: number;
@@ -41,7 +47,8 @@ export const settings = [
   { env: 'ROSE_CONTENT_DIR', default: 'content', description: 'Folder with the demo/seed content loaded by `rose db seed`.' },
   { env: 'ROSE_DIST_DIR', default: 'dist', description: 'Where `rose build` writes releases (releases/<id>/, current -> live one) and `rose serve` serves from. Inside the project.' },
   { env: 'ROSE_KEEP_RELEASES', default: '5', description: 'How many releases `rose build` keeps for `rose release rollback` (2-100).' },
-  { env: 'ROSE_SITE_URL', default: 'http://localhost:4321', description: 'Public origin used in feeds, sitemap and canonical links.' },
+  { env: 'ROSE_SITE_URL', default: '(unset: the address `rose serve` listens on, http://localhost:4321)', description: 'Public origin: the OpenID issuer, sign-in and account pages, feeds, sitemap and canonical links. Sign-in and account pages reached on another origin redirect here.' },
+  { env: 'ROSE_TRUSTED_PROXIES', default: '(unset: forwarded headers ignored)', description: 'Comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-Host and X-Forwarded-Proto are believed, e.g. 127.0.0.1,10.0.0.0/8.' },
   { env: 'HOST', default: 'localhost', description: 'Interface `rose serve` / `rose dev` listen on.' },
   { env: 'PORT', default: '4321', description: 'Port `rose serve` / `rose dev` listen on.' },
   { env: 'ROSE_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
@@ -57,6 +64,8 @@ export const settings = [
 export function isAstroKey(value: string): boolean {
   return /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, 'base64').toString('base64') === value;
 }
+
+const defaultSiteUrl = 'http://localhost:4321';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -123,7 +132,6 @@ const envSchema = z.object({
     emptyToUndefined,
     z
       .string()
-      .default('http://localhost:4321')
       .refine((value) => {
         try {
           const u = new URL(value);
@@ -131,7 +139,15 @@ const envSchema = z.object({
         } catch {
           return false;
         }
-      }, 'expected an origin like https://coop.example.org (http or https, no path)'),
+      }, 'expected an origin like https://coop.example.org (http or https, no path)')
+      .optional(),
+  ),
+  ROSE_TRUSTED_PROXIES: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((v) => v.split(',').every((entry) => parseProxyEntry(entry) !== undefined), 'expected IP addresses or CIDR ranges like 127.0.0.1,10.0.0.0/8,::1')
+      .optional(),
   ),
   HOST: z.preprocess(
     emptyToUndefined,
@@ -212,7 +228,9 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     dataDir,
     contentDir: resolve(v.ROSE_CONTENT_DIR),
     distDir,
-    siteUrl: new URL(v.ROSE_SITE_URL).origin,
+    siteUrl: new URL(v.ROSE_SITE_URL ?? defaultSiteUrl).origin,
+    siteUrlExplicit: v.ROSE_SITE_URL !== undefined,
+    trustedProxies: v.ROSE_TRUSTED_PROXIES ? v.ROSE_TRUSTED_PROXIES.split(',').map((entry) => parseProxyEntry(entry)!) : [],
     server: { host: v.HOST, port: v.PORT },
     logLevel: v.ROSE_LOG_LEVEL,
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,
@@ -278,6 +296,18 @@ function checkDataDir(dir: string): string | undefined {
 /** A printable description of where data lives, with secrets masked. */
 export function describeDatabase(config: Config): string {
   return config.database.kind === 'postgres' ? maskUrl(config.database.url) : `embedded PGlite at ${config.database.dir}`;
+}
+
+/**
+ * The config a server uses once it knows where it listens: without ROSE_SITE_URL, the site's
+ * origin (the OpenID issuer, sign-in and account pages) is the listen address.
+ *
+ * @example
+ * withListenOrigin(loadConfig({}, { root }), 'http://127.0.0.1:8080').siteUrl // 'http://127.0.0.1:8080'
+ */
+export function withListenOrigin(config: Config, origin: string): Config {
+  if (config.siteUrlExplicit) return config;
+  return deepFreeze({ ...config, siteUrl: new URL(origin).origin });
 }
 
 function deepFreeze<T>(value: T): T {

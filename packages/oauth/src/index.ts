@@ -1,4 +1,4 @@
-export { createOpenIdProvider, type OpenIdProvider, type OidcAccount } from './provider.ts';
+export { createOpenIdProvider, consentPagePolicy, type OpenIdProvider, type OidcAccount, type MisdirectedRequest } from './provider.ts';
 export { createOidcAdapter } from './oidc-adapter.ts';
 export { loadSigningKeys, rotateSigningKey, activeSigningKeyId } from './keys.ts';
 export { addClient, listClients, removeClient, redirectUriProblem, ensurePartClients, type NewClient, type ClientError } from './clients.repository.ts';

@@ -23,14 +23,24 @@ export interface OpenIdProvider {
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
+/** A request that reached the provider on another origin than the site's: where it goes instead. */
+export interface MisdirectedRequest {
+  status: number;
+  location: string;
+  text: string;
+}
+
 const prefix = '/auth';
-const providerPaths = [/^\/\.well-known\//, /^\/authorize(\/|$)/, /^\/token$/, /^\/jwks$/, /^\/userinfo$/, /^\/revoke$/, /^\/end-session(\/|$)/];
+// Every endpoint discovery advertises is answered here (test/oidc.e2e.test.ts walks them).
+const routes = { authorization: '/authorize', token: '/token', jwks: '/jwks', userinfo: '/userinfo', revocation: '/revoke', end_session: '/end-session', pushed_authorization_request: '/par' };
+const providerPaths = [/^\/\.well-known\//, /^\/authorize(\/|$)/, /^\/token$/, /^\/jwks$/, /^\/userinfo$/, /^\/revoke$/, /^\/end-session(\/|$)/, /^\/par$/];
 
 /**
  * The OpenID Connect provider (oidc-provider, certified) under `/auth`: authorization code
  * flow only, PKCE S256 required for every client, refresh tokens rotated, revocation,
- * userinfo, RP-initiated logout. Login and consent are ours (`/auth/interaction/:uid`),
- * reusing the site's own sign-in.
+ * userinfo, RP-initiated logout, pushed authorization requests, DPoP. Login and consent are
+ * ours (`/auth/interaction/:uid`), reusing the site's own sign-in. Every URL it publishes is
+ * on `siteUrl`, whatever Host or X-Forwarded-Host a request carries.
  */
 export async function createOpenIdProvider(deps: {
   db: Kysely<Database>;
@@ -42,8 +52,14 @@ export async function createOpenIdProvider(deps: {
   currentUser: (req: IncomingMessage) => Promise<OidcAccount | undefined>;
   /** A user signed out at the provider (RP-initiated logout): end their site sessions. */
   onSignedOut?: (accountId: string) => Promise<void>;
+  /**
+   * Judges the origin a request arrived on (forwarded headers count only from trusted
+   * proxies); a request on another origin than the site's is sent there instead of served.
+   */
+  misdirected?: (req: IncomingMessage) => MisdirectedRequest | undefined;
 }): Promise<OpenIdProvider> {
   const issuer = new URL(prefix, deps.siteUrl).toString().replace(/\/$/, '');
+  const site = new URL(deps.siteUrl);
   const cookieKey = createHash('sha256').update(`oidc-cookies:${deps.secret}`).digest('base64url');
   const configuration: Configuration = {
     adapter: createOidcAdapter(deps.db) as unknown as Configuration['adapter'],
@@ -52,6 +68,9 @@ export async function createOpenIdProvider(deps: {
     clients: [],
     extraClientMetadata: { properties: ['first_party'] },
     responseTypes: ['code'],
+    // What our clients are registered with (clients.repository.ts): public clients with PKCE
+    // alone, confidential ones with HTTP Basic. Nothing else is advertised.
+    clientAuthMethods: ['none', 'client_secret_basic'],
     pkce: { required: () => true },
     scopes: ['openid', 'email', 'profile', 'offline_access'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -69,12 +88,14 @@ export async function createOpenIdProvider(deps: {
         },
       },
       backchannelLogout: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      dPoP: { enabled: true },
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       ctx.body = page('Sign-in error', `<h1>Something went wrong</h1><p>${escape(String(out.error_description ?? out.error))}</p><p><a href="/blog/">Back to the site</a></p>`);
     },
-    routes: { authorization: '/authorize', token: '/token', jwks: '/jwks', userinfo: '/userinfo', revocation: '/revoke', end_session: '/end-session' },
+    routes,
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `${prefix}/interaction/${interaction.uid}` },
     rotateRefreshToken: true,
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600, RefreshToken: 14 * 24 * 3600 },
@@ -88,6 +109,8 @@ export async function createOpenIdProvider(deps: {
     },
   };
   const provider = new Provider(issuer, configuration);
+  // oidc-provider builds its endpoint URLs and cookie flags from the request's host and
+  // scheme; handle() sets both from siteUrl on every request (see there).
   provider.proxy = true;
   // Signing out at the provider ends the site's sessions of that user too (on every host).
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
@@ -114,7 +137,7 @@ export async function createOpenIdProvider(deps: {
       return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user declined.' }, { mergeWithLastSubmission: false });
     }
     const firstParty = Boolean((client as unknown as { first_party?: boolean }).first_party);
-    if (!firstParty && action !== 'confirm') return renderConsent(res, uid, client.clientName ?? client.clientId, String(params.scope ?? 'openid'), user);
+    if (!firstParty && action !== 'confirm') return renderConsent(res, uid, client.clientName ?? client.clientId, String(params.scope ?? 'openid'), typeof params.redirect_uri === 'string' ? params.redirect_uri : client.redirectUris?.[0], user);
     const grant = details.grantId
       ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId: user.id, clientId: client.clientId }))
       : new provider.Grant({ accountId: user.id, clientId: client.clientId });
@@ -135,8 +158,21 @@ export async function createOpenIdProvider(deps: {
       const rest = url.slice(prefix.length);
       const path = rest.split('?')[0]!;
       const interactionMatch = /^\/interaction\/([A-Za-z0-9_-]{10,64})(?:\/(confirm|abort))?$/.exec(path);
+      if (!interactionMatch && !providerPaths.some((p) => p.test(path))) return false;
+      // The provider lives on the site's origin only: its cookies and issuer are tied to it.
+      const elsewhere = deps.misdirected?.(req);
+      if (elsewhere) {
+        res.writeHead(elsewhere.status, { Location: elsewhere.location, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end(elsewhere.text);
+        return true;
+      }
+      // Koa (proxy mode) reads the host and scheme from these headers: whatever a client
+      // sent, the provider sees the configured origin, so discovery, redirects and cookie
+      // flags never follow a forged Host or X-Forwarded-Host.
+      req.headers['x-forwarded-host'] = site.host;
+      req.headers['x-forwarded-proto'] = site.protocol.slice(0, -1);
       if (interactionMatch) {
-        if (req.method === 'POST' && !sameOrigin(req, deps.siteUrl)) {
+        if (req.method === 'POST' && req.headers.origin !== site.origin) {
           sendText(res, 403, 'Cross-site request refused.');
           return true;
         }
@@ -147,7 +183,6 @@ export async function createOpenIdProvider(deps: {
         }
         return true;
       }
-      if (!providerPaths.some((p) => p.test(path))) return false;
       // Express-style mount: the provider sees paths without the prefix, and the full
       // path in originalUrl (oidc-provider builds its URLs from it).
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
@@ -156,13 +191,6 @@ export async function createOpenIdProvider(deps: {
       return true;
     },
   };
-}
-
-function sameOrigin(req: IncomingMessage, siteUrl: string): boolean {
-  const origin = req.headers.origin;
-  if (!origin) return false;
-  const host = req.headers.host;
-  return origin === new URL(siteUrl).origin || (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`));
 }
 
 function sendText(res: ServerResponse, status: number, text: string) {
@@ -176,14 +204,32 @@ function page(title: string, body: string): string {
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function renderConsent(res: ServerResponse, uid: string, clientName: string, scope: string, user: OidcAccount) {
+/**
+ * The consent page's Content-Security-Policy. Chromium checks form-action against every
+ * redirect that follows a form post, and both Allow and Deny end in a redirect to the
+ * application's redirect_uri (via /auth/authorize): that origin must be allowed too, or the
+ * browser stops short of the application (net::ERR_ABORTED). The redirect_uri has already
+ * been checked against the client's registered ones. Never framed (clickjacking).
+ *
+ * @example
+ * consentPagePolicy('https://app.example/cb') // "…; form-action 'self' https://app.example; frame-ancestors 'none'"
+ */
+export function consentPagePolicy(redirectUri: string | undefined): string {
+  const target = redirectUri && URL.canParse(redirectUri) ? new URL(redirectUri) : undefined;
+  // A private-use scheme (com.example.app:/cb) has no origin; CSP names it by scheme. With
+  // no redirect URI to name, form-action is left out rather than block the way back.
+  const source = target && (target.origin === 'null' ? target.protocol : target.origin);
+  return `default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; ${source ? `form-action 'self' ${source}; ` : ''}frame-ancestors 'none'`;
+}
+
+function renderConsent(res: ServerResponse, uid: string, clientName: string, scope: string, redirectUri: string | undefined, user: OidcAccount) {
   const scopes = scope.split(' ').filter(Boolean);
   const described: Record<string, string> = { openid: 'know who you are', email: 'see your email address', profile: 'see your name', offline_access: 'stay connected when you are away' };
-  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" });
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'X-Frame-Options': 'DENY', 'Content-Security-Policy': consentPagePolicy(redirectUri) });
   res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Allow ${escape(clientName)}?</title>
 <style>body{font:17px/1.6 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1f2421;background:#fbfaf6}button{font:600 1rem system-ui;padding:.6rem 1rem;border-radius:6px;border:0;background:#9c2f4a;color:#fff;cursor:pointer}button.secondary{background:transparent;color:#9c2f4a;border:1px solid #9c2f4a}</style></head>
 <body><h1>Allow ${escape(clientName)}?</h1><p>Signed in as <strong>${escape(user.displayName)}</strong> (${escape(user.email)}).</p>
 <p><strong>${escape(clientName)}</strong> would like to:</p><ul>${scopes.map((s) => `<li>${escape(described[s] ?? s)}</li>`).join('')}</ul>
 <form method="post" action="${prefix}/interaction/${escape(uid)}/confirm" style="display:inline"><button type="submit" data-testid="allow">Allow</button></form>
-<form method="post" action="${prefix}/interaction/${escape(uid)}/abort" style="display:inline"><button class="secondary" type="submit">Deny</button></form></body></html>`);
+<form method="post" action="${prefix}/interaction/${escape(uid)}/abort" style="display:inline"><button class="secondary" type="submit" data-testid="deny">Deny</button></form></body></html>`);
 }

@@ -8,7 +8,7 @@ export const prerender = false;
 const text = (status: number, body: string) => new Response(body, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' } });
 
 /** Back from the provider: check state, exchange the code (PKCE), verify the id_token, open a local session. */
-export const GET: APIRoute = async ({ url, cookies, request, clientAddress, redirect }) => {
+export const GET: APIRoute = async ({ url, locals, cookies, request, clientAddress, redirect }) => {
   const services = await getServices();
   let saved: SsoState | undefined;
   try {
@@ -18,7 +18,10 @@ export const GET: APIRoute = async ({ url, cookies, request, clientAddress, redi
     saved = undefined;
   }
   cookies.delete('rose_sso', { path: '/auth/sso/' });
-  const result = await services.sso.finish(url, saved, { userAgent: request.headers.get('user-agent'), ip: clientAddress });
+  // The redirect_uri the provider knows is on the origin the visitor sees (behind a proxy,
+  // not the one this server was reached on).
+  const callbackUrl = new URL(url.pathname + url.search, locals.origin);
+  const result = await services.sso.finish(callbackUrl, saved, { userAgent: request.headers.get('user-agent'), ip: clientAddress });
   if (!result.ok) {
     services.logger.warn({ reason: result.error.type }, 'single sign-on refused');
     switch (result.error.type) {
@@ -32,6 +35,6 @@ export const GET: APIRoute = async ({ url, cookies, request, clientAddress, redi
         return text(400, 'The sign-in response could not be verified. Please try again.');
     }
   }
-  setSessionCookie(cookies, result.value.token, result.value.expiresAt, url.origin);
+  setSessionCookie(cookies, result.value.token, result.value.expiresAt, locals.origin);
   return redirect(result.value.returnTo, 303);
 };

@@ -1,19 +1,26 @@
 import type { APIRoute } from 'astro';
 import { getServices } from '@rose/app';
+import { sameHost } from '@rose/config';
 import { safeReturnPath } from '../../../lib/session-cookie.ts';
 
 export const prerender = false;
 
 /** Sign in on a part served on its own host: through the co-op's OpenID provider. */
-export const GET: APIRoute = async ({ url, cookies, redirect }) => {
+export const GET: APIRoute = async ({ url, locals, cookies, redirect }) => {
   const services = await getServices();
-  if (url.origin === new URL(services.config.siteUrl).origin) return redirect(`/auth/login?return_to=${encodeURIComponent(safeReturnPath(url.searchParams.get('return_to')))}`, 303);
-  const started = await services.sso.start(url.origin, safeReturnPath(url.searchParams.get('return_to')));
-  if (!started.ok) return new Response(`No single sign-on client is registered for ${url.origin}: run \`rose oauth clients add --first-party --redirect-uri ${url.origin}/auth/sso/callback\`.`, { status: 503 });
+  const returnTo = safeReturnPath(url.searchParams.get('return_to'));
+  const login = `/auth/login?return_to=${encodeURIComponent(returnTo)}`;
+  if (sameHost(locals.origin, services.config.siteUrl)) return redirect(login, 303);
+  const started = await services.sso.start(locals.origin, returnTo);
+  if (!started.ok) {
+    // The fix is for staff, in the log; the visitor signs in on the site's own origin.
+    services.logger.error({ origin: locals.origin, fix: `add ${locals.origin} to ROSE_PART_ORIGINS, or rose oauth clients add --first-party --redirect-uri ${locals.origin}/auth/sso/callback` }, 'no single sign-on client for this host');
+    return redirect(new URL(login, services.config.siteUrl).toString(), 303);
+  }
   cookies.set('rose_sso', Buffer.from(JSON.stringify(started.value.state)).toString('base64url'), {
     httpOnly: true,
     sameSite: 'lax',
-    secure: url.protocol === 'https:',
+    secure: locals.origin.startsWith('https:'),
     path: '/auth/sso/',
     maxAge: 600,
   });
