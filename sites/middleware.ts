@@ -1,6 +1,5 @@
 import { defineMiddleware } from 'astro:middleware';
-import { getServices, reportPageRendered } from '@rose/app';
-import { requestOrigin, siteOriginRedirect } from '@rose/config';
+import { getServices, reportPageRendered, requestOrigin, siteOriginRedirect } from '@rose/app';
 import { policyFor, refuseUnacceptable } from './lib/request-limits.ts';
 import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 

@@ -1,5 +1,5 @@
 import type { AstroCookies } from 'astro';
-import { sameHost, type OriginSettings } from '@rose/config';
+import { sameHost, type OriginSettings } from '@rose/app';
 
 /** Host-only (no Domain), HttpOnly, SameSite=Lax, Secure when the site is served over https. */
 export const sessionCookieName = 'rose_session';

@@ -9,3 +9,4 @@ export { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts'
 export { ensureAstroKey } from './astro-key.ts';
 export { staticPartNames } from './startup.ts';
 export type { SsoState } from '@rose/oauth';
+export { requestOrigin, siteOriginRedirect, sameHost, type OriginSettings } from '@rose/config';

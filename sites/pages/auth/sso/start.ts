@@ -1,6 +1,5 @@
 import type { APIRoute } from 'astro';
-import { getServices } from '@rose/app';
-import { sameHost } from '@rose/config';
+import { getServices, sameHost } from '@rose/app';
 import { safeReturnPath } from '../../../lib/session-cookie.ts';
 
 export const prerender = false;
