@@ -19,7 +19,8 @@ afterEach(async () => {
 async function clientFor(respond: (req: SeenRequest) => Reply, opts: Partial<GhostAdminClientOptions> = {}) {
   server = await startReplayServer(respond);
   const { sleep, waits } = recordingSleep();
-  const client = createGhostAdminClient({ url: server.url, adminKey, clock, sleep, ...opts });
+  // random 0: no jitter taken off, so the waits are exactly the back-off.
+  const client = createGhostAdminClient({ url: server.url, adminKey, clock, sleep, random: () => 0, ...opts });
   return { client, waits, requests: server.requests };
 }
 
@@ -134,7 +135,7 @@ describe('admin client: webhooks', () => {
     await server.close();
     server = undefined;
     const { sleep, waits } = recordingSleep();
-    const client = createGhostAdminClient({ url, adminKey, clock, sleep, retries: 2 });
+    const client = createGhostAdminClient({ url, adminKey, clock, sleep, random: () => 0, retries: 2 });
     const error = await failure(client.createWebhook({ event: 'post.published', targetUrl: 'https://rose.coop.example/hooks/ghost' }));
     expect(error.kind).toBe('network');
     expect(error.attempts).toBe(3);

@@ -14,9 +14,13 @@ export interface GhostAdminClientOptions {
   readonly timeoutMs?: number;
   /** Extra attempts after a network error, timeout, 5xx or 429 (writes: see `createWebhook`). Default 3. */
   readonly retries?: number;
-  /** First backoff; doubles on each retry. Default 250. */
+  /** First backoff; doubles on each retry, less a random share (jitter). Default 250. */
   readonly backoffMs?: number;
+  /** For one call, attempts and waits included (a paged listing has one per page). Default 60 000. */
+  readonly deadlineMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source for retry waits, [0, 1) like Math.random; tests pin it. */
+  readonly random?: () => number;
   /** Sets the tokens' `iat`; tests pass a fixed clock. */
   readonly clock?: Clock;
 }

@@ -15,7 +15,8 @@ afterEach(async () => {
 async function clientFor(respond: (req: SeenRequest) => Reply, opts: Partial<GhostContentClientOptions> = {}) {
   server = await startReplayServer(respond);
   const { sleep, waits } = recordingSleep();
-  const client = createGhostContentClient({ url: server.url, key, sleep, ...opts });
+  // random 0: no jitter taken off, so the waits are exactly the back-off.
+  const client = createGhostContentClient({ url: server.url, key, sleep, random: () => 0, ...opts });
   return { client, waits, requests: server.requests };
 }
 
@@ -244,6 +245,15 @@ describe('content client: failures', () => {
     );
     expect(await client.authors()).toHaveLength(2);
     expect(waits).toEqual([2000]);
+  });
+
+  it('stops at the deadline rather than wait past it for another attempt', async () => {
+    const { client, waits, requests } = await clientFor(() => ({ status: 503, body: '' }), { deadlineMs: 5_000, backoffMs: 10_000 });
+    const error = await failure(client.settings());
+    expect(error.kind).toBe('timeout');
+    expect(requests).toHaveLength(1);
+    expect(waits).toEqual([]);
+    expect(error.message.replace(server!.url, 'http://ghost')).toMatchInlineSnapshot(`"Ghost at http://ghost/ did not answer GET /ghost/api/content/settings/ successfully within the 5000 ms deadline (last answer: HTTP 503)."`);
   });
 
   it('times out a Ghost that never answers, retrying first', async () => {

@@ -1,17 +1,15 @@
 import type { z } from 'zod';
 import { ConfigError, parseWithFriendlyErrors } from '@rose/core';
+import { createHttpClient, HttpError, redactText, type HttpClient, type HttpResponse } from '@rose/http';
 import { GhostApiError, type GhostApiErrorKind, type GhostKeySetting } from './ghost-api.error.ts';
 
-/** The shared transport of both clients: timeouts, retries, and Ghost's answers turned into errors. */
+/** The shared transport of both clients: @rose/http underneath, Ghost's answers turned into GhostApiErrors. */
 export interface GhostTransport {
   /** Site address as given, e.g. `https://coop.example/blog/`; always ends in `/`. */
   readonly base: URL;
   readonly setting: GhostKeySetting;
-  readonly fetch: typeof fetch;
+  readonly http: HttpClient;
   readonly timeoutMs: number;
-  readonly retries: number;
-  readonly backoffMs: number;
-  readonly sleep: (ms: number) => Promise<void>;
   /** Values that must never appear in an error message (keys, secrets). */
   readonly secrets: readonly string[];
 }
@@ -39,12 +37,8 @@ export interface GhostAnswer {
   readonly body: unknown;
 }
 
-export const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /** Ghost may ask us to wait (429 Retry-After); beyond this we give up rather than stall a sync. */
 const maxRetryAfterMs = 60_000;
-/** Connection failures where the request certainly never reached Ghost. */
-const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Validates the site address once, at client creation. */
 export function parseGhostUrl(url: string): URL {
@@ -74,26 +68,32 @@ export function createTransport(opts: {
   secrets: readonly string[];
   fetch?: typeof fetch;
   timeoutMs?: number;
+  deadlineMs?: number;
   retries?: number;
   backoffMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }): GhostTransport {
+  const base = parseGhostUrl(opts.url);
+  const secrets = opts.secrets.filter((s) => s.length >= 4);
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const retries = opts.retries ?? 3;
-  const backoffMs = opts.backoffMs ?? 250;
-  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be positive, got ${timeoutMs}`);
-  if (!Number.isInteger(retries) || retries < 0) throw new RangeError(`retries must be a whole number >= 0, got ${retries}`);
-  if (!(backoffMs >= 0)) throw new RangeError(`backoffMs must be >= 0, got ${backoffMs}`);
-  return {
-    base: parseGhostUrl(opts.url),
-    setting: opts.setting,
-    fetch: opts.fetch ?? globalThis.fetch,
-    timeoutMs,
-    retries,
-    backoffMs,
-    sleep: opts.sleep ?? defaultSleep,
-    secrets: opts.secrets.filter((s) => s.length >= 4),
-  };
+  const http = createHttpClient({
+    service: 'Ghost',
+    baseUrl: base,
+    urlSetting: 'GHOST_URL',
+    credentialsSetting: opts.setting,
+    headers: { Accept: 'application/json', 'Accept-Version': 'v6.0' },
+    secrets,
+    attemptTimeoutMs: timeoutMs,
+    ...(opts.deadlineMs === undefined ? {} : { deadlineMs: opts.deadlineMs }),
+    ...(opts.retries === undefined ? {} : { retries: opts.retries }),
+    ...(opts.backoffMs === undefined ? {} : { backoffMs: opts.backoffMs }),
+    maxRetryAfterMs,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
+  return { base, setting: opts.setting, http, timeoutMs, secrets };
 }
 
 /** The site address for messages: no credentials, no query. */
@@ -106,188 +106,119 @@ export function endpointOf(t: GhostTransport, method: string, path: string): str
   return `${method} ${new URL(path, t.base).pathname}`;
 }
 
-/** A failed attempt: the error to raise if it is the last one, and whether another try may help. */
-interface Failure {
-  readonly error: GhostApiError;
-  readonly retry: boolean;
-  /** Wait before the next attempt instead of the backoff (Retry-After). */
-  readonly waitMs?: number;
-}
-
 /**
- * Sends a request, retrying network errors, timeouts, 5xx and 429 with exponential backoff
- * (`backoffMs`, then twice that, ...). 2xx answers come back parsed; everything else throws a
- * GhostApiError.
+ * Sends a request through @rose/http (deadlines, retries of network errors, timeouts, 5xx and
+ * 429 with back-off, Retry-After, redaction). 2xx answers come back parsed; everything else
+ * throws a GhostApiError in Ghost's terms.
  */
 export async function send(t: GhostTransport, req: GhostRequest): Promise<GhostAnswer> {
-  const url = new URL(req.path, t.base);
-  for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
-  // URLSearchParams writes spaces as "+"; %20 is unambiguous for every server in between.
-  url.search = url.search.replace(/\+/g, '%20');
-  const endpoint = `${req.method} ${url.pathname}`;
-  const maxAttempts = t.retries + 1;
+  const endpoint = endpointOf(t, req.method, req.path);
+  const site = siteLabel(t);
+  const fail = (kind: GhostApiErrorKind, message: string, hint: string, extra: { status?: number | undefined; cause?: unknown; attempts?: number } = {}) =>
+    new GhostApiError({ kind, message: redact(t, message), hint, endpoint, attempts: extra.attempts ?? 1, ...(extra.status === undefined ? {} : { status: extra.status }), ...(extra.cause === undefined ? {} : { cause: extra.cause }) });
 
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await attemptOnce(t, req, url, endpoint, attempt);
-    if (!('error' in outcome)) return outcome;
-    if (!outcome.retry || attempt >= maxAttempts) throw outcome.error;
-    await t.sleep(outcome.waitMs ?? t.backoffMs * 2 ** (attempt - 1));
+  let res: HttpResponse;
+  try {
+    res = await t.http.request({
+      method: req.method,
+      url: req.path,
+      ...(req.query ? { query: req.query } : {}),
+      ...(req.headers ? { headers: req.headers } : {}),
+      ...(req.body === undefined ? {} : { json: req.body }),
+      idempotent: req.idempotent,
+      ...(req.ghost404IsAnswer ? { accept: (status: number) => (status >= 200 && status < 300) || status === 404 } : {}),
+    });
+  } catch (error) {
+    if (error instanceof HttpError) throw toGhostError(t, error, endpoint);
+    throw error;
+  }
+
+  if (res.status === 404) {
+    // Only reached with ghost404IsAnswer: Ghost's own "not found" is an answer; anything else
+    // answering 404 means GHOST_URL is not Ghost.
+    if (ghostErrorMessage(res.body) !== undefined) return { status: res.status, body: safeJson(res.body) };
+    throw fail('not-found', `GHOST_URL (${site}) does not look like a Ghost site: ${endpoint} answered 404.`, notGhostHint, { status: 404, attempts: res.attempts });
+  }
+  if (res.body.trim() === '') return { status: res.status, body: undefined };
+  try {
+    return { status: res.status, body: JSON.parse(res.body) as unknown };
+  } catch (cause) {
+    const type = res.headers.get('content-type');
+    throw fail(
+      'malformed',
+      `Ghost at ${site} answered ${endpoint} with something that is not JSON (${type ? `content-type ${type.split(';')[0]}` : 'no content-type'}).`,
+      'Check that GHOST_URL is the Ghost site itself and not a proxy or login page in front of it.',
+      { status: res.status, cause, attempts: res.attempts },
+    );
   }
 }
 
-async function attemptOnce(
-  t: GhostTransport,
-  req: GhostRequest,
-  url: URL,
-  endpoint: string,
-  attempt: number,
-): Promise<GhostAnswer | Failure> {
+const notGhostHint = 'Set GHOST_URL to the address you open Ghost Admin from, without /ghost/ (include the subdirectory if Ghost runs in one).';
+
+/** The transport's failure in Ghost's words: which setting to fix, and what Ghost itself said. */
+function toGhostError(t: GhostTransport, e: HttpError, endpoint: string): GhostApiError {
   const site = siteLabel(t);
-  const fail = (kind: GhostApiErrorKind, message: string, hint: string, extra: { status?: number; cause?: unknown; problems?: string[] } = {}) =>
-    new GhostApiError({ kind, message: redact(t, message), hint, endpoint, attempts: attempt, ...extra });
-  const attemptsText = attempt === 1 ? '' : ` (${attempt} attempts)`;
-
-  // One deadline covers the whole exchange, body included: a server that sends headers and
-  // then stalls must time out too.
-  const signal = AbortSignal.timeout(t.timeoutMs);
-  const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Version': 'v6.0', ...req.headers?.() };
-  let body: string | undefined;
-  if (req.body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    body = JSON.stringify(req.body);
-  }
-
-  const timedOut = (): Failure => ({
-    // A write that timed out may still have been carried out.
-    retry: req.idempotent,
-    error: fail(
-      'timeout',
-      `Ghost at ${site} did not answer ${endpoint} within ${t.timeoutMs} ms${attemptsText}.`,
-      'Check that Ghost is running and not overloaded; raise the timeout if the site is just slow.',
-    ),
-  });
-  const networkFailed = (cause: unknown, sent: boolean): Failure => {
-    const code = errorCode(cause);
-    return {
-      retry: req.idempotent || (!sent && code !== undefined && notSentCodes.has(code)),
-      error: fail(
+  const attemptsText = e.attempts === 1 ? '' : ` (${e.attempts} attempts)`;
+  const error = (kind: GhostApiErrorKind, message: string, hint: string) =>
+    new GhostApiError({ kind, message: redact(t, message), hint, endpoint, attempts: e.attempts, ...(e.status === undefined ? {} : { status: e.status }), cause: e });
+  switch (e.kind) {
+    case 'timeout':
+      return error(
+        'timeout',
+        `Ghost at ${site} did not answer ${endpoint} within ${e.limitMs ?? t.timeoutMs} ms${attemptsText}.`,
+        'Check that Ghost is running and not overloaded; raise the timeout if the site is just slow.',
+      );
+    case 'deadline':
+      return error(
+        'timeout',
+        `Ghost at ${site} did not answer ${endpoint}${e.status === undefined ? '' : ' successfully'} within the ${e.limitMs} ms deadline${attemptsText}${e.status === undefined ? '' : ` (last answer: HTTP ${e.status})`}.`,
+        'Check that Ghost is running and not overloaded; try again later.',
+      );
+    case 'network':
+      return error(
         'network',
-        `Could not reach Ghost at ${site} for ${endpoint}: ${code ?? describeCause(cause)}${attemptsText}.`,
+        `Could not reach Ghost at ${site} for ${endpoint}: ${e.networkCode ?? describeCause(e.cause)}${attemptsText}.`,
         'Check GHOST_URL and that Ghost is running and reachable from this machine.',
-        { cause },
-      ),
-    };
-  };
-
-  let res: Response;
-  try {
-    res = await t.fetch(url, {
-      method: req.method,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      signal,
-      // fetch turns a redirected POST into a GET; for writes we want to see the redirect.
-      redirect: req.method === 'GET' ? 'follow' : 'manual',
-    });
-  } catch (cause) {
-    if (signal.aborted) return timedOut();
-    return networkFailed(cause, false);
+      );
+    case 'too-large':
+    case 'malformed':
+      return error('malformed', `Ghost at ${site} answered ${endpoint} with something we cannot use: ${e.message}`, 'Check that GHOST_URL is the Ghost site itself and not a proxy or login page in front of it.');
+    case 'aborted':
+      return error('network', `The request ${endpoint} to Ghost at ${site} was cancelled.`, 'Nothing to fix: it was cancelled on purpose.');
+    case 'status':
+      break;
   }
-
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (cause) {
-    if (signal.aborted) return timedOut();
-    return networkFailed(cause, true);
-  }
-
-  const status = res.status;
-  if (status >= 200 && status < 300) {
-    if (text.trim() === '') return { status, body: undefined };
-    try {
-      return { status, body: JSON.parse(text) as unknown };
-    } catch (cause) {
-      return {
-        retry: false,
-        error: fail(
-          'malformed',
-          `Ghost at ${site} answered ${endpoint} with something that is not JSON (${describeContentType(res)}).`,
-          'Check that GHOST_URL is the Ghost site itself and not a proxy or login page in front of it.',
-          { status, cause },
-        ),
-      };
-    }
-  }
-
-  const ghostMessage = ghostErrorMessage(text);
+  const status = e.status ?? 0;
+  const ghostMessage = ghostErrorMessage(e.body ?? '');
   const said = ghostMessage ? `: ${ghostMessage}` : '';
-
   if (status >= 300 && status < 400) {
-    const location = res.headers.get('location');
-    return {
-      retry: false,
-      error: fail(
-        'not-found',
-        `GHOST_URL (${site}) redirects ${endpoint} to ${location ? stripQuery(location) : 'another address'}, so it is not the address Ghost is configured with.`,
-        'Set GHOST_URL to the exact address Ghost uses (check http vs https, www, and any subdirectory).',
-        { status },
-      ),
-    };
+    return error(
+      'not-found',
+      `GHOST_URL (${site}) redirects ${endpoint} to ${e.location ?? 'another address'}, so it is not the address Ghost is configured with.`,
+      'Set GHOST_URL to the exact address Ghost uses (check http vs https, www, and any subdirectory).',
+    );
   }
   if (status === 401 || status === 403) {
     const which = t.setting === 'GHOST_CONTENT_KEY' ? 'Content API key' : 'Admin API key';
-    return {
-      retry: false,
-      error: fail(
-        'unauthorized',
-        `Ghost at ${site} rejected the ${which} (HTTP ${status} for ${endpoint}${said}). Check ${t.setting}.`,
-        `Copy the ${which} from Ghost Admin → Settings → Integrations → your custom integration into ${t.setting}.`,
-        { status },
-      ),
-    };
+    return error(
+      'unauthorized',
+      `Ghost at ${site} rejected the ${which} (HTTP ${status} for ${endpoint}${said}). Check ${t.setting}.`,
+      `Copy the ${which} from Ghost Admin → Settings → Integrations → your custom integration into ${t.setting}.`,
+    );
   }
-  if (status === 404) {
-    if (req.ghost404IsAnswer && ghostMessage !== undefined) return { status, body: safeJson(text) };
-    return {
-      retry: false,
-      error: fail(
-        'not-found',
-        `GHOST_URL (${site}) does not look like a Ghost site: ${endpoint} answered 404.`,
-        'Set GHOST_URL to the address you open Ghost Admin from, without /ghost/ (include the subdirectory if Ghost runs in one).',
-        { status },
-      ),
-    };
-  }
+  if (status === 404) return error('not-found', `GHOST_URL (${site}) does not look like a Ghost site: ${endpoint} answered 404.`, notGhostHint);
   if (status === 429) {
-    const waitMs = retryAfterMs(res.headers.get('retry-after'));
-    const tooLong = waitMs !== undefined && waitMs > maxRetryAfterMs;
-    return {
-      retry: !tooLong,
-      ...(waitMs === undefined ? {} : { waitMs }),
-      error: fail(
-        'server',
-        `Ghost at ${site} kept refusing ${endpoint} with 429 Too Many Requests${tooLong ? ` and asked us to wait ${Math.round(waitMs / 1000)} s` : ''}${attemptsText}.`,
-        'Ghost is rate-limiting this client; try again later or sync less often.',
-        { status },
-      ),
-    };
+    const tooLong = e.retryAfterMs !== undefined && e.retryAfterMs > maxRetryAfterMs;
+    return error(
+      'server',
+      `Ghost at ${site} kept refusing ${endpoint} with 429 Too Many Requests${tooLong ? ` and asked us to wait ${Math.round(e.retryAfterMs! / 1000)} s` : ''}${attemptsText}.`,
+      'Ghost is rate-limiting this client; try again later or sync less often.',
+    );
   }
   if (status >= 400 && status < 500) {
-    return {
-      retry: false,
-      error: fail('rejected', `Ghost at ${site} refused ${endpoint} (HTTP ${status}${said}).`, 'Read Ghost\'s reason above; this usually needs a change in the request or in Ghost.', { status }),
-    };
+    return error('rejected', `Ghost at ${site} refused ${endpoint} (HTTP ${status}${said}).`, 'Read Ghost\'s reason above; this usually needs a change in the request or in Ghost.');
   }
-  return {
-    retry: req.idempotent,
-    error: fail(
-      'server',
-      `Ghost at ${site} failed on ${endpoint} (HTTP ${status}${said})${attemptsText}.`,
-      'Ghost or a proxy in front of it is failing; check its logs and try again.',
-      { status },
-    ),
-  };
+  return error('server', `Ghost at ${site} failed on ${endpoint} (HTTP ${status}${said})${attemptsText}.`, 'Ghost or a proxy in front of it is failing; check its logs and try again.');
 }
 
 /**
@@ -318,9 +249,7 @@ export function parseAnswer<S extends z.ZodType>(
 }
 
 function redact(t: GhostTransport, text: string): string {
-  let out = text;
-  for (const secret of t.secrets) out = out.split(secret).join('****');
-  return out;
+  return redactText(text, t.secrets);
 }
 
 /** Ghost's own reason from `{"errors":[{"message": ...}]}`, shortened; undefined if the body is not that. */
@@ -343,32 +272,8 @@ function safeJson(text: string): unknown {
   }
 }
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function errorCode(error: unknown): string | undefined {
-  // undici wraps the socket error: TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } }).
-  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-}
-
 function describeCause(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function describeContentType(res: Response): string {
-  const type = res.headers.get('content-type');
-  return type ? `content-type ${type.split(';')[0]}` : 'no content-type';
-}
 
-function stripQuery(location: string): string {
-  return location.split(/[?#]/)[0] ?? location;
-}

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { applyImport, type ImportSummary } from '@rose/blog';
 import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
 import type { Database } from '@rose/db';
+import { recordInboundDelivery } from '@rose/jobs';
 import type { GhostAdminClient } from './ghost-admin.client.ts';
 import type { GhostContentClient } from './ghost-content.client.ts';
 import { toImportedAuthor, toImportedPosts, toImportedTag } from './ghost-sync.service.ts';
@@ -67,7 +68,7 @@ export async function handleGhostWebhook(
   const resourceName = payload.post ? 'post' : payload.page ? 'page' : payload.tag ? 'tag' : 'site';
   if (resourceName === 'tag' || resourceName === 'site') {
     return deps.db.transaction().execute(async (trx) => {
-      if (!(await recordDelivery(trx, deliveryId))) return ok({ status: 'duplicate' as const });
+      if (!(await recordInboundDelivery(trx, { source: 'ghost', deliveryId }))) return ok({ status: 'duplicate' as const });
       await deps.enqueue(trx, { type: 'ghost.sync' });
       return ok({ status: 'queued-sync' as const, resource: resourceName });
     });
@@ -82,7 +83,7 @@ export async function handleGhostWebhook(
   // The same mapping and import rule as sync (slugs the blog cannot serve, gated bodies).
   const imported = item ? await toImportedPosts([item], resourceName, deps) : [];
   return deps.db.transaction().execute(async (trx) => {
-    if (!(await recordDelivery(trx, deliveryId))) return ok({ status: 'duplicate' as const });
+    if (!(await recordInboundDelivery(trx, { source: 'ghost', deliveryId }))) return ok({ status: 'duplicate' as const });
     const summary = await applyImport(
       trx,
       item ? { upsertPosts: imported, mergeTags: item.tags.map(toImportedTag), mergeAuthors: item.authors.map(toImportedAuthor) } : { removeSourceIds: [id] },
@@ -93,14 +94,4 @@ export async function handleGhostWebhook(
     }
     return ok({ status: 'applied' as const, resource: resourceName, id, summary });
   });
-}
-
-async function recordDelivery(trx: Transaction<Database>, deliveryId: string): Promise<boolean> {
-  const inserted = await trx
-    .insertInto('inbound_deliveries')
-    .values({ source: 'ghost', delivery_id: deliveryId })
-    .onConflict((oc) => oc.columns(['source', 'delivery_id']).doNothing())
-    .returning('delivery_id')
-    .executeTakeFirst();
-  return inserted !== undefined;
 }
