@@ -16,7 +16,9 @@ interface AdminPost {
 // The blog pipeline against a real Ghost 6: full and incremental sync, unpublish/delete,
 // members-only gating, a real signed webhook triggering a targeted rebuild that goes live,
 // refused forgeries, and an interrupted sync.
-describe('blog from a real Ghost', () => {
+// Each test runs several `rose` processes (a build takes minutes on a busy machine): the
+// tests' own waits are the deadlines that matter, not vitest's default.
+describe('blog from a real Ghost', { timeout: 300_000 }, () => {
   let ghost: GhostServer;
   let tmp: string;
   let env: Record<string, string>;

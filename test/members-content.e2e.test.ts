@@ -17,7 +17,8 @@ const post = (front: Record<string, string>, body: string) =>
 // Members-only posts on a built and served site (Postgres + Redis): the static page carries
 // only the public teaser; the rest comes from a server island that checks the session and
 // the member's tier on every request and is never cached for anyone else.
-describe('members-only posts', () => {
+// Tests run several `rose` processes each: on a busy machine that is more than vitest's default.
+describe('members-only posts', { timeout: 180_000 }, () => {
   let tmp: string;
   let env: Record<string, string>;
   let server: RunningRose;
@@ -142,6 +143,9 @@ describe('members-only posts', () => {
     const marked = await runRose(['users', 'set-tier', '--email', 'PAT@example.org', '--tier', 'paid'], env);
     expect(marked.code, marked.stderr).toBe(0);
     expect(marked.stdout).toContain('PAT@example.org is now a paid member (was free).');
+    const list = await runRose(['users', 'list'], env);
+    expect(list.stdout).toMatch(/pat@example\.org\s+member\s+paid /);
+    expect(list.stdout).toMatch(/ann@example\.org\s+member\s+free /);
     const paid = await island('supplier-price-list', pat);
     expect(paid).toContain(paidSentence);
     const free = await island('supplier-price-list', ann);

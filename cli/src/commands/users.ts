@@ -63,7 +63,8 @@ export async function usersList(ctx: CommandContext): Promise<void> {
       ctx.out.info('No accounts yet.');
       return;
     }
-    for (const u of users) ctx.out.info(`  ${u.email.padEnd(32)} ${u.role.padEnd(7)} ${u.verified ? 'confirmed  ' : 'unconfirmed'} ${u.displayName}`);
+    const paid = await services.blog.paidMembers();
+    for (const u of users) ctx.out.info(`  ${u.email.padEnd(32)} ${u.role.padEnd(7)} ${paid.has(u.id) ? 'paid' : 'free'} ${u.verified ? 'confirmed  ' : 'unconfirmed'} ${u.displayName}`);
     ctx.out.info(`${users.length} account(s).`);
   } finally {
     await services.close();

@@ -8,7 +8,7 @@ import { countJobs, type BatchHandler } from '@rose/jobs';
 import { activeSigningKeyId, createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
 import { createAccountMailHandlers, createAccounts, createMailer, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
 import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
-import { readMembersContent, setMemberTier, type MembersContent, type Reader } from '@rose/blog';
+import { listPaidMembers, readMembersContent, setMemberTier, type MembersContent, type Reader } from '@rose/blog';
 import type { MemberTier } from '@rose/db';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -43,6 +43,8 @@ export interface Services {
     membersContent(slug: string, reader: Reader): Promise<Result<MembersContent, { type: 'not-found' }>>;
     /** Staff mark a member as paying (or not); `paid` posts are for paying members. */
     setMemberTier(email: string, tier: MemberTier): Promise<Result<{ userId: string; previous: MemberTier }, { type: 'not-found' }>>;
+    /** Ids of the accounts marked as paying members. */
+    paidMembers(): Promise<Set<string>>;
   };
   /** `jobHandlers`: the outbox handlers of account mail, for every worker to register. */
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
@@ -200,6 +202,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       chrome: () => loadSiteChrome(database.db),
       membersContent: (slug, reader) => readMembersContent(database.db, slug, reader),
       setMemberTier: (email, tier) => setMemberTier(database.db, email, tier, { clock }),
+      paidMembers: () => listPaidMembers(database.db),
     },
     async health() {
       const [db, c] = await Promise.allSettled([database.ping(), cache.ping()]);

@@ -16,5 +16,5 @@ export {
   type ImportedRelations,
   type SkippedItem,
 } from './import.service.ts';
-export { readMembersContent, setMemberTier, memberTier, memberTiers, type Reader, type MembersContent } from './members.service.ts';
+export { readMembersContent, setMemberTier, memberTier, memberTiers, listPaidMembers, type Reader, type MembersContent } from './members.service.ts';
 export { blogPageKeys, diffPageKeys } from './page-keys.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
 import { writeContentFixture, post } from './content.fixture.ts';
 import { loadContent } from './content-loader.ts';
-import { readMembersContent, setMemberTier, memberTier } from './members.service.ts';
+import { listPaidMembers, readMembersContent, setMemberTier, memberTier } from './members.service.ts';
 import { seedContent } from './seed.service.ts';
 
 describe.each(databaseKinds)('members-only content on %s', (kind) => {
@@ -32,6 +32,7 @@ describe.each(databaseKinds)('members-only content on %s', (kind) => {
     expect(await readMembersContent(t.db, 'paid-only', reader('paying'))).toEqual({ ok: true, value: { access: 'upgrade' } });
     expect(await setMemberTier(t.db, 'PAYING@example.org ', 'paid')).toEqual({ ok: true, value: { userId: ids.paying, previous: 'free' } });
     expect(await memberTier(t.db, ids.paying!)).toBe('paid');
+    expect(await listPaidMembers(t.db)).toEqual(new Set([ids.paying]));
     expect(await readMembersContent(t.db, 'paid-only', reader('paying'))).toEqual({ ok: true, value: { access: 'granted', html: '<p>PAID SECRET</p>\n' } });
     expect(await readMembersContent(t.db, 'paid-only', reader('free'))).toEqual({ ok: true, value: { access: 'upgrade' } });
     expect(await readMembersContent(t.db, 'paid-only', reader('staff', 'staff'))).toMatchObject({ ok: true, value: { access: 'granted' } });

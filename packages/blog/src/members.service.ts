@@ -51,6 +51,12 @@ export async function memberTier(db: Kysely<Database>, userId: string): Promise<
   return row?.tier ?? 'free';
 }
 
+/** Ids of the accounts staff marked as paying members. */
+export async function listPaidMembers(db: Kysely<Database>): Promise<Set<string>> {
+  const rows = await db.selectFrom('member_tiers').select('user_id').where('tier', '=', 'paid').execute();
+  return new Set(rows.map((r) => r.user_id));
+}
+
 /**
  * Marks the account with this email (any case) as a free or paid member. Reads `users` to find
  * the account; never changes it.
