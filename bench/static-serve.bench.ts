@@ -1,20 +1,22 @@
 /**
- * Static path benchmark: `npm run bench -- --only static [--seconds 5 --rounds 3 --files 15000]`.
+ * Static path benchmark: `npm run bench -- --only static [--seconds 5 --rounds 3 --files 15000 --rebuild]`.
  *
- * 1. Builds a small release (the demo content, embedded database) with the real `rose build`.
+ * 1. Builds a small release (the demo content, embedded database) with the real `rose build`,
+ *    kept under .rose/bench/static-serve and reused by the next run (`--rebuild`: a new one).
  * 2. Starts `rose serve --no-worker` on it, and a plain `node:http` server (another child
  *    process) that answers every request with the bytes `rose serve` sent for it, from memory:
  *    the same precompressed page, the same island fragment. That is the ceiling for Node.
  * 3. Loads both with `wrk` (Debian package `wrk`; without it, a Node keep-alive client in a
  *    child process, which is slower and makes the ratio look better than it is), interleaved
  *    and alternating which goes first, `--rounds` times, and reports medians: a static page
- *    (`/blog/`, brotli) and a server island (rendered by Astro, cached fragment).
- *    Target: static page ≥ 0.8 × plain node:http.
+ *    (`/blog/`, brotli) and a server island (rendered by Astro, cached fragment), after a
+ *    warm-up. Target: static page ≥ 0.8 × plain node:http. Also the CPU time each server
+ *    spends per request (from /proc), which a busy shared machine disturbs far less.
  * 4. Times `precompressTree` on `--files` pages made from the release's own pages (each made
  *    unique), on disk under .rose/ and on a tmpfs (/dev/shm) when there is one.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +26,7 @@ import { precompressTree } from '@rose/static-files';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, files: { type: 'string', default: '15000' }, keep: { type: 'boolean', default: false } },
+  options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, files: { type: 'string', default: '15000' }, rebuild: { type: 'boolean', default: false } },
   strict: false,
 });
 const seconds = Number(values.seconds);
@@ -39,22 +41,27 @@ function fail(message: string): never {
   process.exit(2);
 }
 const log = (s: string) => process.stdout.write(`${s}\n`);
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const scratch = path.join(root, '.rose', 'bench', `static-${Date.now()}`);
+// Kept between runs: the release is reused unless `--rebuild` (serving does not depend on
+// how fresh the pages are).
+const scratch = path.join(root, '.rose', 'bench', 'static-serve');
+if (values.rebuild) await fs.rm(scratch, { recursive: true, force: true });
 await fs.mkdir(scratch, { recursive: true });
+const reuse = await fs.access(path.join(scratch, 'dist', 'current')).then(() => true, () => false);
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, ROSE_DATA_DIR: path.join(scratch, '.rose'), ROSE_DIST_DIR: path.join(scratch, 'dist'), ROSE_CONTENT_DIR: path.join(root, 'content'), ROSE_LOG_LEVEL: 'warn', ASTRO_TELEMETRY_DISABLED: '1' };
 const rose = path.join(root, 'cli', 'bin', 'rose.js');
 const children: ChildProcess[] = [];
 const cleanup = async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('close', r)) : undefined)));
-  if (!values.keep) await fs.rm(scratch, { recursive: true, force: true });
 };
 
 try {
   log(`Static path: rose serve vs plain node:http sending the same bytes (load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`);
-  for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+  log(reuse ? `  reusing the release in ${path.relative(root, scratch)} (--rebuild for a new one)` : '  building a release of the demo content…');
+  for (const args of reuse ? [['db', 'migrate']] : [['db', 'migrate'], ['db', 'seed'], ['build']]) {
     const r = spawnSync(process.execPath, [rose, ...args], { cwd: root, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
   }
@@ -99,28 +106,42 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeA
     { name: 'static page', path: '/blog/', target: 0.8 },
     { name: 'server island', path: islandPath, target: undefined },
   ];
-  const results = targets.map(() => ({ rose: [] as number[], plain: [] as number[] }));
+  const servers = { rose: { url: roseUrl, pid: children[0]!.pid! }, plain: { url: plainUrl, pid: children[1]!.pid! } };
+  // JIT and caches warm before anything counts (the first seconds of a fresh process are slower).
+  for (const t of targets) for (const side of ['rose', 'plain'] as const) await load(servers[side].url + t.path, accept, hasWrk, 2);
+  const results = targets.map(() => ({ rose: [] as Run[], plain: [] as Run[] }));
   for (let round = 0; round < rounds; round++) {
     for (const [i, t] of targets.entries()) {
       const order = round % 2 === 0 ? (['rose', 'plain'] as const) : (['plain', 'rose'] as const);
       for (const side of order) {
-        const rate = await load((side === 'rose' ? roseUrl : plainUrl) + t.path, accept, hasWrk);
-        results[i]![side].push(rate);
+        const before = cpuMicros(servers[side].pid);
+        const run = await load(servers[side].url + t.path, accept, hasWrk, seconds);
+        const after = cpuMicros(servers[side].pid);
+        results[i]![side].push({ ...run, cpuPerRequest: before !== undefined && after !== undefined ? (after - before) / run.requests : undefined });
       }
     }
   }
   log('');
-  log('  | request | rose serve req/s | plain node:http req/s | ratio | target |');
-  log('  |---|---:|---:|---:|---|');
+  log('  | request | rose serve req/s | plain node:http req/s | ratio | target | CPU µs/request rose / plain | CPU ratio |');
+  log('  |---|---:|---:|---:|---|---:|---:|');
   let met = true;
   for (const [i, t] of targets.entries()) {
-    const r = median(results[i]!.rose);
-    const p = median(results[i]!.plain);
+    const r = median(results[i]!.rose.map((x) => x.rate));
+    const p = median(results[i]!.plain.map((x) => x.rate));
     const ratio = r / p;
     if (t.target !== undefined && ratio < t.target) met = false;
-    log(`  | ${t.name} | ${r.toFixed(0)} | ${p.toFixed(0)} | ${ratio.toFixed(2)} | ${t.target === undefined ? '—' : `≥ ${t.target} ${ratio >= t.target ? 'met' : 'NOT met'}`} |`);
+    const cpu = (side: 'rose' | 'plain') => {
+      const xs = results[i]![side].map((x) => x.cpuPerRequest).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs) : undefined;
+    };
+    const [cr, cp] = [cpu('rose'), cpu('plain')];
+    log(
+      `  | ${t.name} | ${r.toFixed(0)} | ${p.toFixed(0)} | ${ratio.toFixed(2)} | ${t.target === undefined ? '—' : `≥ ${t.target} ${ratio >= t.target ? 'met' : 'NOT met'}`} | ${cr === undefined || cp === undefined ? 'n/a' : `${cr.toFixed(0)} / ${cp.toFixed(0)} | ${(cp / cr).toFixed(2)}`} |`,
+    );
   }
-  log(`  (runs: ${targets.map((t, i) => `${t.name} rose ${results[i]!.rose.map((x) => x.toFixed(0)).join('/')} plain ${results[i]!.plain.map((x) => x.toFixed(0)).join('/')}`).join('; ')})`);
+  log(`  (req/s per run: ${targets.map((t, i) => `${t.name} rose ${results[i]!.rose.map((x) => x.rate.toFixed(0)).join('/')} plain ${results[i]!.plain.map((x) => x.rate.toFixed(0)).join('/')}`).join('; ')})`);
+  log('  CPU ratio = plain CPU per request / rose CPU per request: what the req/s ratio tends to when both');
+  log('  servers get a full core; it varies far less than req/s on a machine shared with other work.');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
 
   if (fileCount > 0) {
@@ -190,19 +211,37 @@ function get(url: string, acceptEncoding: string): Promise<{ status: number; hea
   });
 }
 
-/** Requests per second against `url` for `seconds`; refuses a run with errors or non-200 answers. */
-async function load(url: string, acceptEncoding: string, wrk: boolean): Promise<number> {
+interface Run {
+  rate: number;
+  requests: number;
+  cpuPerRequest?: number | undefined;
+}
+
+/** User + system CPU time of a process so far, in microseconds (Linux /proc; undefined elsewhere). */
+function cpuMicros(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e6) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Requests per second against `url` for `secs`; refuses a run with errors or non-200 answers. */
+async function load(url: string, acceptEncoding: string, wrk: boolean, secs: number): Promise<Run> {
   if (wrk) {
-    const r = spawnSync('wrk', ['-t1', '-c16', `-d${seconds}s`, '-H', `Accept-Encoding: ${acceptEncoding}`, url], { encoding: 'utf8' });
+    const r = spawnSync('wrk', ['-t1', '-c16', `-d${secs}s`, '-H', `Accept-Encoding: ${acceptEncoding}`, url], { encoding: 'utf8' });
     const rate = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1];
-    if (r.status !== 0 || !rate) throw new Error(`wrk failed on ${url}:\n${r.stdout}${r.stderr}`);
+    const requests = /(\d+) requests in/.exec(r.stdout)?.[1];
+    if (r.status !== 0 || !rate || !requests) throw new Error(`wrk failed on ${url}:\n${r.stdout}${r.stderr}`);
     if (/Non-2xx or 3xx responses|Socket errors/.test(r.stdout)) throw new Error(`errors while loading ${url}:\n${r.stdout}`);
-    return Number(rate);
+    return { rate: Number(rate), requests: Number(requests) };
   }
   const script = `
     import http from 'node:http';
     const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const end = Date.now() + ${seconds * 1000};
+    const end = Date.now() + ${secs * 1000};
     let done = 0, bad = 0;
     const one = () => new Promise((resolve) => {
       http.get(${JSON.stringify(url)}, { agent, headers: { 'Accept-Encoding': ${JSON.stringify(acceptEncoding)} } }, (res) => {
@@ -212,10 +251,10 @@ async function load(url: string, acceptEncoding: string, wrk: boolean): Promise<
     const worker = async () => { while (Date.now() < end) await one(); };
     const t = performance.now();
     await Promise.all(Array.from({ length: 16 }, worker));
-    console.log(JSON.stringify({ rate: done / ((performance.now() - t) / 1000), bad }));
+    console.log(JSON.stringify({ rate: done / ((performance.now() - t) / 1000), requests: done, bad }));
     agent.destroy();`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  const { rate, bad } = JSON.parse(r.stdout) as { rate: number; bad: number };
+  const { rate, requests, bad } = JSON.parse(r.stdout) as { rate: number; requests: number; bad: number };
   if (bad > 0) throw new Error(`${bad} failed requests while loading ${url}`);
-  return rate;
+  return { rate, requests };
 }
