@@ -13,5 +13,10 @@ process.removeAllListeners('warning');
 process.on('warning', (w) => {
   if (w.name !== 'ExperimentalWarning') console.warn(w);
 });
+// Keep V8's compiled code (and the stripped TypeScript) of the modules a command loads on disk
+// (in the system's temporary folder unless NODE_COMPILE_CACHE names one): the next start
+// compiles nothing it compiled before, which halves the CPU time `rose --help` takes.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 const { main } = await import('../src/main.ts');
 await main(process.argv);

@@ -1,21 +1,30 @@
 import path from 'node:path';
-import { loadContent, seedContent, type SeedCounts } from '@rose/blog';
+import type { SeedCounts } from '@rose/blog';
 import { describeDatabase } from '@rose/config';
-import { RoseError } from '@rose/core';
-import { describeLosses, RollbackRefusedError } from '@rose/db';
+import { RoseError, systemClock } from '@rose/core';
+import { createMigrations, describeLosses, openDatabase, RollbackRefusedError, type DatabaseHandle, type Migrations } from '@rose/db';
 import type { CommandContext } from '../context.ts';
 
+/**
+ * The database and its migrations, nothing else: the db commands need no cache, provider or
+ * Astro, and start in a fraction of the time `ctx.openServices()` takes.
+ */
+async function openMigrations(ctx: CommandContext): Promise<{ database: DatabaseHandle; migrations: Migrations; close(): Promise<void> }> {
+  const database = await openDatabase(ctx.config.database);
+  return { database, migrations: createMigrations(database.db, path.join(ctx.config.root, 'migrations')), close: () => database.close() };
+}
+
 export async function dbMigrate(ctx: CommandContext): Promise<void> {
-  const services = await ctx.openServices();
+  const handle = await openMigrations(ctx);
   try {
-    const applied = await services.migrations.migrateToLatest();
+    const applied = await handle.migrations.migrateToLatest();
     if (applied.length === 0) ctx.out.info(`Database is up to date (${describeDatabase(ctx.config)}).`);
     else {
       for (const name of applied) ctx.out.info(`  ✔ ${name}`);
       ctx.out.info(`Applied ${applied.length} migration(s) to ${describeDatabase(ctx.config)}.`);
     }
   } finally {
-    await services.close();
+    await handle.close();
   }
 }
 
@@ -23,11 +32,11 @@ export async function dbMigrate(ctx: CommandContext): Promise<void> {
 export const rollbackConfirmWord = 'rollback';
 
 export async function dbRollback(ctx: CommandContext, opts: { steps: number; force?: boolean }): Promise<void> {
-  const services = await ctx.openServices();
+  const handle = await openMigrations(ctx);
   try {
-    const { reverted, backup } = await services.migrations.rollback(opts.steps, {
+    const { reverted, backup } = await handle.migrations.rollback(opts.steps, {
       backupDir: path.join(ctx.config.dataDir, 'backups'),
-      clock: services.clock,
+      clock: systemClock,
       approve: async (plan) => {
         // Not at a terminal and not forced: refused with the list in the error.
         if (!opts.force && !ctx.out.ask) return Promise.reject(new RollbackRefusedError(plan, 'no-approval'));
@@ -47,23 +56,23 @@ export async function dbRollback(ctx: CommandContext, opts: { steps: number; for
     for (const name of reverted) ctx.out.info(`  ↩ ${name}`);
     ctx.out.info(`Rolled back ${reverted.length} migration(s).`);
   } finally {
-    await services.close();
+    await handle.close();
   }
 }
 
 export async function dbStatus(ctx: CommandContext): Promise<void> {
-  const services = await ctx.openServices();
+  const handle = await openMigrations(ctx);
   try {
-    const list = await services.migrations.status();
+    const list = await handle.migrations.status();
     ctx.out.info(`Database: ${describeDatabase(ctx.config)}`);
-    const embedded = services.database.embedded;
+    const embedded = handle.database.embedded;
     if (embedded?.role === 'client') ctx.out.info(`  open in \`${embedded.ownerCommand}\` (process ${embedded.ownerPid}); reached through its socket in ${embedded.socket}`);
     else if (embedded?.role === 'owner') ctx.out.info(`  no other process had it open: opened by this command`);
     for (const m of list) ctx.out.info(`  ${m.executedAt ? '✔' : '·'} ${m.name}${m.executedAt ? `  (applied ${m.executedAt.toISOString()})` : '  (pending)'}`);
     const pending = list.filter((m) => !m.executedAt).length;
     ctx.out.info(pending === 0 ? 'All migrations applied.' : `${pending} pending: run \`rose db migrate\`.`);
   } finally {
-    await services.close();
+    await handle.close();
   }
 }
 
@@ -72,12 +81,13 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
     throw new RoseError({ code: 'bad-argument', title: 'No content folder given', message: '--content needs a folder, but the value is empty.', hint: `Leave it out to use ROSE_CONTENT_DIR (${ctx.config.contentDir}).` });
   }
   const dir = opts.content ?? ctx.config.contentDir;
+  const { loadContent, seedContent } = await import('@rose/blog');
   // Validate every file before touching the database.
   const bundle = await loadContent(dir);
-  const services = await ctx.openServices();
+  const handle = await openMigrations(ctx);
   try {
-    await services.migrations.assertCurrent();
-    const summary = await seedContent(services.database.db, bundle, { clock: services.clock, prune: Boolean(opts.prune) });
+    await handle.migrations.assertCurrent();
+    const summary = await seedContent(handle.database.db, bundle, { clock: systemClock, prune: Boolean(opts.prune) });
     if (summary.unchanged) {
       ctx.out.info(`Nothing to do: the database already matches ${dir}.`);
       return;
@@ -90,6 +100,6 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
     ctx.out.info(line('authors', summary.authors));
     ctx.out.info(`  navigation ${summary.navigation.changed ? 'updated' : 'unchanged'} (${summary.navigation.items} items), site settings ${summary.site.changed ? 'updated' : 'unchanged'}`);
   } finally {
-    await services.close();
+    await handle.close();
   }
 }
