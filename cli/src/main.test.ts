@@ -143,16 +143,17 @@ function packagesIn(modules: string[]): Set<string> {
 // What a command loads decides how fast it starts (rose --help took 1.9 s when every command
 // module was imported up front). Checked by what is loaded, not by timing.
 describe('rose start-up loads only what the command uses', () => {
-  const heavy = ['astro', 'vite', 'oidc-provider', 'openid-client', '@electric-sql/pglite', 'pg', 'kysely', 'ioredis', 'marked', 'sanitize-html', 'pino', 'nodemailer'];
+  const heavy = ['astro', 'vite', 'oidc-provider', 'openid-client', '@electric-sql/pglite', 'pg', 'kysely', 'ioredis', 'marked', 'sanitize-html', 'pino', 'nodemailer', 'zod'];
   const domain = ['@rose/auth', '@rose/blog', '@rose/cache', '@rose/db', '@rose/ghost', '@rose/jobs', '@rose/oauth', '@rose/releases', '@rose/site-build', '@rose/static-files'];
 
-  it('--help loads commander and the settings, none of the database, Astro, the provider or a domain package', async () => {
+  it('--help loads commander and the table of settings, none of zod, the database, Astro, the provider or a domain package', async () => {
     const r = await modulesLoadedBy(['--help'], {});
     expect(r.code, r.stderr).toBe(0);
     const loaded = packagesIn(r.modules);
     expect(loaded).toContain('commander');
     expect([...loaded].filter((p) => heavy.includes(p) || domain.includes(p))).toEqual([]);
     expect(r.modules.filter((m) => m.startsWith('packages/app/')), 'only @rose/app/startup').toEqual(['packages/app/src/startup.ts']);
+    expect(r.modules.filter((m) => m.startsWith('packages/config/')), 'only @rose/config/settings').toEqual(['packages/config/src/settings.ts']);
     expect(r.modules.filter((m) => m.startsWith('cli/src/commands/')), 'no command module but users.ts (roles)').toEqual(['cli/src/commands/users.ts']);
   });
 

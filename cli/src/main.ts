@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { staticPartNames } from '@rose/app/startup';
-import { settings } from '@rose/config';
+import { settings } from '@rose/config/settings';
 import { roles } from './commands/users.ts';
 import type { CommandContext } from './context.ts';
 import { createOutput, reportError, type Output } from './output.ts';
