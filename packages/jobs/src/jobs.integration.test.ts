@@ -115,12 +115,16 @@ describe('outbox on postgres with two workers', () => {
   it('skips a job another transaction holds', async () => {
     const id = await enqueueJob(t.db, { type: 'held', runAt: new Date(Date.now() - 1000) });
     let release!: () => void;
+    let locked!: () => void;
     const held = new Promise<void>((r) => (release = r));
+    const isLocked = new Promise<void>((r) => (locked = r));
     const holder = t.db.transaction().execute(async (trx) => {
       await trx.selectFrom('jobs').select('id').where('id', '=', id).forUpdate().execute();
+      locked();
       await held;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // The row is locked once the holder's SELECT … FOR UPDATE has returned (or the holder failed).
+    await Promise.race([isLocked, holder]);
     expect(await claimJobs(t.db, { workerId: 'w', now: new Date(), limit: 10, types: ['held'] })).toEqual([]);
     release();
     await holder;
