@@ -7,7 +7,8 @@ import { makeProjectTempDir, preparePgliteTemplate, repoRoot, roseEnv, runRose }
 
 // Staff commands while another process holds the embedded database: they reach it through
 // the owner's socket instead of being refused.
-describe('rose commands on the embedded database while another process has it open', () => {
+// Each step starts `rose` processes; on a busy 2-core machine one can take half a minute.
+describe('rose commands on the embedded database while another process has it open', { timeout: 180_000 }, () => {
   let tmp: string;
   let env: Record<string, string>;
   let dataDir: string;

@@ -45,6 +45,8 @@ export interface SocketInfo {
   readonly socketDir: string;
   readonly port: number;
   readonly startedAt: string;
+  /** Set when the owner could not listen on a socket: why (others are refused at once). */
+  readonly unshared?: string;
 }
 
 export type Ownership =

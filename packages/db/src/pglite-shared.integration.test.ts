@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -191,12 +192,30 @@ describe('sessions on the shared database', () => {
   });
 
   it('concurrent statements from two clients and the owner each get their own answers', async () => {
+    // Each asker has its own statement text (the name is a literal, the number a parameter):
+    // a Bind that reached another session's unnamed statement would answer with its name.
     const ask = (db: Kysely<any>, who: string, i: number) =>
-      sql<{ who: string; i: number }>`select ${who}::text as who, ${i}::int as i`.execute(db).then((r) => r.rows[0]);
+      sql<{ who: string; i: number }>`select ${sql.lit(who)}::text as who, ${i}::int as i`.execute(db).then((r) => r.rows[0]);
     const asked = [];
     for (let i = 0; i < 60; i++) asked.push(ask(any(a), 'a', i), ask(any(b), 'b', i), ask(ownerDb, 'owner', i));
     const answers = await Promise.all(asked);
     answers.forEach((answer, k) => expect(answer).toEqual({ who: ['a', 'b', 'owner'][k % 3], i: Math.floor(k / 3) }));
+  });
+
+  it("a client's extended-protocol query holds the session from Parse to Sync", async () => {
+    // A raw protocol client sends Parse alone and waits: nobody else may use the session (and
+    // its unnamed statement) until that client's Sync.
+    const raw = await rawClient(JSON.parse(fs.readFileSync(`${dir}.socket.json`, 'utf8')).socketDir);
+    try {
+      await raw.send(message('P', [cstr(''), cstr("select 'raw'::text as who"), int16(0)]), '1');
+      const ownerAsks = sql<{ who: string }>`select ${sql.lit('owner')}::text as who`.execute(ownerDb).then((r) => r.rows[0]!.who);
+      await vi.waitFor(() => expect(shared.sessions()!.waiting).toBe(1), { timeout: 30_000, interval: 10 });
+      const answer = await raw.send(Buffer.concat([message('B', [cstr(''), cstr(''), int16(0), int16(0), int16(0)]), message('E', [cstr(''), int32(0)]), message('S', [])]), 'Z');
+      expect(firstTextValue(answer)).toBe('raw');
+      expect(await ownerAsks).toBe('owner');
+    } finally {
+      raw.close();
+    }
   });
 
   it('a client that dies inside a transaction has it rolled back, and the others go on', async () => {
@@ -294,3 +313,90 @@ describe('when the owner goes away', () => {
     owner = await openPglite({ dir });
   });
 });
+
+describe('an owner that cannot listen on a socket', () => {
+  it('keeps the database, and other processes are told why at once', async () => {
+    await owner.close();
+    const socketDir = `${dir}-socket`;
+    fs.rmSync(socketDir, { recursive: true, force: true });
+    fs.writeFileSync(socketDir, 'a file where the socket folder should be');
+    try {
+      const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+      owner = await openPglite({ dir });
+      expect((await warned).message).toContain(`The embedded database at ${dir} is not shared with other processes`);
+      expect(owner.embedded).toMatchObject({ role: 'owner', socket: undefined });
+      expect(await notes(any(owner))).toEqual(['kept']);
+      const refused = await openPglite({ dir, waitForOwnerMs: 60_000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(RoseError);
+      expect((refused as RoseError).title).toBe('Embedded database in use');
+      expect((refused as RoseError).message).toContain(`process ${process.pid}), which could not share it with other processes`);
+    } finally {
+      await owner.close();
+      fs.rmSync(socketDir, { force: true });
+    }
+  });
+});
+
+// A minimal Postgres wire-protocol client, to send messages one at a time.
+const cstr = (text: string) => Buffer.from(`${text}\0`, 'utf8');
+const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+const int32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+function message(type: string, parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from(type, 'ascii'), int32(body.length + 4), body]);
+}
+
+/** Connects, does the start-up, and sends messages, resolving once a reply of `until`'s type arrives. */
+async function rawClient(socketDir: string): Promise<{ send(data: Buffer, until: string): Promise<Buffer>; close(): void }> {
+  const socket = net.createConnection(path.join(socketDir, '.s.PGSQL.5432'));
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = Buffer.alloc(0);
+  let waiting: { until: number; resolve: (b: Buffer) => void } | undefined;
+  const check = () => {
+    if (!waiting) return;
+    for (let at = 0; at + 5 <= received.length; ) {
+      const length = received.readInt32BE(at + 1);
+      if (at + 1 + length > received.length) return;
+      if (received[at] === waiting.until) {
+        const reply = received.subarray(0, at + 1 + length);
+        received = received.subarray(at + 1 + length);
+        const done = waiting.resolve;
+        waiting = undefined;
+        done(reply);
+        return;
+      }
+      at += 1 + length;
+    }
+  };
+  socket.on('data', (d: Buffer) => {
+    received = Buffer.concat([received, d]);
+    check();
+  });
+  const send = (data: Buffer, until: string) =>
+    new Promise<Buffer>((resolve) => {
+      waiting = { until: until.charCodeAt(0), resolve };
+      socket.write(data);
+      check();
+    });
+  const startupBody = Buffer.concat([int32(196608), cstr('user'), cstr('postgres'), cstr('database'), cstr('postgres'), Buffer.from([0])]);
+  await send(Buffer.concat([int32(startupBody.length + 4), startupBody]), 'Z');
+  return { send, close: () => socket.destroy() };
+}
+
+/** The first column of the first DataRow in `reply`, as text. */
+function firstTextValue(reply: Buffer): string | undefined {
+  for (let at = 0; at + 5 <= reply.length; at += 1 + reply.readInt32BE(at + 1)) {
+    if (reply[at] === 0x44) {
+      const length = reply.readInt32BE(at + 7);
+      return reply.subarray(at + 11, at + 11 + length).toString('utf8');
+    }
+  }
+  return undefined;
+}

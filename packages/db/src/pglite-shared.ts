@@ -325,6 +325,14 @@ class SharedPgliteDriver implements Driver {
       holder = ownership.holder;
       info = readSocketInfo(paths.infoPath);
       if (info && holder.token !== undefined && info.token === holder.token) {
+        if (info.unshared !== undefined) {
+          throw new RoseError({
+            code: 'database-locked',
+            title: 'Embedded database in use',
+            message: `The embedded database at ${paths.dataDir} is open in \`${info.command}\` (process ${info.pid}), which could not share it with other processes: ${info.unshared}`,
+            hint: 'Stop that process first, or set DATABASE_URL to a Postgres server that several processes can share.',
+          });
+        }
         const client = await connectClient(info);
         if (client) return client;
       }
@@ -390,6 +398,7 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
     ownership.release();
   };
   process.once('exit', cleanUp);
+  const startedAt = new Date().toISOString();
   try {
     socketDir = prepareSocketDir(paths);
     // Loaded only by owners: a command that reaches another process's database needs just pg.
@@ -401,19 +410,19 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
       idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
       ...(opts.onBackgroundError ? { onClientError: opts.onBackgroundError } : {}),
     });
-    writeSocketInfo(paths.infoPath, { pid: process.pid, token: ownership.token, command, socketDir: socketDir.dir, port: SOCKET_PORT, startedAt: new Date().toISOString() });
+    writeSocketInfo(paths.infoPath, { pid: process.pid, token: ownership.token, command, socketDir: socketDir.dir, port: SOCKET_PORT, startedAt });
   } catch (error) {
+    // This process still has the database; the others are told at once why they cannot
+    // reach it, instead of waiting for a socket that will not come.
     await server?.stop(0).then((release) => release());
-    await pglite.close().catch(() => {});
-    cleanUp();
-    process.off('exit', cleanUp);
-    throw new RoseError({
-      code: 'database-unreachable',
-      title: 'Cannot share the embedded database',
-      message: `Opened the embedded database at ${paths.dataDir} but could not listen on a socket for other \`rose\` commands: ${(error as Error).message}`,
-      hint: `Check that ${paths.socketDir} can be created (or set DATABASE_URL to a Postgres server).`,
-      cause: error,
-    });
+    server = undefined;
+    const reason = (error as Error).message;
+    process.emitWarning(`The embedded database at ${paths.dataDir} is not shared with other processes: ${reason}`);
+    try {
+      writeSocketInfo(paths.infoPath, { pid: process.pid, token: ownership.token, command, socketDir: '', port: 0, startedAt, unshared: reason });
+    } catch {
+      // they will time out waiting and name this process
+    }
   }
   const running = server;
   return {
@@ -422,11 +431,11 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
     driver,
     lock,
     server: running,
-    status: { role: 'owner', ownerPid: process.pid, ownerCommand: command, socket: socketDir.dir },
+    status: { role: 'owner', ownerPid: process.pid, ownerCommand: command, socket: running ? socketDir?.dir : undefined },
     async close() {
       // Stop sharing first (clients finish or roll back their transaction), then close
       // PGlite, and only then let the next owner in.
-      const release = await running.stop();
+      const release = running ? await running.stop() : await lock.acquire();
       try {
         if (!pglite.closed) await pglite.close();
       } finally {
