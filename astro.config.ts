@@ -15,8 +15,13 @@ const openIdProviderInDev: AstroIntegration = {
       // cannot import it because Vite's config loader is gone once the config is read.
       type OidcServices = { oidc(): Promise<{ handle(req: unknown, res: unknown): Promise<boolean> }> };
       const provided = (globalThis as Record<symbol, Promise<OidcServices> | undefined>)[Symbol.for('rose.services')];
-      // `rose dev` re-seeds content/ edits and then reloads open pages through this.
-      (globalThis as Record<symbol, unknown>)[Symbol.for('rose.dev-reload')] = () => server.ws.send({ type: 'full-reload' });
+      // `rose dev` re-seeds content/ edits, then calls this: as Astro does when its content
+      // layer changes, the server environments drop their cached getStaticPaths results and
+      // open pages reload.
+      (globalThis as Record<symbol, unknown>)[Symbol.for('rose.dev-reload')] = () => {
+        for (const [name, environment] of Object.entries(server.environments)) if (name !== 'client') environment.hot.send('astro:content-changed', {});
+        server.environments.client.hot.send({ type: 'full-reload', path: '*' });
+      };
       if (!provided) {
         logger.warn('started without `rose dev`: the OpenID provider is not mounted');
         return;
