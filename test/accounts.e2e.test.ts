@@ -189,7 +189,7 @@ describe('accounts over HTTP', () => {
     const created = await runRose(['users', 'create', '--email', 'cleo@example.org', '--name', 'Cleo', '--role', 'admin', '--password-stdin'], env, { stdin: `${password}\n` });
     expect(created.code, created.stderr).toBe(0);
     const list = await runRose(['users', 'list'], env);
-    expect(list.stdout).toMatch(/cleo@example\.org\s+admin\s+confirmed/);
+    expect(list.stdout).toMatch(/cleo@example\.org\s+admin\s+free\s+confirmed/);
     expect((await runRose(['users', 'set-role', '--email', 'ann@example.org', '--role', 'staff'], env)).code).toBe(0);
     expect((await runRose(['users', 'list'], env)).stdout).toMatch(/ann@example\.org\s+staff/);
     const dup = await runRose(['users', 'create', '--email', 'CLEO@example.org', '--name', 'C2', '--password-stdin'], env, { stdin: password });
