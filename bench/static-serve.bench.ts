@@ -5,7 +5,9 @@
  *    kept under .rose/bench/static-serve and reused by the next run (`--rebuild`: a new one).
  * 2. Starts `rose serve --no-worker` on it, and a plain `node:http` server (another child
  *    process) that answers every request with the bytes `rose serve` sent for it, from memory:
- *    the same precompressed page, the same island fragment. That is the ceiling for Node.
+ *    the same precompressed page and island fragment with the same headers (security headers,
+ *    validators, caching): the ceiling for Node. A second row compares with the page sent
+ *    with only its content headers (what the required headers themselves cost).
  * 3. Loads both with `wrk` (Debian package `wrk`; without it, a Node keep-alive client in a
  *    child process, which is slower and makes the ratio look better than it is), interleaved
  *    and alternating which goes first, `--rounds` times, and reports medians: a static page
@@ -75,9 +77,13 @@ try {
   if (!islandPath) throw new Error('no server island on /blog/');
   const island = await get(roseUrl + islandPath, accept);
   if (island.status !== 200) throw new Error(`the island answered ${island.status}`);
+  // The same bytes on the wire: body and headers as rose sent them (Node adds Date and the
+  // connection headers to both). `?minimal`: the page with only the headers it needs to be read.
+  const sameHeaders = (h: http.IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => !['date', 'connection', 'keep-alive', 'transfer-encoding'].includes(k)));
   const replies = {
-    '/blog/': { type: String(page.headers['content-type']), encoding: 'br', body: page.body.toString('base64') },
-    [islandPath]: { type: String(island.headers['content-type']), encoding: island.headers['content-encoding'] ?? null, body: island.body.toString('base64') },
+    '/blog/': { headers: sameHeaders(page.headers), body: page.body.toString('base64') },
+    '/blog/?minimal': { headers: { 'content-type': page.headers['content-type'], 'content-encoding': 'br', 'content-length': String(page.body.length) }, body: page.body.toString('base64') },
+    [islandPath]: { headers: sameHeaders(island.headers), body: island.body.toString('base64') },
   };
   const baselineFile = path.join(scratch, 'plain-server.mjs');
   await fs.writeFile(
@@ -87,9 +93,7 @@ const replies = new Map(Object.entries(${JSON.stringify(replies)}).map(([p, r]) 
 const server = http.createServer((req, res) => {
   const r = replies.get(req.url);
   if (!r) { res.writeHead(404); return res.end(); }
-  const headers = { 'Content-Type': r.type, 'Content-Length': r.body.length };
-  if (r.encoding) headers['Content-Encoding'] = r.encoding;
-  res.writeHead(200, headers);
+  res.writeHead(200, r.headers);
   res.end(r.body);
 });
 server.keepAliveTimeout = 5000;
@@ -103,19 +107,21 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeA
   log(`  load: ${hasWrk ? 'wrk -t1 -c16' : 'Node keep-alive client (16 sockets) — install `wrk` for a truer figure'}, ${seconds} s per run, ${rounds} round(s), interleaved`);
   log(`  static page /blog/: ${page.body.length} bytes brotli; island: ${island.body.length} bytes ${island.headers['content-encoding'] ?? 'uncompressed'}`);
   const targets = [
-    { name: 'static page', path: '/blog/', target: 0.8 },
-    { name: 'server island', path: islandPath, target: undefined },
+    { name: 'static page', path: '/blog/', plainPath: '/blog/', target: 0.8 },
+    { name: 'static page vs plain with minimal headers', path: '/blog/', plainPath: '/blog/?minimal', target: undefined },
+    { name: 'server island', path: islandPath, plainPath: islandPath, target: undefined },
   ];
   const servers = { rose: { url: roseUrl, pid: children[0]!.pid! }, plain: { url: plainUrl, pid: children[1]!.pid! } };
   // JIT and caches warm before anything counts (the first seconds of a fresh process are slower).
-  for (const t of targets) for (const side of ['rose', 'plain'] as const) await load(servers[side].url + t.path, accept, hasWrk, 2);
+  const pathOf = (t: (typeof targets)[number], side: 'rose' | 'plain') => (side === 'rose' ? t.path : t.plainPath);
+  for (const t of targets) for (const side of ['rose', 'plain'] as const) await load(servers[side].url + pathOf(t, side), accept, hasWrk, 2);
   const results = targets.map(() => ({ rose: [] as Run[], plain: [] as Run[] }));
   for (let round = 0; round < rounds; round++) {
     for (const [i, t] of targets.entries()) {
       const order = round % 2 === 0 ? (['rose', 'plain'] as const) : (['plain', 'rose'] as const);
       for (const side of order) {
         const before = cpuMicros(servers[side].pid);
-        const run = await load(servers[side].url + t.path, accept, hasWrk, seconds);
+        const run = await load(servers[side].url + pathOf(t, side), accept, hasWrk, seconds);
         const after = cpuMicros(servers[side].pid);
         results[i]![side].push({ ...run, cpuPerRequest: before !== undefined && after !== undefined ? (after - before) / run.requests : undefined });
       }
