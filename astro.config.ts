@@ -4,17 +4,17 @@ import { defineConfig } from 'astro/config';
 import { keepPrerenderBundle } from '@rose/site-build/astro';
 
 /**
- * `rose dev`: the OpenID provider answers its paths under /auth in front of Astro's dev
- * server, as `rose serve` does in production (the services come from the CLI).
+ * `rose dev`: the handlers `rose serve` puts in front of the site (the OpenID provider under
+ * /auth, …: `services.frontHandlers`) answer in front of Astro's dev server too.
  */
-const openIdProviderInDev: AstroIntegration = {
-  name: 'rose-openid-provider',
+const frontHandlersInDev: AstroIntegration = {
+  name: 'rose-front-handlers',
   hooks: {
     'astro:server:setup': ({ server, logger }) => {
       // Provided by `rose dev` on globalThis (packages/app, provideServices); the config
       // cannot import it because Vite's config loader is gone once the config is read.
-      type OidcServices = { oidc(): Promise<{ handle(req: unknown, res: unknown): Promise<boolean> }> };
-      const provided = (globalThis as Record<symbol, Promise<OidcServices> | undefined>)[Symbol.for('rose.services')];
+      type FrontServices = { frontHandlers: readonly ((req: unknown, res: unknown) => Promise<boolean>)[] };
+      const provided = (globalThis as Record<symbol, Promise<FrontServices> | undefined>)[Symbol.for('rose.services')];
       // `rose dev` re-seeds content/ edits, then calls this: as Astro does when its content
       // layer changes, the server environments drop their cached getStaticPaths results and
       // open pages reload.
@@ -23,13 +23,15 @@ const openIdProviderInDev: AstroIntegration = {
         server.environments.client.hot.send({ type: 'full-reload', path: '*' });
       };
       if (!provided) {
-        logger.warn('started without `rose dev`: the OpenID provider is not mounted');
+        logger.warn('started without `rose dev`: the OpenID provider and other front handlers are not mounted');
         return;
       }
       server.middlewares.use((req, res, next) => {
         provided
-          .then((services) => services.oidc())
-          .then((oidc) => oidc.handle(req, res))
+          .then(async (services) => {
+            for (const handler of services.frontHandlers) if (await handler(req, res)) return true;
+            return false;
+          })
           .then((handled) => {
             if (!handled) next();
           }, next);
@@ -45,7 +47,7 @@ export default defineConfig({
   publicDir: './sites/public',
   output: 'static',
   adapter: node({ mode: 'standalone' }),
-  integrations: [openIdProviderInDev, keepPrerenderBundle()],
+  integrations: [frontHandlersInDev, keepPrerenderBundle()],
   trailingSlash: 'ignore',
   build: { format: 'directory', concurrency: 4 },
   devToolbar: { enabled: false },

@@ -16,7 +16,9 @@ export const onRequest = defineMiddleware(async (context, next) => {
   // Methods, body types and sizes each route accepts (405/415/413), before anything reads it.
   const refused = await refuseUnacceptable(context.request, policyFor(context.routePattern));
   if (refused) return refused;
+  // The one place pages get their services from: Astro.locals.services.
   const services = await getServices();
+  context.locals.services = services;
   // The origin the visitor used: X-Forwarded-Host/-Proto count only from ROSE_TRUSTED_PROXIES.
   const { method, headers } = context.request;
   const origin = requestOrigin(services.config, { origin: context.url.origin, remoteAddress: clientAddress(context), forwardedHost: headers.get('x-forwarded-host'), forwardedProto: headers.get('x-forwarded-proto') });

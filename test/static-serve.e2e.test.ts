@@ -150,7 +150,7 @@ describe('static files through rose serve (a real built release)', () => {
   });
 
   it('serves the files of a new release once it is live', async () => {
-    const releaseOf = async () => /<meta name="rose-release" content="([^"]+)">/.exec((await request('/blog/')).body.toString())?.[1];
+    const releaseOf = async () => (await request('/blog/')).headers['x-rose-release'];
     const before = await releaseOf();
     const build = await runRose(['build'], env, { timeoutMs: 240_000 });
     expect(build.code, build.stderr).toBe(0);

@@ -44,8 +44,7 @@ describe('rose dev content watch', () => {
     original = await fs.readFile(file, 'utf8');
     watch = watchContent({
       dir,
-      db: t.db,
-      clock: systemClock,
+      seed: (bundle) => seedContent(t.db, bundle, { clock: systemClock }),
       out,
       debounceMs: 50,
       onReseeded: (outcome) => {

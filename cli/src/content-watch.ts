@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import type { Kysely } from 'kysely';
-import { loadContent, seedContent, type SeedSummary } from '@rose/blog';
-import { RoseError, type Clock } from '@rose/core';
-import type { Database } from '@rose/db';
+import { loadContent, type ContentBundle, type SeedSummary } from '@rose/blog';
+import { RoseError } from '@rose/core';
 import type { Output } from './output.ts';
 
 export type ReseedOutcome = { ok: true; summary: SeedSummary } | { ok: false; error: unknown };
@@ -18,14 +16,14 @@ export interface ContentWatch {
  * database is left as it was; the dev server keeps running.
  *
  * @example
- * const watch = watchContent({ dir: config.contentDir, db, clock, out });
+ * const watch = watchContent({ dir: config.contentDir, seed: (bundle) => services.blog.seed(bundle), out });
  * // … later
  * await watch.stop();
  */
 export function watchContent(opts: {
   dir: string;
-  db: Kysely<Database>;
-  clock: Clock;
+  /** Applies a validated bundle in one transaction (`services.blog.seed`). */
+  seed: (bundle: ContentBundle) => Promise<SeedSummary>;
   out: Output;
   /** Quiet time after the last change before seeding (editors write in bursts). */
   debounceMs?: number;
@@ -45,7 +43,7 @@ export function watchContent(opts: {
     let outcome: ReseedOutcome;
     try {
       const bundle = await loadContent(opts.dir);
-      outcome = { ok: true, summary: await seedContent(opts.db, bundle, { clock: opts.clock }) };
+      outcome = { ok: true, summary: await opts.seed(bundle) };
       const s = outcome.summary;
       if (!s.unchanged) {
         const counts = (['posts', 'pages', 'tags', 'authors'] as const)

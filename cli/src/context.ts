@@ -12,6 +12,8 @@ export interface CommandContext {
   out: Output;
   /** Opens the database and cache; the command closes them with `services.close()`. */
   openServices(opts?: CreateServicesOptions): Promise<Services>;
+  /** Runs `body` with open services and closes them after, whatever happens. */
+  withServices<T>(body: (services: Services) => Promise<T>, opts?: CreateServicesOptions): Promise<T>;
   /** The context of a server listening on `origin`: without ROSE_SITE_URL, the site's origin follows it. */
   listeningOn(origin: string): CommandContext;
 }
@@ -21,11 +23,20 @@ export function createContext(out: Output, env: Record<string, string | undefine
 }
 
 function contextFor(config: Config, out: Output): CommandContext {
+  // Loaded here, not at the top: commands that need no services start without the app's weight.
+  const openServices = async (opts?: CreateServicesOptions) => (await import('@rose/app')).createServices(config, opts);
   return {
     config,
     out,
-    // Loaded here, not at the top: commands that need no services start without the app's weight.
-    openServices: async (opts) => (await import('@rose/app')).createServices(config, opts),
+    openServices,
+    async withServices(body, opts) {
+      const services = await openServices(opts);
+      try {
+        return await body(services);
+      } finally {
+        await services.close();
+      }
+    },
     listeningOn: (origin) => contextFor(withListenOrigin(config, origin), out),
   };
 }

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { provideServices } from '@rose/app';
-import { createWorker } from '@rose/jobs';
 import { watchContent } from '../content-watch.ts';
 import type { CommandContext } from '../context.ts';
 import { settleListenAddress } from '../listen-address.ts';
@@ -16,8 +15,7 @@ export async function devServer(given: CommandContext, requested: ServeOptions):
   });
   provideServices(services);
   // Account mail goes through the outbox: send it from here too (rebuilds stay `rose build`'s).
-  const mailWorker = createWorker({ db: services.database.db, handlers: services.auth.jobHandlers, logger: services.logger, clock: services.clock });
-  services.jobs.setWaker(() => mailWorker.poke());
+  const mailWorker = services.jobs.startWorker();
   const mailWorkerDone = mailWorker.run();
   process.env.ASTRO_TELEMETRY_DISABLED = '1';
   const { dev } = await import('astro');
@@ -35,7 +33,7 @@ export async function devServer(given: CommandContext, requested: ServeOptions):
   const reload = () => (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('rose.dev-reload')]?.();
   const contentWatch = ctx.config.ghost
     ? undefined
-    : watchContent({ dir: ctx.config.contentDir, db: services.database.db, clock: services.clock, out: ctx.out, onReseeded: (r) => r.ok && !r.summary.unchanged && reload() });
+    : watchContent({ dir: ctx.config.contentDir, seed: (bundle) => services.blog.seed(bundle), out: ctx.out, onReseeded: (r) => r.ok && !r.summary.unchanged && reload() });
   return {
     url: `http://${opts.host}:${port}/`,
     async stop() {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createSiteBuild, provideServices, startOutboxWorker } from '@rose/app';
+import { createSiteBuild, provideServices, type FrontHandler } from '@rose/app';
 import { RoseError } from '@rose/core';
 import { createReleaseStore } from '@rose/releases';
 import type { ReleasePatch } from '@rose/site-build';
@@ -52,6 +52,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   const load = async (dir: string) => ({
     statics: await createStaticHandler({
       root: path.join(dir, 'client'),
+      release: path.basename(dir),
       onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file'),
     }),
     handler: ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler,
@@ -63,12 +64,17 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
     const root = path.join(patch.dir, 'client');
     const written = patch.written.map((abs) => path.relative(root, abs).split(path.sep).join('/'));
     const index = await patchStaticIndex(live.statics.index, root, { written, removed: patch.removed });
-    const statics = await createStaticHandler({ root, index, onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file') });
+    const statics = await createStaticHandler({ root, index, release: patch.id, onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file') });
     live = { ...live, id: patch.id, partial: true, statics };
     services.logger.info({ release: patch.id, written: written.length, removed: patch.removed.length }, 'serving the rebuilt pages');
   };
 
-  await services.oidc();
+  // Things answered in front of the site (the OpenID provider under /auth, …), in order.
+  await services.oauth.provider();
+  const front = async (req: http.IncomingMessage, res: http.ServerResponse, handlers: readonly FrontHandler[]) => {
+    for (const handler of handlers) if (await handler(req, res)) return true;
+    return false;
+  };
   const server = http.createServer((req, res) => {
     if (live.statics.handle(req, res)) return;
     prepareDynamicResponse(req, res);
@@ -79,13 +85,12 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
       res.end('TRACE is not allowed here.\n');
       return;
     }
-    // The OpenID provider answers its own paths under /auth; everything else is the site.
-    services.oidc().then((oidc) => oidc.handle(req, res)).then(
+    front(req, res, services.frontHandlers).then(
       (handled) => {
         if (!handled) live.handler(req, res);
       },
       (error: unknown) => {
-        services.logger.error({ err: error, path: req.url?.split('?')[0] }, 'OpenID provider failed');
+        services.logger.error({ err: error, path: req.url?.split('?')[0] }, 'a handler in front of the site failed');
         if (!res.headersSent) {
           res.writeHead(500, { 'Content-Type': 'text/plain' });
           res.end('Internal error');
@@ -101,7 +106,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
     switching = true;
     try {
       // A key rotated with `rose oauth keys rotate` is picked up without a restart.
-      await services.reloadOidcIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
+      await services.oauth.reloadIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
       const current = await releases.current();
       if (current && (current.id !== live.id || live.partial)) {
         live = { id: current.id, ...(await load(current.dir)) };
@@ -139,7 +144,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
 
   // The outbox worker: webhook changes become rebuilds without a second process (the
   // embedded database allows only one).
-  const worker = opts.worker === false ? undefined : startOutboxWorker(services, {
+  const worker = opts.worker === false ? undefined : services.jobs.startWorker({
           siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }),
           onPatch: servePatch,
         });

@@ -28,8 +28,7 @@ export async function usersCreate(ctx: CommandContext, opts: { email: string; na
     });
   }
   const password = await readStdin();
-  const services = await ctx.openServices();
-  try {
+  await ctx.withServices(async (services) => {
     await services.migrations.assertCurrent();
     const result = await services.auth.accounts.createUser({ email: opts.email, displayName: opts.name, password, role: opts.role });
     if (result.ok) {
@@ -49,14 +48,11 @@ export async function usersCreate(ctx: CommandContext, opts: { email: string; na
       default:
         assertNever(e);
     }
-  } finally {
-    await services.close();
-  }
+  });
 }
 
 export async function usersList(ctx: CommandContext): Promise<void> {
-  const services = await ctx.openServices();
-  try {
+  await ctx.withServices(async (services) => {
     await services.migrations.assertCurrent();
     const users = await services.auth.accounts.list();
     if (users.length === 0) {
@@ -66,28 +62,22 @@ export async function usersList(ctx: CommandContext): Promise<void> {
     const paid = await services.blog.paidMembers();
     for (const u of users) ctx.out.info(`  ${u.email.padEnd(32)} ${u.role.padEnd(7)} ${paid.has(u.id) ? 'paid' : 'free'} ${u.verified ? 'confirmed  ' : 'unconfirmed'} ${u.displayName}`);
     ctx.out.info(`${users.length} account(s).`);
-  } finally {
-    await services.close();
-  }
+  });
 }
 
 /** `rose users set-tier`: staff mark a member as paying (or not); `paid` posts are for paying members. */
 export async function usersSetTier(ctx: CommandContext, opts: { email: string; tier: MemberTier }): Promise<void> {
-  const services = await ctx.openServices();
-  try {
+  await ctx.withServices(async (services) => {
     await services.migrations.assertCurrent();
     const result = await services.blog.setMemberTier(opts.email, opts.tier);
     if (!result.ok) throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: 'See `rose users list`; members sign up at /auth/signup or staff add them with `rose users create`.' });
     const { previous } = result.value;
     ctx.out.info(previous === opts.tier ? `${opts.email} was already a ${opts.tier} member; nothing changed.` : `${opts.email} is now a ${opts.tier} member (was ${previous}).`);
-  } finally {
-    await services.close();
-  }
+  });
 }
 
 export async function usersSetRole(ctx: CommandContext, opts: { email: string; role: UserRole }): Promise<void> {
-  const services = await ctx.openServices();
-  try {
+  await ctx.withServices(async (services) => {
     await services.migrations.assertCurrent();
     const result = await services.auth.accounts.setRole(opts.email, opts.role);
     if (result.ok) {
@@ -108,7 +98,5 @@ export async function usersSetRole(ctx: CommandContext, opts: { email: string; r
       default:
         assertNever(e);
     }
-  } finally {
-    await services.close();
-  }
+  });
 }

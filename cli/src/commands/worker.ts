@@ -1,5 +1,4 @@
-import { createSiteBuild, startOutboxWorker } from '@rose/app';
-import { countJobs } from '@rose/jobs';
+import { createSiteBuild } from '@rose/app';
 import type { CommandContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 
@@ -9,10 +8,10 @@ export async function runWorker(ctx: CommandContext, opts: { once?: boolean }, u
   try {
     await services.migrations.assertCurrent();
     const siteBuild = createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: (title, total) => createProgress({ title, total, isTTY: false, write: () => {} }), verbose: false });
-    const worker = startOutboxWorker(services, { siteBuild });
+    const worker = services.jobs.startWorker({ siteBuild });
     if (opts.once) {
       const handled = await worker.drain();
-      const counts = await countJobs(services.database.db);
+      const counts = await services.jobs.counts();
       ctx.out.info(`Handled ${handled} job(s); ${counts.pending} pending, ${counts.failed} failed in total.`);
       return;
     }

@@ -1,7 +1,6 @@
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@rose/db';
-import { syncFromGhost } from '@rose/ghost';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import type { Services } from './services.ts';
 
@@ -33,21 +32,14 @@ export interface RebuildRequest {
 
 /**
  * Outbox handlers of the blog: a Ghost sync (queued by tag/site webhooks) and a rebuild of
- * the pages that show the changed posts, which `rebuild` carries out.
+ * the pages that show the changed posts, which `rebuild` carries out; rebuilds without a
+ * build pipeline in this process (`rose dev`) fail and are retried by a worker that has one.
  */
-export function createBlogJobHandlers(services: Services, rebuild: (request: RebuildRequest) => Promise<void>): Record<string, BatchHandler> {
+export function createBlogJobHandlers(services: Pick<Services, 'ghost'>, rebuild: (request: RebuildRequest) => Promise<void>): Record<string, BatchHandler> {
   return {
     ...handle(ghostSyncJob, async () => {
-      if (!services.ghost) throw new Error('A Ghost sync was queued but GHOST_URL is not set here');
-      const ghost = services.ghost;
-      await syncFromGhost(
-        { db: services.database.db, client: ghost.content, admin: ghost.admin, ghostUrl: ghost.url, clock: services.clock },
-        {
-          inTransaction: async (trx, summary) => {
-            if (summary.changedSlugs.length || summary.sharedChanged) await enqueueBlogJob(trx, { type: 'blog.rebuild', slugs: summary.changedSlugs, shared: summary.sharedChanged });
-          },
-        },
-      );
+      if (!services.ghost.configured) throw new Error('A Ghost sync was queued but GHOST_URL is not set here');
+      await services.ghost.sync();
     }),
     // A burst of changes becomes one rebuild.
     ...handle(blogRebuildJob, async (payloads) =>

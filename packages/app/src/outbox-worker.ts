@@ -1,12 +1,14 @@
-import { countJobs, createWorker, type Worker } from '@rose/jobs';
+import type { Kysely } from 'kysely';
+import type { Database } from '@rose/db';
+import { createWorker, type Worker } from '@rose/jobs';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
 import type { Services } from './services.ts';
 import { readSnapshots, staticSources } from './wire-site.ts';
 
 export interface OutboxWorkerOptions {
-  /** The build pipeline of this process (it keeps the live release's renderer warm). */
-  siteBuild: SiteBuilder;
+  /** The build pipeline of this process (it keeps the live release's renderer warm); without one, rebuild jobs are left to a worker that has one. */
+  siteBuild?: SiteBuilder;
   /** A server in this process can serve a rebuild's pages before the release is complete. */
   onPatch?: (patch: ReleasePatch) => void;
   pollMs?: number;
@@ -16,13 +18,13 @@ export interface OutboxWorkerOptions {
  * The outbox worker over open services: every part's job handlers, rebuilds through the
  * process's build pipeline against the already open database.
  */
-export function startOutboxWorker(services: Services, opts: OutboxWorkerOptions): Worker {
-  const db = services.database.db;
+export function startOutboxWorker({ db, services }: { db: Kysely<Database>; services: Services }, opts: OutboxWorkerOptions): Worker {
+  const siteBuild = opts.siteBuild;
   const sources = staticSources(services.config);
   // On top of the snapshots the live release was built from (when this process built it),
   // read only what changed: a one-post edit costs a few small queries at any size.
   const snapshotsFor = async (request: RebuildRequest) => {
-    const base = request.shared ? undefined : await opts.siteBuild.snapshotsOfLive();
+    const base = request.shared ? undefined : await siteBuild?.snapshotsOfLive();
     const source = sources.find((s) => s.part === request.part);
     if (!base || !source?.refresh) return readSnapshots(services.config, { db });
     return { ...base, [request.part]: await source.refresh(db, base[request.part], request.slugs) };
@@ -32,12 +34,14 @@ export function startOutboxWorker(services: Services, opts: OutboxWorkerOptions)
     const readStarted = performance.now();
     const snapshots = await snapshotsFor(request);
     const readMs = Math.round(performance.now() - readStarted);
-    const result = await opts.siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, ...(opts.onPatch ? { onPatch: opts.onPatch } : {}) });
+    if (!siteBuild) throw new Error('rebuilds run in `rose serve` or `rose worker`, not here');
+    const result = await siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, ...(opts.onPatch ? { onPatch: opts.onPatch } : {}) });
     services.logger.info({ release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), timings: { read: readMs, ...result.timings } }, 'rebuild live');
   };
   const worker = createWorker({
-    db: services.database.db,
-    handlers: { ...createBlogJobHandlers(services, rebuild), ...services.auth.jobHandlers },
+    db,
+    // Without a build pipeline (rose dev) rebuild jobs stay queued for a worker that has one.
+    handlers: siteBuild ? { ...createBlogJobHandlers(services, rebuild), ...services.auth.jobHandlers } : { ...services.auth.jobHandlers },
     logger: services.logger,
     clock: services.clock,
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
@@ -46,4 +50,3 @@ export function startOutboxWorker(services: Services, opts: OutboxWorkerOptions)
   return worker;
 }
 
-export { countJobs };

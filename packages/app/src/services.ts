@@ -1,17 +1,20 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { loadBlogSnapshot, loadSiteChrome, type BlogSnapshot } from '@rose/blog';
+import { createAccountMailHandlers, createAccounts, createSessions, type Accounts, type Sessions } from '@rose/auth';
+import { listPaidMembers, loadBlogSnapshot, loadSiteChrome, readMembersContent, seedContent, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
-import { loadConfig, receivedFromNode, requestOrigin, siteOriginRedirect, type Config } from '@rose/config';
-import { err, ok, systemClock, type Clock, type Result } from '@rose/core';
-import { createMigrations, openDatabase, type DatabaseHandle, type Migrations } from '@rose/db';
-import { countJobs, type BatchHandler } from '@rose/jobs';
-import { activeSigningKeyId, createOpenIdProvider, createSsoClient, endProviderSessions, ensurePartClients, verifyLogoutToken, listConnectedApps, revokeConnectedApp, type ConnectedApp, type OpenIdProvider, type SsoClient, type SsoError, type SsoState } from '@rose/oauth';
-import { createAccountMailHandlers, createAccounts, createMailer, createSessions, generateSessionToken, type Accounts, type Mailer, type Sessions } from '@rose/auth';
-import { createGhostAdminClient, createGhostContentClient, type GhostAdminClient, type GhostContentClient } from '@rose/ghost';
-import { listPaidMembers, readMembersContent, setMemberTier, type MembersContent, type Reader } from '@rose/blog';
-import type { MemberTier } from '@rose/db';
+import { loadConfig, type Config } from '@rose/config';
+import { systemClock, type Clock, type Result } from '@rose/core';
+import { createMigrations, openDatabase, type DatabaseHandle, type MemberTier, type Migrations } from '@rose/db';
+import { countJobs, type BatchHandler, type JobCounts, type Worker } from '@rose/jobs';
+import { createMailer, type Mailer } from '@rose/mail';
+import { readMediaFiles } from '@rose/media';
+import { endProviderSessions } from '@rose/oauth';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts';
+import { wireGhost, type GhostServices } from './wire-ghost.ts';
+import { wireOAuth, type OAuthServices } from './wire-oauth.ts';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -24,18 +27,17 @@ export interface HealthReport {
 
 export interface Services {
   readonly config: Config;
-  readonly database: DatabaseHandle;
+  /** Which database this process uses (never the connection: parts use the verbs below). */
+  readonly database: Pick<DatabaseHandle, 'kind' | 'embedded'>;
   readonly cache: Cache;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly migrations: Migrations;
   readonly fragments: Fragments;
-  /** Present when GHOST_URL and GHOST_CONTENT_KEY are set. */
-  readonly ghost:
-    | { readonly url: string; readonly content: GhostContentClient; readonly admin: GhostAdminClient | undefined; readonly webhookSecret: string | undefined }
-    | undefined;
+  /** The blog's Ghost connection (`configured` false without GHOST_URL). */
+  readonly ghost: GhostServices;
   readonly blog: {
-    /** The blog snapshot, read fresh (dev; builds read theirs through readSiteSnapshot). */
+    /** The blog snapshot, read fresh (dev; builds read theirs through the build pipeline). */
     snapshot(): Promise<BlogSnapshot>;
     /** Site settings and navigation only: what the layout of a dynamic page needs. */
     chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
@@ -45,31 +47,34 @@ export interface Services {
     setMemberTier(email: string, tier: MemberTier): Promise<Result<{ userId: string; previous: MemberTier }, { type: 'not-found' }>>;
     /** Ids of the accounts marked as paying members. */
     paidMembers(): Promise<Set<string>>;
+    /** Bytes of stored media files (content images and their variants), by name. */
+    mediaFiles(names: string[]): Promise<Map<string, Uint8Array>>;
+    /** Loads a validated content bundle in one transaction, as `rose db seed` does. */
+    seed(bundle: ContentBundle, opts?: { prune?: boolean }): Promise<SeedSummary>;
   };
   /** `jobHandlers`: the outbox handlers of account mail, for every worker to register. */
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
-  /** Single sign-on for parts served on other hosts than the provider's (ROSE_SITE_URL). */
-  readonly sso: {
-    start: SsoClient['start'];
-    /** Verifies the provider's answer and opens a local session on this host. */
-    finish(callbackUrl: URL, saved: SsoState | undefined, meta: { userAgent: string | null; ip: string }): Promise<Result<{ token: string; expiresAt: Date; returnTo: string }, SsoError | { type: 'unknown-account' }>>;
-  };
-  /** Handles an OpenID back-channel logout token sent to a part; ends that user's sessions. */
-  backchannelLogout(token: string): Promise<boolean>;
-  /** Third-party applications a user allowed, for the account page. */
-  readonly connectedApps: { list(userId: string): Promise<ConnectedApp[]>; revoke(userId: string, grantId: string): Promise<boolean> };
-  /** The OpenID provider under /auth, created on first use (it loads or creates signing keys). */
-  oidc(): Promise<OpenIdProvider>;
+  /** The OpenID provider, its clients and keys, connected apps, single sign-on. */
+  readonly oauth: OAuthServices;
   /**
-   * Re-creates the provider when `rose oauth keys rotate` made a new key active (state lives
-   * in the database, so nothing in flight is lost). Resolves true when it did.
+   * What answers before the site (Astro) sees a request, in order: the OpenID provider under
+   * /auth now, ActivityPub and WebFinger next. `rose serve` and `rose dev` both use this list.
    */
-  reloadOidcIfKeysChanged(): Promise<boolean>;
-  /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
-  readonly jobs: { wake(): void; setWaker(waker: (() => void) | undefined): void };
+  readonly frontHandlers: readonly FrontHandler[];
+  readonly jobs: {
+    /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
+    wake(): void;
+    setWaker(waker: (() => void) | undefined): void;
+    counts(): Promise<JobCounts>;
+    /** Drains the outbox in this process: every part's handlers (rebuilds need `siteBuild`). */
+    startWorker(opts?: OutboxWorkerOptions): Worker;
+  };
   health(): Promise<HealthReport>;
   close(): Promise<void>;
 }
+
+/** Answers a request in front of the site and returns true, or returns false having written nothing. */
+export type FrontHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
 export interface CreateServicesOptions {
   logger?: Logger;
@@ -77,7 +82,8 @@ export interface CreateServicesOptions {
 }
 
 /**
- * Wires everything for the server, the CLI and tests from one validated config.
+ * Wires everything for the server, the CLI and tests from one validated config: one wiring
+ * module per part (wire-ghost, wire-oauth, wire-site, …) over one database and cache.
  *
  * @example
  * const services = await createServices(loadConfig(process.env, { root }));
@@ -88,64 +94,25 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const database = await openDatabase(config.database);
+  const db = database.db;
   const cache = createCache(config.cache);
-  const migrations = createMigrations(database.db, path.join(config.root, 'migrations'));
+  const migrations = createMigrations(db, path.join(config.root, 'migrations'));
   const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
   let waker: (() => void) | undefined;
-  let oidcMemo: Promise<OpenIdProvider> | undefined;
-  let oidcKid: string | undefined;
-  const loadOidc = async (): Promise<OpenIdProvider> => {
-    try {
-      await ensurePartClients(database.db, config.partOrigins);
-      const provider = await createOpenIdProvider({
-        db: database.db,
-        siteUrl: config.siteUrl,
-        secret: process.env.ASTRO_KEY ?? config.dataDir,
-        findAccount: async (id) => {
-          const u = await database.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
-          return u ? { id: u.id, email: u.email, displayName: u.display_name, emailVerified: u.email_verified_at !== null } : undefined;
-        },
-        onSignedOut: async (accountId) => {
-          await sessions.invalidateAllForUser(accountId);
-        },
-        // The provider answers on the site's origin only, not on the parts' hosts.
-        misdirected: (req) => {
-          const received = receivedFromNode(req);
-          return siteOriginRedirect({ siteUrl: config.siteUrl, partOrigins: [] }, { ...received, origin: requestOrigin(config, received) });
-        },
-        currentUser: async (req) => {
-          const token = /(?:^|;\s*)rose_session=([a-z2-7]{32})/.exec(req.headers.cookie ?? '')?.[1];
-          const valid = token ? await sessions.validate(token) : null;
-          return valid ? { id: valid.user.id, email: valid.user.email, displayName: valid.user.displayName, emailVerified: valid.user.emailVerified } : undefined;
-        },
-      });
-      oidcKid = await activeSigningKeyId(database.db);
-      return provider;
-    } catch (error) {
-      oidcMemo = undefined;
-      throw error;
-    }
-  };
-  const ssoClient = createSsoClient({ db: database.db, issuer: new URL('/auth', config.siteUrl).toString().replace(/\/$/, '') });
+  const wake = () => waker?.();
   // A sign-out also ends the user's sessions at the OpenID provider, so no part signs them
   // back in silently.
-  const sessions = createSessions({ db: database.db, cache, clock, onUserSignedOut: async (userId) => void (await endProviderSessions(database.db, userId)) });
+  const sessions = createSessions({ db, cache, clock, onUserSignedOut: async (userId) => void (await endProviderSessions(db, userId)) });
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
-  const accounts = createAccounts({ db: database.db, sessions, cache, clock, onJobQueued: () => waker?.() });
+  const accounts = createAccounts({ db, sessions, cache, clock, onJobQueued: wake });
   // Account mail is written and sent by the outbox worker, greeting with the site's name.
-  const accountMail = createAccountMailHandlers({ db: database.db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(database.db)).site.title });
-  const ghost = config.ghost
-    ? {
-        url: config.ghost.url,
-        content: createGhostContentClient({ url: config.ghost.url, key: config.ghost.contentKey }),
-        admin: config.ghost.adminKey ? createGhostAdminClient({ url: config.ghost.url, adminKey: config.ghost.adminKey }) : undefined,
-        webhookSecret: config.ghost.webhookSecret,
-      }
-    : undefined;
+  const accountMail = createAccountMailHandlers({ db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(db)).site.title });
+  const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
+  const oauth = wireOAuth({ db, config, sessions, logger });
 
-  return {
+  const services: Services = {
     config,
-    database,
+    database: { kind: database.kind, embedded: database.embedded },
     cache,
     logger,
     clock,
@@ -153,70 +120,38 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     fragments,
     ghost,
     auth: { sessions, accounts, mailer, jobHandlers: accountMail },
-    sso: {
-      start: (origin, returnTo) => ssoClient.start(origin, returnTo),
-      async finish(callbackUrl, saved, meta) {
-        const result = await ssoClient.finish(callbackUrl, saved);
-        if (!result.ok) return result;
-        const user = await database.db.selectFrom('users').select('id').where('id', '=', result.value.sub).executeTakeFirst();
-        if (!user) return err({ type: 'unknown-account' as const });
-        const token = generateSessionToken();
-        const session = await sessions.create(token, user.id, meta);
-        return ok({ token, expiresAt: session.expiresAt, returnTo: saved!.returnTo });
-      },
-    },
-    async backchannelLogout(token) {
-      const verified = await verifyLogoutToken(database.db, new URL('/auth', config.siteUrl).toString().replace(/\/$/, ''), token);
-      if (!verified.ok) {
-        logger.warn({ reason: verified.error.message }, 'back-channel logout token refused');
-        return false;
-      }
-      await sessions.invalidateAllForUser(verified.value.sub);
-      return true;
-    },
-    connectedApps: {
-      list: (userId) => listConnectedApps(database.db, userId),
-      revoke: (userId, grantId) => revokeConnectedApp(database.db, userId, grantId),
-    },
-    async reloadOidcIfKeysChanged() {
-      if (!oidcMemo) return false;
-      const active = await activeSigningKeyId(database.db);
-      if (!active || active === oidcKid) return false;
-      oidcMemo = loadOidc();
-      await oidcMemo;
-      logger.info({ kid: active }, 'OpenID provider now signs with a new key');
-      return true;
-    },
-    oidc() {
-      oidcMemo ??= loadOidc();
-      return oidcMemo;
-    },
+    oauth,
+    frontHandlers: [oauth.handle],
     jobs: {
-      wake: () => waker?.(),
+      wake,
       setWaker: (fn) => {
         waker = fn;
       },
+      counts: () => countJobs(db),
+      startWorker: (workerOpts = {}) => startOutboxWorker({ db, services }, workerOpts),
     },
     blog: {
-      snapshot: () => loadBlogSnapshot(database.db),
-      chrome: () => loadSiteChrome(database.db),
-      membersContent: (slug, reader) => readMembersContent(database.db, slug, reader),
-      setMemberTier: (email, tier) => setMemberTier(database.db, email, tier, { clock }),
-      paidMembers: () => listPaidMembers(database.db),
+      snapshot: () => loadBlogSnapshot(db),
+      chrome: () => loadSiteChrome(db),
+      membersContent: (slug, reader) => readMembersContent(db, slug, reader),
+      setMemberTier: (email, tier) => setMemberTier(db, email, tier, { clock }),
+      paidMembers: () => listPaidMembers(db),
+      mediaFiles: (names) => readMediaFiles(db, names),
+      seed: (bundle, seedOpts = {}) => seedContent(db, bundle, { clock, ...seedOpts }),
     },
     async health() {
-      const [db, c] = await Promise.allSettled([database.ping(), cache.ping()]);
+      const [up, c] = await Promise.allSettled([database.ping(), cache.ping()]);
       const report: HealthReport = {
-        status: db.status === 'fulfilled' && c.status === 'fulfilled' ? 'ok' : 'degraded',
+        status: up.status === 'fulfilled' && c.status === 'fulfilled' ? 'ok' : 'degraded',
         database: {
-          ...(db.status === 'fulfilled' ? { status: 'up' as const } : { status: 'down' as const, error: reason(db.reason) }),
+          ...(up.status === 'fulfilled' ? { status: 'up' as const } : { status: 'down' as const, error: reason(up.reason) }),
           kind: database.kind,
           ...(database.embedded ? { role: database.embedded.role } : {}),
         },
         cache: c.status === 'fulfilled' ? { status: 'up', kind: cache.kind } : { status: 'down', kind: cache.kind, error: reason(c.reason) },
       };
       if (report.database.status === 'up') {
-        const counts = await countJobs(database.db).catch(() => undefined);
+        const counts = await countJobs(db).catch(() => undefined);
         if (counts) report.outbox = { pending: counts.pending, failed: counts.failed };
       }
       return report;
@@ -225,6 +160,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       await Promise.allSettled([cache.close(), database.close()]);
     },
   };
+  return services;
 }
 
 function reason(error: unknown): string {

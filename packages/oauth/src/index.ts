@@ -4,3 +4,4 @@ export { loadSigningKeys, rotateSigningKey, activeSigningKeyId } from './keys.ts
 export { addClient, listClients, removeClient, redirectUriProblem, ensurePartClients, type NewClient, type ClientError } from './clients.repository.ts';
 export { listConnectedApps, revokeConnectedApp, endProviderSessions, type ConnectedApp } from './connected-apps.ts';
 export { createSsoClient, verifyLogoutToken, type SsoClient, type SsoState, type SsoStart, type SsoError } from './sso-client.ts';
+export { finishSsoSignIn, handleBackchannelLogout, type LocalSessions } from './sso-sign-in.ts';

@@ -19,6 +19,8 @@ export interface StaticHandlerOptions extends IndexOptions {
   onError?: (error: unknown, path: string) => void;
   /** An index made already (`patchStaticIndex`) instead of walking `root`. */
   index?: StaticIndex;
+  /** The release served, sent as `X-Rose-Release` with every file (deploy checks, debugging). */
+  release?: string;
 }
 
 export interface StaticHandler {
@@ -55,6 +57,8 @@ interface Representation {
 
 interface Entry {
   file: StaticFile;
+  /** Set when the page is the redirect `astro build` writes (a meta refresh): answered as one. */
+  redirect?: { status: 301 | 302; location: string };
   reps?: { identity: Representation; br?: Representation; gzip?: Representation };
   etags?: Set<string>;
   preparing?: Promise<void>;
@@ -74,6 +78,7 @@ interface Entry {
  */
 export async function createStaticHandler(opts: StaticHandlerOptions): Promise<StaticHandler> {
   const index = opts.index ?? (await indexStaticFiles(opts.root, opts));
+  const releaseHeader = opts.release ? ['X-Rose-Release', opts.release] : [];
   const entries = new Map<string, Entry>();
   const byFile = new Map<StaticFile, Entry>();
   for (const [urlPath, file] of index.files) {
@@ -107,13 +112,16 @@ export async function createStaticHandler(opts: StaticHandlerOptions): Promise<S
   const prepare = (entry: Entry): Promise<void> | undefined => {
     if (entry.reps) return undefined;
     if (!entry.file.html) {
-      finishPreparing(entry, assetPolicy);
+      finishPreparing(entry, assetPolicy, releaseHeader);
       return undefined;
     }
     // A page's policy names its inline scripts: read it once (and keep it when it fits).
     entry.preparing ??= fs.readFile(entry.file.abs).then((body) => {
       cache.set(entry.file.abs, body);
-      finishPreparing(entry, htmlPolicy(inlineScriptHashes(body.toString('utf8'))));
+      const text = body.toString('utf8');
+      const redirect = body.length <= maxRedirectPageBytes ? redirectOf(text) : undefined;
+      if (redirect) entry.redirect = redirect;
+      finishPreparing(entry, htmlPolicy(inlineScriptHashes(text)), releaseHeader);
     });
     return entry.preparing;
   };
@@ -125,6 +133,11 @@ export async function createStaticHandler(opts: StaticHandlerOptions): Promise<S
   };
 
   const serve = (req: IncomingMessage, res: ServerResponse, entry: Entry, head: boolean): void => {
+    if (entry.redirect) {
+      const query = req.url && req.url.includes('?') && !entry.redirect.location.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+      sendPlain(res, entry.redirect.status, entry.redirect.status === 301 ? 'Moved permanently' : 'Found', ['Location', entry.redirect.location + query, 'Cache-Control', 'public, max-age=3600']);
+      return;
+    }
     const reps = entry.reps!;
     const headers = req.headers;
     const range = head ? undefined : headers.range;
@@ -229,11 +242,27 @@ export async function createStaticHandler(opts: StaticHandlerOptions): Promise<S
   };
 }
 
-function finishPreparing(entry: Entry, policy: string): void {
+const maxRedirectPageBytes = 1024;
+// `redirectTemplate` of astro/dist/core/routing/3xx.js (with or without its line breaks):
+// a delay of 0 for permanent redirects, 2 for 302.
+const astroRedirectPage = /^<!doctype html>\s*<title>Redirecting to: [^<]*<\/title>\s*<meta http-equiv="refresh" content="(\d+);url=([^"]+)">/;
+const htmlEntities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'" };
+
+/** Where a redirect page written by `astro build` (or the warm renderer) points, if it is one. */
+export function redirectOf(html: string): { status: 301 | 302; location: string } | undefined {
+  const m = astroRedirectPage.exec(html);
+  if (!m) return undefined;
+  const location = m[2]!.replace(/&(?:amp|lt|gt|quot|#39|#x27);/g, (e) => htmlEntities[e]!);
+  // Only paths on this site: a meta refresh elsewhere is left to the browser.
+  if (!location.startsWith('/') || location.startsWith('//')) return undefined;
+  return { status: m[1] === '0' ? 301 : 302, location };
+}
+
+function finishPreparing(entry: Entry, policy: string, releaseHeader: readonly string[]): void {
   const f = entry.file;
   const vary = f.br || f.gzip ? ['Vary', 'Accept-Encoding'] : [];
   const make = (encoding: Encoding, abs: string, size: number, etag: string): Representation => {
-    const common = ['ETag', etag, 'Last-Modified', f.lastModified, 'Cache-Control', f.cacheControl, 'Accept-Ranges', 'bytes', ...vary, ...security, 'Content-Security-Policy', policy];
+    const common = ['ETag', etag, 'Last-Modified', f.lastModified, 'Cache-Control', f.cacheControl, 'Accept-Ranges', 'bytes', ...vary, ...security, 'Content-Security-Policy', policy, ...releaseHeader];
     const ok = ['Content-Type', f.contentType, 'Content-Length', String(size), ...(encoding === 'identity' ? [] : ['Content-Encoding', encoding]), ...common];
     return { encoding, abs, size, etag, ok, common };
   };

@@ -1,5 +1,5 @@
 import type { APIRoute } from 'astro';
-import { renderAtom } from '@rose/blog';
+import { renderAtom } from '@rose/app';
 import { blogSnapshot, siteUrl } from '../../lib/blog-data.ts';
 
 export const GET: APIRoute = async () =>

@@ -1,5 +1,5 @@
 import type { APIRoute } from 'astro';
-import { renderRss } from '@rose/blog';
+import { renderRss } from '@rose/app';
 import { blogSnapshot, siteUrl } from '../../lib/blog-data.ts';
 
 export const GET: APIRoute = async () =>

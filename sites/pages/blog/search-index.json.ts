@@ -1,5 +1,5 @@
 import type { APIRoute } from 'astro';
-import { buildSearchIndex } from '@rose/blog';
+import { buildSearchIndex } from '@rose/app';
 import { blogSnapshot } from '../../lib/blog-data.ts';
 
 export const GET: APIRoute = async () =>

@@ -1,5 +1,4 @@
 import type { APIRoute } from 'astro';
-import { getServices } from '@rose/app';
 import type { SsoState } from '@rose/app';
 import { setSessionCookie } from '../../../lib/session-cookie.ts';
 
@@ -9,7 +8,7 @@ const text = (status: number, body: string) => new Response(body, { status, head
 
 /** Back from the provider: check state, exchange the code (PKCE), verify the id_token, open a local session. */
 export const GET: APIRoute = async ({ url, locals, cookies, request, clientAddress, redirect }) => {
-  const services = await getServices();
+  const { services } = locals;
   let saved: SsoState | undefined;
   try {
     const raw = cookies.get('rose_sso')?.value;
@@ -21,7 +20,7 @@ export const GET: APIRoute = async ({ url, locals, cookies, request, clientAddre
   // The redirect_uri the provider knows is on the origin the visitor sees (behind a proxy,
   // not the one this server was reached on).
   const callbackUrl = new URL(url.pathname + url.search, locals.origin);
-  const result = await services.sso.finish(callbackUrl, saved, { userAgent: request.headers.get('user-agent'), ip: clientAddress });
+  const result = await services.oauth.sso.finish(callbackUrl, saved, { userAgent: request.headers.get('user-agent'), ip: clientAddress });
   if (!result.ok) {
     services.logger.warn({ reason: result.error.type }, 'single sign-on refused');
     switch (result.error.type) {

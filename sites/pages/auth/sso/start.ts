@@ -1,16 +1,16 @@
 import type { APIRoute } from 'astro';
-import { getServices, sameHost } from '@rose/app';
+import { sameHost } from '@rose/app';
 import { safeReturnPath } from '../../../lib/session-cookie.ts';
 
 export const prerender = false;
 
 /** Sign in on a part served on its own host: through the co-op's OpenID provider. */
 export const GET: APIRoute = async ({ url, locals, cookies, redirect }) => {
-  const services = await getServices();
+  const { services } = locals;
   const returnTo = safeReturnPath(url.searchParams.get('return_to'));
   const login = `/auth/login?return_to=${encodeURIComponent(returnTo)}`;
   if (sameHost(locals.origin, services.config.siteUrl)) return redirect(login, 303);
-  const started = await services.sso.start(locals.origin, returnTo);
+  const started = await services.oauth.sso.start(locals.origin, returnTo);
   if (!started.ok) {
     // The fix is for staff, in the log; the visitor signs in on the site's own origin.
     services.logger.error({ origin: locals.origin, fix: `add ${locals.origin} to ROSE_PART_ORIGINS, or rose oauth clients add --first-party --redirect-uri ${locals.origin}/auth/sso/callback` }, 'no single sign-on client for this host');
