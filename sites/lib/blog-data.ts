@@ -1,6 +1,6 @@
 // The only way pages reach blog data: through the services' read side. No SQL in sites/.
 import { getSiteData } from '@rose/app';
-import type { BlogSnapshot, PostView } from '@rose/blog';
+import type { BlogSnapshot, PostView } from '@rose/app';
 
 export async function blogSnapshot(): Promise<BlogSnapshot> {
   return (await getSiteData()).blog;
@@ -12,6 +12,11 @@ export async function postsPerPage(): Promise<number> {
 
 export async function siteUrl(): Promise<string> {
   return (await getSiteData()).config.siteUrl;
+}
+
+/** Bytes of one of the snapshot's media files (`BlogSnapshot.mediaFiles`). */
+export async function mediaFile(name: string): Promise<Uint8Array> {
+  return (await getSiteData()).media.read(name);
 }
 
 export interface PageOf<T> {

@@ -81,13 +81,16 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
     throw new RoseError({ code: 'bad-argument', title: 'No content folder given', message: '--content needs a folder, but the value is empty.', hint: `Leave it out to use ROSE_CONTENT_DIR (${ctx.config.contentDir}).` });
   }
   const dir = opts.content ?? ctx.config.contentDir;
-  const { loadContent, seedContent } = await import('@rose/blog');
+  const { loadContent, seedContent, readContentImages, prepareContentImages } = await import('@rose/blog');
   // Validate every file before touching the database.
   const bundle = await loadContent(dir);
+  const images = await readContentImages(dir, bundle);
   const handle = await openMigrations(ctx);
   try {
     await handle.migrations.assertCurrent();
-    const summary = await seedContent(handle.database.db, bundle, { clock: systemClock, prune: Boolean(opts.prune) });
+    // Responsive variants of new or changed images, stored with the posts in one transaction.
+    const prepared = await prepareContentImages(handle.database.db, images);
+    const summary = await seedContent(handle.database.db, bundle, { clock: systemClock, prune: Boolean(opts.prune), images: prepared });
     if (summary.unchanged) {
       ctx.out.info(`Nothing to do: the database already matches ${dir}.`);
       return;
@@ -98,6 +101,7 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
     ctx.out.info(line('pages', summary.pages));
     ctx.out.info(line('tags', summary.tags));
     ctx.out.info(line('authors', summary.authors));
+    ctx.out.info(line('images', summary.images));
     ctx.out.info(`  navigation ${summary.navigation.changed ? 'updated' : 'unchanged'} (${summary.navigation.items} items), site settings ${summary.site.changed ? 'updated' : 'unchanged'}`);
   } finally {
     await handle.close();

@@ -6,6 +6,8 @@ import { getServices } from './services.ts';
 export interface SiteData {
   config: Config;
   blog: BlogSnapshot;
+  /** Bytes of the media files the snapshots list (`mediaFiles`), by name. */
+  media: { read(name: string): Promise<Uint8Array> };
   /** The release being built, when there is one (not in dev). */
   release?: string;
   /** A targeted rebuild renders only these paths of the pages with dynamic routes. */
@@ -23,7 +25,14 @@ export async function getSiteData(): Promise<SiteData> {
   const provided = (globalThis as Holder)[KEY];
   if (provided) return provided;
   const services = await getServices();
-  return { config: services.config, blog: await services.blog.snapshot() };
+  const media = {
+    async read(name: string) {
+      const bytes = (await services.blog.mediaFiles([name])).get(name);
+      if (!bytes) throw new Error(`No media file ${name} in the database`);
+      return bytes;
+    },
+  };
+  return { config: services.config, blog: await services.blog.snapshot(), media };
 }
 
 /** May be given a promise, so pages can wait while the build's data is still being read. */

@@ -5,6 +5,7 @@ import { createMigrations, openDatabase } from '@rose/db';
 import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot } from '@rose/blog';
 import type { Config } from '@rose/config';
 import type { Database } from '@rose/db';
+import { fillMediaFolder, mediaFolder } from '@rose/media';
 import { createSiteBuilder, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
 import { precompressTree } from '@rose/static-files';
 import type { Kysely } from 'kysely';
@@ -13,15 +14,26 @@ import { provideSiteData } from './site-data.ts';
 
 /** The parts with prerendered pages, in the order their pages are listed. */
 export function staticSources(config: Config): StaticSource<unknown, Kysely<Database>>[] {
+  // Image files come from the database into a local folder the pages read while rendering
+  // (ADR 0010): copied once, as their names are their content.
+  const withMedia = async (db: Kysely<Database>, snapshot: BlogSnapshot) => {
+    await fillMediaFolder(db, mediaDir(config), snapshot.mediaFiles.map((f) => f.name));
+    return snapshot;
+  };
   const blog: StaticSource<BlogSnapshot, Kysely<Database>> = {
     part: 'blog',
     prefixes: ['/blog/'],
-    read: (db) => loadBlogSnapshot(db),
-    refresh: (db, previous, slugs) => refreshBlogSnapshot(db, previous, slugs),
+    read: async (db) => withMedia(db, await loadBlogSnapshot(db)),
+    refresh: async (db, previous, slugs) => withMedia(db, await refreshBlogSnapshot(db, previous, slugs)),
     pageKeys: (snapshot) => blogPageKeys(snapshot, config.postsPerPage),
-    describe: (s) => `${s.posts.length} posts, ${s.pages.length} pages, ${s.tags.length} tags, ${s.authors.length} authors`,
+    describe: (s) => `${s.posts.length} posts, ${s.pages.length} pages, ${s.tags.length} tags, ${s.authors.length} authors, ${s.images.length} images`,
   };
   return [blog as StaticSource<unknown, Kysely<Database>>];
+}
+
+/** Where builds keep the media files pages publish (a cache of the database's, by content hash). */
+export function mediaDir(config: Config): string {
+  return path.join(config.dataDir, 'media');
 }
 
 export interface SiteBuildOutput {
@@ -47,6 +59,7 @@ export function createSiteBuild(config: Config, out: SiteBuildOutput): SiteBuild
         data && {
           config,
           blog: data.snapshots.blog as BlogSnapshot,
+          media: mediaFolder(mediaDir(config)),
           release: data.release,
           ...(data.renderOnly ? { renderOnly: data.renderOnly } : {}),
         },

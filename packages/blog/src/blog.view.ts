@@ -1,6 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { blogLinks } from '@rose/core';
 import type { Database } from '@rose/db';
+import { loadImages, publishedFiles, responsiveImage, type PublishedFile, type ResponsiveImage, type StoredImage } from '@rose/media';
+import { isContentImageRef } from './content-images.ts';
 import { countWords, htmlToText } from './markdown.ts';
 import type { SiteSettings } from './content-loader.ts';
 
@@ -20,8 +22,11 @@ export interface PostCard {
   title: string;
   url: string;
   excerpt: string;
+  /** URL of the feature image: for an image the site publishes, its widest fallback file. */
   featureImage: string | null;
   featureImageAlt: string | null;
+  /** The feature image's variants when the site publishes it (content images), for `<picture>`. */
+  featureImageSet: ResponsiveImage | null;
   featured: boolean;
   visibility: 'public' | 'members' | 'paid' | 'tiers';
   publishedAt: Date;
@@ -65,6 +70,10 @@ export interface BlogSnapshot {
   postsByAuthor: ReadonlyMap<string, PostView[]>;
   /** Newest change among everything listed, for feeds and sitemaps. */
   lastModified: Date;
+  /** Images published posts and pages use, by ref (ADR 0010). */
+  images: StoredImage[];
+  /** Their files, published under `/blog/images/`. */
+  mediaFiles: PublishedFile[];
 }
 
 const defaultSite: SiteSettings = { title: 'Rose Ash', description: 'A co-operative', locale: 'en-GB', timezone: 'UTC' };
@@ -82,8 +91,9 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
   const { tagRows, authorRows } = await loadTagsAndAuthors(db);
   const postTags = await db.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).orderBy('post_id').orderBy('sort_order').execute();
   const postAuthors = await db.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
-  const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id));
-  return assembleSnapshot(chrome, rows.map(toView).sort(newestFirst), tagRows, authorRows);
+  const images = await loadPublishedImages(db);
+  const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id), images);
+  return assembleSnapshot(chrome, rows.map(toView).sort(newestFirst), tagRows, authorRows, images);
 }
 
 /**
@@ -95,6 +105,9 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
  */
 export async function refreshBlogSnapshot(db: Kysely<Database>, previous: BlogSnapshot, changedSlugs: readonly string[]): Promise<BlogSnapshot> {
   if (changedSlugs.length === 0) return previous;
+  // Kept views carry their images: when one of those changed, read everything again.
+  const images = await loadPublishedImages(db);
+  if (keptImagesChanged(previous, images, changedSlugs)) return loadBlogSnapshot(db);
   const changed = new Set(changedSlugs);
   const chrome = await loadSiteChrome(db);
   const rows = await selectPostRows(db).where('slug', 'in', [...changed]).execute();
@@ -102,10 +115,23 @@ export async function refreshBlogSnapshot(db: Kysely<Database>, previous: BlogSn
   const ids = rows.map((r) => r.id);
   const postTags = ids.length ? await db.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).where('post_id', 'in', ids).orderBy('post_id').orderBy('sort_order').execute() : [];
   const postAuthors = ids.length ? await db.selectFrom('blog_post_authors').select(['post_id', 'author_id']).where('post_id', 'in', ids).orderBy('post_id').orderBy('sort_order').execute() : [];
-  const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id));
+  const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id), images);
   const kept = [...previous.posts, ...previous.pages].filter((v) => !changed.has(v.slug));
   const views = [...kept, ...rows.map(toView)].sort(newestFirst);
-  return assembleSnapshot(chrome, views, tagRows, authorRows);
+  return assembleSnapshot(chrome, views, tagRows, authorRows, images);
+}
+
+/** Images of content/images/ that published posts and pages refer to. */
+async function loadPublishedImages(db: Kysely<Database>): Promise<StoredImage[]> {
+  const refs = await db
+    .selectFrom('blog_posts')
+    .select('feature_image')
+    .distinct()
+    .where('status', '=', 'published')
+    .where('published_at', 'is not', null)
+    .where('feature_image', 'like', '/images/%')
+    .execute();
+  return loadImages(db, refs.flatMap((r) => (r.feature_image && isContentImageRef(r.feature_image) ? [r.feature_image] : [])));
 }
 
 function selectPostRows(db: Kysely<Database>) {
@@ -136,9 +162,22 @@ function newestFirst(a: PostView, b: PostView): number {
   return b.publishedAt.getTime() - a.publishedAt.getTime() || (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0);
 }
 
-function viewMaker(tagRows: TagRow[], authorRows: AuthorRow[], tagIdsByPost: Map<string, string[]>, authorIdsByPost: Map<string, string[]>) {
+/**
+ * Whether a post or page `refresh` keeps shows an image that changed since `previous`: one
+ * whose bytes changed or that is gone, or a reference that now names a stored image.
+ */
+function keptImagesChanged(previous: BlogSnapshot, images: readonly StoredImage[], changedSlugs: readonly string[]): boolean {
+  const current = new Map(images.map((i) => [i.ref, i.sourceHash]));
+  const changed = new Set(changedSlugs);
+  const kept = [...previous.posts, ...previous.pages].filter((v) => !changed.has(v.slug) && v.featureImage);
+  const stale = new Set(previous.images.filter((i) => current.get(i.ref) !== i.sourceHash).map((i) => responsiveImage(i, blogLinks.image).src));
+  return kept.some((v) => stale.has(v.featureImage!) || (!v.featureImageSet && current.has(v.featureImage!)));
+}
+
+function viewMaker(tagRows: TagRow[], authorRows: AuthorRow[], tagIdsByPost: Map<string, string[]>, authorIdsByPost: Map<string, string[]>, images: readonly StoredImage[]) {
   const tagsById = new Map(tagRows.map((t) => [t.id, t]));
   const authorsById = new Map(authorRows.map((a) => [a.id, a]));
+  const imageSets = new Map(images.map((i) => [i.ref, responsiveImage(i, blogLinks.image)]));
   return (row: PostRow): PostView => {
     const tags = (tagIdsByPost.get(row.id) ?? []).flatMap((id) => {
       const t = tagsById.get(id);
@@ -148,14 +187,16 @@ function viewMaker(tagRows: TagRow[], authorRows: AuthorRow[], tagIdsByPost: Map
       const a = authorsById.get(id);
       return a ? [{ slug: a.slug, name: a.name, url: blogLinks.author(a.slug) }] : [];
     });
+    const imageSet = row.feature_image ? (imageSets.get(row.feature_image) ?? null) : null;
     return {
       type: row.type,
       slug: row.slug,
       title: row.title,
       url: blogLinks.post(row.slug),
       excerpt: row.excerpt ?? summarise(row.html),
-      featureImage: row.feature_image,
+      featureImage: imageSet ? imageSet.src : row.feature_image,
       featureImageAlt: row.feature_image_alt,
+      featureImageSet: imageSet,
       featured: row.featured,
       visibility: row.visibility,
       publishedAt: row.published_at!,
@@ -174,7 +215,7 @@ function viewMaker(tagRows: TagRow[], authorRows: AuthorRow[], tagIdsByPost: Map
  * Lists, neighbours and counts from the post views (newest first). A view whose neighbours
  * are unchanged is kept as the same object, so keys cached per view stay valid.
  */
-function assembleSnapshot(chrome: Pick<BlogSnapshot, 'site' | 'navigation'>, views: PostView[], tagRows: TagRow[], authorRows: AuthorRow[]): BlogSnapshot {
+function assembleSnapshot(chrome: Pick<BlogSnapshot, 'site' | 'navigation'>, views: PostView[], tagRows: TagRow[], authorRows: AuthorRow[], images: StoredImage[]): BlogSnapshot {
   const posts: PostView[] = [];
   const pages: PostView[] = [];
   let lastModified = new Date(0);
@@ -219,7 +260,8 @@ function assembleSnapshot(chrome: Pick<BlogSnapshot, 'site' | 'navigation'>, vie
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 
-  return { ...chrome, posts, pages, tags, authors, postsByTag, postsByAuthor, lastModified };
+  const mediaFiles = images.flatMap((i) => publishedFiles(i, blogLinks.image));
+  return { ...chrome, posts, pages, tags, authors, postsByTag, postsByAuthor, lastModified, images, mediaFiles };
 }
 
 function sameLink(a: { title: string; url: string } | null, b: { title: string; url: string } | null): boolean {

@@ -154,14 +154,26 @@ export function renderSitemap(entries: SitemapEntry[], siteUrl: string): string 
   ].join('\n');
 }
 
-/** Every blog URL a sitemap should list: posts, pages, list pages, tag and author pages. */
+/**
+ * Every blog URL a sitemap should list (posts, pages, list pages, tag and author pages), each
+ * with when it last changed: a post's own update; for a list page, the newest change among the
+ * posts on it or before it (a post published on page 1 moves every later page's posts).
+ */
 export function blogSitemapEntries(snapshot: BlogSnapshot, perPage: number): SitemapEntry[] {
   const pagesOf = (count: number) => Math.max(1, Math.ceil(count / perPage));
+  const lists = (path: (n: number) => string, posts: readonly PostView[]) => {
+    let newest: Date | undefined;
+    for (let n = 1; n <= pagesOf(posts.length); n++) {
+      for (const p of posts.slice((n - 1) * perPage, n * perPage)) if (!newest || p.updatedAt > newest) newest = p.updatedAt;
+      // A list without posts (an author of pages only) changes with the site.
+      entries.push({ path: path(n), lastModified: newest ?? snapshot.lastModified });
+    }
+  };
   const entries: SitemapEntry[] = [];
-  for (let n = 1; n <= pagesOf(snapshot.posts.length); n++) entries.push({ path: blogLinks.listPage(n), lastModified: snapshot.lastModified });
-  entries.push({ path: blogLinks.search() });
+  lists(blogLinks.listPage, snapshot.posts);
+  entries.push({ path: blogLinks.search(), lastModified: snapshot.lastModified });
   for (const p of [...snapshot.posts, ...snapshot.pages]) entries.push({ path: p.url, lastModified: p.updatedAt });
-  for (const t of snapshot.tags) for (let n = 1; n <= pagesOf(t.postCount); n++) entries.push({ path: blogLinks.tag(t.slug, n) });
-  for (const a of snapshot.authors) for (let n = 1; n <= pagesOf(a.postCount); n++) entries.push({ path: blogLinks.author(a.slug, n) });
+  for (const t of snapshot.tags) lists((n) => blogLinks.tag(t.slug, n), snapshot.postsByTag.get(t.slug) ?? []);
+  for (const a of snapshot.authors) lists((n) => blogLinks.author(a.slug, n), snapshot.postsByAuthor.get(a.slug) ?? []);
   return entries;
 }

@@ -1,4 +1,5 @@
 export { loadContent, type ContentBundle, type ContentPost, type SiteSettings } from './content-loader.ts';
+export { readContentImages, prepareContentImages, isContentImageRef, contentImagePrefix, type ContentImage } from './content-images.ts';
 export { reservedSlugs, slugPattern, slugProblem } from './slug-rules.ts';
 export { seedContent, seedPruneLimit, SeedPruneNeededError, type SeedSummary, type SeedCounts, type SeedRemovals } from './seed.service.ts';
 export { loadBlogSnapshot, refreshBlogSnapshot, loadSiteChrome, type BlogSnapshot, type PostView, type PostCard, type TagView, type AuthorView, type TagRef, type AuthorRef } from './blog.view.ts';

@@ -10,6 +10,7 @@ const post = (i: number, over: Partial<PostView> = {}): PostView => ({
   excerpt: 'x',
   featureImage: null,
   featureImageAlt: null,
+  featureImageSet: null,
   featured: false,
   visibility: 'public',
   publishedAt: new Date(Date.UTC(2026, 0, 30 - i)),
@@ -34,6 +35,8 @@ function snapshot(posts: PostView[], title = 'Co-op'): BlogSnapshot {
     postsByTag: new Map([['odd', posts.filter((p) => p.tags.length)]]),
     postsByAuthor: new Map([['ann', posts]]),
     lastModified: new Date(0),
+    images: [],
+    mediaFiles: [],
   };
 }
 

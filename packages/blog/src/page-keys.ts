@@ -26,16 +26,20 @@ export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<strin
     return key;
   };
   const keys = new Map<string, string>();
-  const card = (p: PostView) => [p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name)];
+  const card = (p: PostView) => [p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name), p.featureImage, p.featureImageAlt];
   const list = (path: (n: number) => string, posts: PostView[], extra: unknown) => {
     const pages = Math.max(1, Math.ceil(posts.length / perPage));
     for (let n = 1; n <= pages; n++) {
       keys.set(path(n), hash(JSON.stringify([shared, extra, n, pages, posts.slice((n - 1) * perPage, n * perPage).map(card)])));
     }
   };
+  // Image files are named by their content: the name is the key.
+  for (const f of snapshot.mediaFiles) keys.set(f.url, f.name);
   for (const p of snapshot.posts) keys.set(p.url, postKey(p));
   for (const p of snapshot.pages) keys.set(p.url, postKey(p));
   list(blogLinks.listPage, snapshot.posts, 'index');
+  // A redirect to the list's first page (rendered again with everything else when settings change).
+  keys.set(blogLinks.listPageOne(), `${shared}:redirect`);
   for (const t of snapshot.tags) list((n) => blogLinks.tag(t.slug, n), snapshot.postsByTag.get(t.slug) ?? [], [t.name, t.description, t.postCount]);
   for (const a of snapshot.authors) list((n) => blogLinks.author(a.slug, n), snapshot.postsByAuthor.get(a.slug) ?? [], [a.name, a.bio, a.website, a.location, a.profileImage, a.postCount]);
   return keys;

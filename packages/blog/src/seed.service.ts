@@ -3,6 +3,7 @@ import { ContentError, RoseError, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
 import { insertRelations, loadRelations, replaceNavigation, sameFields, sameList, upsertSetting } from './blog.repository.ts';
 import type { ContentBundle, ContentPost } from './content-loader.ts';
+import { replaceImages, type ImageInput } from '@rose/media';
 
 export interface SeedCounts {
   added: number;
@@ -17,6 +18,8 @@ export interface SeedSummary {
   pages: SeedCounts;
   navigation: { changed: boolean; items: number };
   site: { changed: boolean };
+  /** Images of content/images/ that posts refer to (when the seed was given them). */
+  images: SeedCounts;
   /** True when the database already matched the content. */
   unchanged: boolean;
 }
@@ -84,7 +87,7 @@ async function plannedRemovals(trx: Transaction<Database>, bundle: ContentBundle
  * @example
  * const summary = await seedContent(db, await loadContent('content'));
  */
-export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, deps: { clock?: Clock; prune?: boolean } = {}): Promise<SeedSummary> {
+export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, deps: { clock?: Clock; prune?: boolean; images?: readonly ImageInput[] } = {}): Promise<SeedSummary> {
   const clock = deps.clock ?? systemClock;
   return db.transaction().execute(async (trx) => {
     const summary: SeedSummary = {
@@ -94,6 +97,7 @@ export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, d
       pages: counts(),
       navigation: { changed: false, items: 0 },
       site: { changed: false },
+      images: counts(),
       unchanged: true,
     };
     const now = clock.now();
@@ -102,12 +106,14 @@ export async function seedContent(db: Kysely<Database>, bundle: ContentBundle, d
     if (removing > seedPruneLimit && !deps.prune) throw new SeedPruneNeededError(removals);
 
     summary.site.changed = await upsertSetting(trx, 'site', bundle.site, now);
+    // Images first: the posts that refer to them are stored with them, in this transaction.
+    if (deps.images) summary.images = await replaceImages(trx, 'content', deps.images, now);
     const authorIds = await seedAuthors(trx, bundle, summary.authors, now);
     const tagIds = await seedTags(trx, bundle, summary.tags, now);
     await seedPosts(trx, bundle, summary, authorIds, tagIds, now);
     summary.navigation = { changed: await replaceNavigation(trx, bundle.navigation), items: bundle.navigation.primary.length + bundle.navigation.secondary.length };
 
-    const c = [summary.authors, summary.tags, summary.posts, summary.pages];
+    const c = [summary.authors, summary.tags, summary.posts, summary.pages, summary.images];
     summary.unchanged = !summary.site.changed && !summary.navigation.changed && c.every((x) => x.added + x.updated + x.removed === 0);
     return summary;
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { absoluteUrl, blogLinks, maskUrl, parseWithFriendlyErrors } from './index.ts';
+import { absoluteUrl, accountLinks, blogLinks, maskUrl, parseWithFriendlyErrors, siteLinks } from './index.ts';
 
 describe('maskUrl', () => {
   it('hides passwords in URLs', () => {
@@ -16,7 +16,19 @@ describe('links', () => {
     expect(blogLinks.listPage(1)).toBe('/blog/');
     expect(blogLinks.listPage(3)).toBe('/blog/page/3/');
     expect(blogLinks.tag('news', 2)).toBe('/blog/tag/news/page/2/');
+    expect(blogLinks.listPageOne()).toBe('/blog/page/1/');
+    expect(blogLinks.image('market-480.0123456789abcdef.avif')).toBe('/blog/images/market-480.0123456789abcdef.avif');
     expect(absoluteUrl('https://coop.example', '/blog/x/')).toBe('https://coop.example/blog/x/');
+  });
+});
+
+describe('site and account links', () => {
+  it('name the front page and the members\' pages of their parts', () => {
+    expect(siteLinks.home()).toBe('/');
+    expect(siteLinks.favicon()).toBe('/favicon.ico');
+    expect(accountLinks.home()).toBe('/account/');
+    expect(accountLinks.signIn()).toBe('/auth/login');
+    expect(accountLinks.signUp()).toBe('/auth/signup');
   });
 });
 

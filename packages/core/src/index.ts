@@ -9,4 +9,4 @@ export {
 } from './errors.ts';
 export { systemClock, createFixedClock, type Clock } from './clock.ts';
 export { parseWithFriendlyErrors } from './validation.ts';
-export { parts, partPath, blogLinks, absoluteUrl, type Part } from './links.ts';
+export { parts, partPath, blogLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';

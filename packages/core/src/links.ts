@@ -14,10 +14,27 @@ export function partPath(part: Part, path = ''): string {
   return `/${part}/${clean}`;
 }
 
+/** Pages of the site as a whole, outside every part. */
+export const siteLinks = {
+  /** The co-op's front page, which links every part. */
+  home: () => '/',
+  favicon: () => '/favicon.ico',
+  sitemap: () => '/sitemap.xml',
+} as const;
+
+/** Members' pages: the account dashboard (part `account`) and signing in or up (part `auth`). */
+export const accountLinks = {
+  home: () => partPath('account'),
+  signIn: () => partPath('auth', 'login'),
+  signUp: () => partPath('auth', 'signup'),
+} as const;
+
 /** Links inside the blog; slugs are already validated (lowercase, digits, hyphens). */
 export const blogLinks = {
   home: () => partPath('blog'),
   listPage: (page: number) => (page <= 1 ? partPath('blog') : partPath('blog', `page/${page}/`)),
+  /** The numbered address of the first list page, which redirects to `home()`. */
+  listPageOne: () => partPath('blog', 'page/1/'),
   post: (slug: string) => partPath('blog', `${slug}/`),
   tag: (slug: string, page = 1) => partPath('blog', page <= 1 ? `tag/${slug}/` : `tag/${slug}/page/${page}/`),
   author: (slug: string, page = 1) => partPath('blog', page <= 1 ? `author/${slug}/` : `author/${slug}/page/${page}/`),
@@ -26,6 +43,8 @@ export const blogLinks = {
   jsonFeed: () => partPath('blog', 'feed.json'),
   search: () => partPath('blog', 'search/'),
   searchIndex: () => partPath('blog', 'search-index.json'),
+  /** A published image file (content-hashed name, `@rose/media`). */
+  image: (name: string) => partPath('blog', `images/${name}`),
 } as const;
 
 /** Turns a site-relative path into an absolute URL on the public origin. */

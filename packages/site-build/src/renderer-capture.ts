@@ -36,6 +36,15 @@ interface BuildAppLike {
 
 const pageScriptId = 'astro:scripts/page.js';
 
+// On globalThis: Vite loads the Astro config (and so this module) as a copy of its own.
+const plannedKey = Symbol.for('rose.astro-planned-paths');
+type PlannedHolder = { [plannedKey]?: ((count: number) => void) | undefined };
+
+/** Told how many paths an Astro build in this process renders, once it knows (a progress total). */
+export function onAstroPlanned(listener: ((count: number) => void) | undefined): void {
+  (globalThis as PlannedHolder)[plannedKey] = listener;
+}
+
 /**
  * An Astro integration that keeps the prerender bundle of every `astro build` (Astro deletes
  * it once the static pages are written) together with the build state it needs, in
@@ -59,6 +68,12 @@ export function keepPrerenderBundle(): AstroIntegration {
           const prerenderer: AstroPrerenderer = {
             ...base,
             name: 'rose:keep-bundle',
+            async getStaticPaths() {
+              const paths = await base.getStaticPaths();
+              // Astro renders each path once (`/a` and `/a/` are one).
+              (globalThis as PlannedHolder)[plannedKey]?.(new Set(paths.map((p) => p.pathname.replace(/\/$/, ''))).size);
+              return paths;
+            },
             async setup() {
               await base.setup?.();
               // The default prerenderer hands Astro's build state to its app and keeps no

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RoseError } from '@rose/core';
 import { createReleaseStore, readReleaseFile, type Release, type ReleaseStore } from '@rose/releases';
 import { linkTree, withVariants } from './release-compose.ts';
-import { rendererFolder, rendererManifestFile } from './renderer-capture.ts';
+import { onAstroPlanned, rendererFolder, rendererManifestFile } from './renderer-capture.ts';
 import { sourceHash } from './source-hash.ts';
 import { ownerOf, resolveParts, type Snapshots, type StaticSource } from './static-source.ts';
 import { hasWarmRenderer, loadWarmRenderer, type RenderedFile, type WarmRenderer } from './warm-renderer.ts';
@@ -181,6 +181,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     const progress = deps.progress('Rendering pages', keys.size);
     deps.provide({ snapshots: request.snapshots, release: staged.id });
     let rendered = 0;
+    onAstroPlanned((count) => progress.setTotal(count));
     deps.onAstroPage(() => {
       rendered++;
       progress.tick();
@@ -201,6 +202,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       });
     } finally {
       progress.done();
+      onAstroPlanned(undefined);
       deps.onAstroPage(undefined);
       deps.provide(undefined);
     }
@@ -258,6 +260,8 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
         // Dynamic pages: those asked for; pages without parameters of the built parts and the
         // shared ones (home, sitemap) always, as they list what changed.
         select: (p, dynamic) => owned(p) && (!dynamic || !renderOnly || renderOnly.has(p)),
+        // Pages without parameters (lists, feeds, the front page) render too: count them.
+        onPlanned: (count) => progress.setTotal(count),
         onRendered: () => progress.tick(),
       });
     } catch (error) {
@@ -313,8 +317,9 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
   }
 }
 
-/** The HTML file of a page path (`/blog/x/` → `blog/x/index.html`). */
+/** The file of a page path (`/blog/x/` → `blog/x/index.html`); a path without a trailing slash is a file (`/blog/images/a.avif`). */
 function pageFile(pathname: string): string {
+  if (!pathname.endsWith('/')) return pathname.replace(/^\/+/, '');
   const clean = pathname.replace(/^\/+|\/+$/g, '');
   return clean ? `${clean}/index.html` : 'index.html';
 }

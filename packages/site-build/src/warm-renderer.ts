@@ -21,7 +21,13 @@ export interface WarmRenderer {
    * (plus routes without parameters), optionally only those `select` keeps. Pages get their
    * data the same way as in `astro build` (the site data provided to this process).
    */
-  render(opts?: { select?: (pathname: string, dynamic: boolean) => boolean; concurrency?: number; onRendered?: (file: RenderedFile) => void }): Promise<RenderedFile[]>;
+  render(opts?: {
+    select?: (pathname: string, dynamic: boolean) => boolean;
+    concurrency?: number;
+    /** Told how many paths it is about to render, before the first one. */
+    onPlanned?: (count: number) => void;
+    onRendered?: (file: RenderedFile) => void;
+  }): Promise<RenderedFile[]>;
 }
 
 interface RouteDataLike {
@@ -33,7 +39,7 @@ interface RouteDataLike {
   params: string[];
 }
 interface PrerenderApp {
-  manifest: { routes: { routeData: RouteDataLike }[]; pageMap?: Map<string, () => Promise<{ page?: () => Promise<unknown> }>> };
+  manifest: { routes: { routeData: RouteDataLike }[]; pageMap?: Map<string, () => Promise<{ page?: () => Promise<unknown> }>>; site?: string; compressHTML?: boolean | string };
   routeCache: { clearAll(): void };
   setInternals(internals: unknown): void;
   setOptions(options: unknown): void;
@@ -90,7 +96,10 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
     let body: Buffer;
     if (response.status >= 300 && response.status < 400) {
       const location = response.headers.get('location') ?? '/';
-      body = Buffer.from(redirectTemplate({ status: response.status, absoluteLocation: location, relativeLocation: location, from: url.pathname }));
+      // As `astro build` writes it: the canonical link absolute on the site, no line breaks.
+      const absolute = app.manifest.site ? new URL(location, app.manifest.site) : location;
+      const html = redirectTemplate({ status: response.status, absoluteLocation: absolute, relativeLocation: location, from: url.pathname });
+      body = Buffer.from(app.manifest.compressHTML ? html.replaceAll('\n', '') : html);
     } else {
       if (!response.body) return undefined;
       body = Buffer.from(await response.arrayBuffer());
@@ -114,6 +123,7 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
           seen.add(pathname);
           return renderOpts.select ? renderOpts.select(pathname, route.params.length > 0) : true;
         });
+      renderOpts.onPlanned?.(todo.length);
       const out: RenderedFile[] = [];
       let next = 0;
       const lanes = Math.max(1, renderOpts.concurrency ?? 8);

@@ -8,6 +8,8 @@ export const compressibleExtensions: ReadonlySet<string> = new Set(['html', 'htm
 
 const textual = /^(?:text\/|application\/(?:javascript|json|xml|manifest\+json|[\w.-]+\+(?:json|xml))$|image\/svg\+xml$)/;
 const extra: Record<string, string> = { ico: 'image/x-icon' };
+/** Feeds are .xml/.json files like any other: their usual names say what they are. */
+const byName: Record<string, string> = { 'rss.xml': 'application/rss+xml', 'atom.xml': 'application/atom+xml', 'feed.json': 'application/feed+json' };
 
 export function extensionOf(file: string): string {
   const slash = file.lastIndexOf('/');
@@ -19,10 +21,13 @@ export function isCompressibleFile(file: string): boolean {
   return compressibleExtensions.has(extensionOf(file));
 }
 
-/** `Content-Type` for a file name; text types carry `charset=utf-8` (Astro writes UTF-8). */
+/**
+ * `Content-Type` for a file name; text types carry `charset=utf-8` (Astro writes UTF-8).
+ * `rss.xml`, `atom.xml` and `feed.json` are served as the feeds they are.
+ */
 export function contentTypeOf(file: string): string {
   const ext = extensionOf(file);
-  const type = lookup(ext) ?? extra[ext] ?? 'application/octet-stream';
+  const type = byName[file.slice(file.lastIndexOf('/') + 1)] ?? lookup(ext) ?? extra[ext] ?? 'application/octet-stream';
   return textual.test(type) ? `${type}; charset=utf-8` : type;
 }
 

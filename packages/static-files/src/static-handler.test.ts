@@ -48,6 +48,19 @@ describe('createStaticHandler', () => {
     await fs.writeFile(path.join(root, 'blog', 'rss.xml'), `<rss>${'<item>x</item>'.repeat(200)}</rss>`);
     await fs.writeFile(path.join(root, '_astro', 'app.Ab12Cd.js'), 'console.log("hello from a hashed asset");\n'.repeat(100));
     await fs.writeFile(path.join(root, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+    await fs.writeFile(path.join(root, 'blog', 'atom.xml'), '<feed/>');
+    await fs.writeFile(path.join(root, 'blog', 'feed.json'), '{}');
+    await fs.writeFile(path.join(root, 'favicon.ico'), Buffer.from([0, 0, 1, 0]));
+    await fs.mkdir(path.join(root, 'blog', 'images'), { recursive: true });
+    await fs.writeFile(path.join(root, 'blog', 'images', 'market-480.0123456789abcdef.avif'), Buffer.from('not really avif'));
+    // The redirect pages `astro build` writes (compressed HTML) and the warm renderer used to write.
+    await fs.mkdir(path.join(root, 'blog', 'page', '1'), { recursive: true });
+    await fs.writeFile(
+      path.join(root, 'blog', 'page', '1', 'index.html'),
+      '<!doctype html><title>Redirecting to: /blog/</title><meta http-equiv="refresh" content="0;url=/blog/"><meta name="robots" content="noindex"><link rel="canonical" href="http://localhost:4321/blog/"><body>\t<a href="/blog/">Redirecting from <code>/blog/page/1/</code> to <code>/blog/</code></a></body>',
+    );
+    await fs.mkdir(path.join(root, 'old'), { recursive: true });
+    await fs.writeFile(path.join(root, 'old', 'index.html'), '<!doctype html>\n<title>Redirecting to: /blog/?a=1&amp;b=2</title>\n<meta http-equiv="refresh" content="2;url=/blog/?a=1&amp;b=2">\n<body></body>');
     await fs.writeFile(path.join(root, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
     await fs.writeFile(path.join(root, 'archive.tar.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3]));
     await fs.writeFile(path.join(base, 'secret.txt'), 'outside the release');
@@ -115,7 +128,7 @@ describe('createStaticHandler', () => {
     expect((await request('/blog/index.html')).body.toString()).toBe(pageHtml);
     const rss = await request('/blog/rss.xml?utm=x');
     expect(rss.status).toBe(200);
-    expect(rss.headers['content-type']).toBe('text/xml; charset=utf-8');
+    expect(rss.headers['content-type']).toBe('application/rss+xml; charset=utf-8');
     expect(rss.headers['cache-control']).toBe('public, max-age=300');
   });
 
@@ -124,6 +137,30 @@ describe('createStaticHandler', () => {
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(zlib.brotliDecompressSync(res.body).toString()).toContain('hashed asset');
+  });
+
+  it('serves feeds as what they are, and the icon', async () => {
+    expect((await request('/blog/atom.xml')).headers['content-type']).toBe('application/atom+xml; charset=utf-8');
+    expect((await request('/blog/feed.json')).headers['content-type']).toBe('application/feed+json; charset=utf-8');
+    expect((await request('/favicon.ico')).headers['content-type']).toBe('image/x-icon');
+  });
+
+  it('caches files named by a content hash (media variants) for a year, immutable', async () => {
+    const res = await request('/blog/images/market-480.0123456789abcdef.avif');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('image/avif');
+    expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('answers the redirect pages Astro writes with the redirect itself (301, or 302), keeping the query', async () => {
+    const res = await request('/blog/page/1/?utm=x');
+    expect(res.status).toBe(301);
+    expect(res.headers.location).toBe('/blog/?utm=x');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect((await request('/blog/page/1/', { method: 'HEAD' })).status).toBe(301);
+    const temporary = await request('/old/');
+    expect(temporary.status).toBe(302);
+    expect(temporary.headers.location).toBe('/blog/?a=1&b=2');
   });
 
   it('redirects a folder without its slash, keeping the query', async () => {

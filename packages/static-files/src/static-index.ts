@@ -34,9 +34,16 @@ export interface StaticIndex {
 }
 
 export interface IndexOptions {
-  /** Folders (inside the client folder) of content-hashed assets, cached for a year. Default `['_astro/']`. */
+  /**
+   * Folders (inside the client folder) of content-hashed assets, cached for a year. Default
+   * `['_astro/']`. Files named `<name>.<16 to 64 hex digits>.<ext>` anywhere (media variants)
+   * are content-hashed too.
+   */
   immutablePrefixes?: readonly string[];
 }
+
+/** A file name carrying a hash of its content before the extension (never a page). */
+const contentHashedName = /\.[0-9a-f]{16,64}\.(?!html?$)[a-z0-9]+$/;
 
 export const cacheControls = {
   immutable: 'public, max-age=31536000, immutable',
@@ -118,7 +125,7 @@ async function addFiles(root: string, rels: readonly string[], present: Readonly
       mtimeMs: stat.mtimeMs,
       contentType: contentTypeOf(rel),
       html,
-      cacheControl: immutable.some((p) => rel.startsWith(p)) ? cacheControls.immutable : html ? cacheControls.html : cacheControls.other,
+      cacheControl: immutable.some((p) => rel.startsWith(p)) || contentHashedName.test(rel) ? cacheControls.immutable : html ? cacheControls.html : cacheControls.other,
       etag: `"${stat.size.toString(36)}-${Math.floor(stat.mtimeMs).toString(36)}"`,
       lastModified: new Date(stat.mtimeMs).toUTCString(),
       ...(isCompressibleFile(rel) ? { br: variant('.br'), gzip: variant('.gz') } : {}),
