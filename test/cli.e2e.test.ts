@@ -33,7 +33,7 @@ describe('rose CLI end to end (embedded PGlite)', () => {
     setUp.seed = await runRose(['db', 'seed'], env);
     setUp.build = await runRose(['build'], env, { timeoutMs: 240_000 });
     for (const [step, r] of Object.entries(setUp)) if (r.code !== 0) throw new Error(`rose ${step} failed in the set-up:\n${r.stdout}\n${r.stderr}`);
-  });
+  }, 360_000); // four rose processes, one of them an Astro build
   afterAll(async () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
@@ -175,7 +175,7 @@ describe('rose CLI end to end (embedded PGlite)', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('There is no release "nope"');
     expect(await live()).toBe(first);
-  });
+  }, 300_000); // a build and five more rose processes
 
   it('a targeted rebuild re-renders only the pages an edit touches and links the rest', async () => {
     const posts = await publishedPosts(path.join(tmp, 'content'));
@@ -211,7 +211,7 @@ describe('rose CLI end to end (embedded PGlite)', () => {
       await runRose(['db', 'seed'], env);
       await runRose(['release', 'rollback', '--to', releaseBefore], env);
     }
-  });
+  }, 480_000); // two targeted builds and four more rose processes
 });
 
 interface ContentPostInfo {

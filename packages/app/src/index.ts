@@ -6,8 +6,8 @@ export { createSiteBuild, readSnapshots, staticSources, type SiteBuildOutput } f
 export type { OutboxWorkerOptions } from './outbox-worker.ts';
 export type { GhostServices } from './wire-ghost.ts';
 export type { OAuthServices } from './wire-oauth.ts';
-export { ensureAstroKey } from './astro-key.ts';
-export { staticPartNames } from './startup.ts';
+// Through startup.ts: astro-key.ts is imported only on demand (Vite warns when a module is both).
+export { ensureAstroKey, staticPartNames } from './startup.ts';
 export type { SsoState } from '@rose/oauth';
 export { requestOrigin, siteOriginRedirect, sameHost, type OriginSettings } from '@rose/config';
 export type { SessionUser, ValidSession } from '@rose/auth';
