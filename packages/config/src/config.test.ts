@@ -27,6 +27,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: ' ' }, { root }).database.kind).toBe('pglite');
   });
 
+  it('reads which part lives on which host from ROSE_PART_ORIGINS, and refuses sign-in elsewhere', () => {
+    const config = loadConfig({ ROSE_PART_ORIGINS: 'https://shop.coop.example, market=https://market.coop.example/' }, { root });
+    expect(config.partOrigins).toEqual(['https://shop.coop.example', 'https://market.coop.example']);
+    expect(config.partHosts).toEqual({ market: 'https://market.coop.example' });
+    expect(() => loadConfig({ ROSE_PART_ORIGINS: 'auth=https://auth.coop.example' }, { root })).toThrow(/site's origin/);
+    expect(() => loadConfig({ ROSE_PART_ORIGINS: 'shop=https://shop.coop.example' }, { root })).toThrow(/not a part/);
+  });
+
   it('is frozen', () => {
     const config = loadConfig({}, { root });
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,7 +1,7 @@
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, maskUrl, parseWithFriendlyErrors } from '@rose/core';
+import { ConfigError, createLinks, maskUrl, parseWithFriendlyErrors, type Part } from '@rose/core';
 import { parseProxyEntry } from './site-origin.ts';
 export { settings } from './settings.ts';
 
@@ -28,6 +28,8 @@ export interface Config {
   readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
   /** Origins of parts on their own hosts (first-party SSO clients). */
   readonly partOrigins: readonly string[];
+  /** Which part lives on which of those origins (entries `part=origin`), for links (`createLinks`). */
+  readonly partHosts: Readonly<Partial<Record<Part, string>>>;
   /** Set when the blog is synced from Ghost. */
   readonly ghost: { readonly url: string; readonly contentKey: string; readonly adminKey: string | undefined; readonly webhookSecret: string | undefined } | undefined;
 }
@@ -80,15 +82,15 @@ const envSchema = z.object({
       .string()
       .refine(
         (v) =>
-          v.split(',').every((o) => {
+          v.split(',').every((entry) => {
             try {
-              const u = new URL(o.trim());
+              const u = new URL(partOriginEntry(entry).origin);
               return (u.protocol === 'https:' || u.protocol === 'http:') && u.pathname === '/' && !u.search;
             } catch {
               return false;
             }
           }),
-        'expected origins like https://blog.coop.example,https://market.coop.example',
+        'expected origins like https://blog.coop.example,market=https://market.coop.example (a part name and "=" say which part lives there)',
       )
       .optional(),
   ),
@@ -196,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
       'The built server loads its dependencies from the project\'s node_modules; keep the output inside the project, e.g. "dist" or ".rose/releases/x".',
     );
   }
+  const partEntries = v.ROSE_PART_ORIGINS ? v.ROSE_PART_ORIGINS.split(',').map(partOriginEntry) : [];
   const config: Config = {
     root,
     database: v.DATABASE_URL ? { kind: 'postgres', url: v.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'pglite') },
@@ -212,13 +215,22 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     postsPerPage: v.ROSE_POSTS_PER_PAGE,
     keepReleases: v.ROSE_KEEP_RELEASES,
     mail: { smtpUrl: v.SMTP_URL, from: v.MAIL_FROM },
-    partOrigins: v.ROSE_PART_ORIGINS ? [...new Set(v.ROSE_PART_ORIGINS.split(',').map((o) => new URL(o.trim()).origin))] : [],
+    partOrigins: [...new Set(partEntries.map((e) => new URL(e.origin).origin))],
+    partHosts: Object.fromEntries(partEntries.flatMap((e) => (e.part ? [[e.part, new URL(e.origin).origin]] : []))),
     ghost:
       v.GHOST_URL && v.GHOST_CONTENT_KEY
         ? { url: v.GHOST_URL.replace(/\/+$/, ''), contentKey: v.GHOST_CONTENT_KEY, adminKey: v.GHOST_ADMIN_KEY, webhookSecret: v.GHOST_WEBHOOK_SECRET }
         : undefined,
   };
+  // A part name that is not a part, or sign-in/account on a host of its own, is refused here.
+  createLinks({ siteUrl: config.siteUrl, partHosts: config.partHosts });
   return deepFreeze(config);
+}
+
+/** An entry of ROSE_PART_ORIGINS: `https://blog.coop.example`, or `blog=https://blog.coop.example`. */
+function partOriginEntry(entry: string): { part: Part | undefined; origin: string } {
+  const m = /^\s*([a-z]+)=(.*)$/.exec(entry);
+  return m ? { part: m[1] as Part, origin: m[2]!.trim() } : { part: undefined, origin: entry.trim() };
 }
 
 /** Kernel and device file systems: writing there hangs or fails in odd ways, never stores. */

@@ -9,7 +9,7 @@ export const settings = [
   { env: 'GHOST_CONTENT_KEY', default: '(required with GHOST_URL)', description: 'Content API key of a Ghost custom integration (26 hex characters).' },
   { env: 'GHOST_ADMIN_KEY', default: '(unset)', description: 'Admin API key "id:secret" of the same integration; needed by `rose ghost webhooks install`, and for members to read members-only posts (Ghost\'s Content API gives only their public teaser).' },
   { env: 'GHOST_WEBHOOK_SECRET', default: '(unset: webhooks refused)', description: 'Shared secret Ghost signs webhooks with (at least 16 characters).' },
-  { env: 'ROSE_PART_ORIGINS', default: '(unset: every part on ROSE_SITE_URL)', description: 'Comma-separated origins of parts served on their own hosts; each becomes a first-party single sign-on client.' },
+  { env: 'ROSE_PART_ORIGINS', default: '(unset: every part on ROSE_SITE_URL)', description: 'Comma-separated origins of parts served on their own hosts; each becomes a first-party single sign-on client. Write `market=https://market.coop.example` to say which part lives there: its links then use that host.' },
   { env: 'SMTP_URL', default: '(unset: mail is written to ROSE_DATA_DIR/mail)', description: 'SMTP server for account mail, e.g. smtps://user:pass@mail.example.org:465.' },
   { env: 'MAIL_FROM', default: 'Rose Ash <no-reply@localhost>', description: 'Sender of account mail.' },
   { env: 'ROSE_CACHE_NAMESPACE', default: 'rose:', description: 'Prefix of every cache key, so several sites or test runs can share one Redis.' },

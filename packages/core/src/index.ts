@@ -10,3 +10,4 @@ export {
 export { systemClock, createFixedClock, type Clock } from './clock.ts';
 export { parseWithFriendlyErrors } from './validation.ts';
 export { parts, partPath, blogLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
+export { createLinks, linkPaths, siteOnlyParts, type Links, type LinkSettings } from './part-links.ts';
