@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
-import { systemClock, type Clock } from '@rose/core';
+import { createLinks, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import { issueEmailToken } from './email-tokens.ts';
@@ -46,7 +46,7 @@ export interface AccountMailDeps {
 export async function composeAccountMail(deps: AccountMailDeps, job: AccountMailJob): Promise<Mail[]> {
   const clock = deps.clock ?? systemClock;
   const site = await deps.siteName();
-  const link = (path: string) => new URL(path, deps.siteUrl).toString();
+  const links = createLinks({ siteUrl: deps.siteUrl });
   const userById = (id: string) => deps.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
   switch (job.kind) {
     case 'verify-email': {
@@ -57,7 +57,7 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
         {
           to: user.email,
           subject: `Confirm your email address for ${site}`,
-          text: `Welcome to ${site}, ${user.display_name}!\n\nConfirm your address by opening this link within 24 hours:\n${link(`/auth/verify?token=${token}`)}\n\nIf you did not sign up, ignore this message.\n`,
+          text: `Welcome to ${site}, ${user.display_name}!\n\nConfirm your address by opening this link within 24 hours:\n${links.auth.url.verify(token)}\n\nIf you did not sign up, ignore this message.\n`,
         },
       ];
     }
@@ -69,8 +69,8 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
           to: user.email,
           subject: `Someone tried to sign up at ${site} with your address`,
           text: user.email_verified_at
-            ? `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one. Nothing was changed.\n\nIf it was you, sign in instead: ${link('/auth/login')}\nForgotten your password? Choose a new one: ${link('/auth/reset')}\nIf it was not you, you can ignore this message.\n`
-            : `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one whose address was never confirmed. Nothing was changed.\n\nIf it was you, choose a password here; opening the link it sends also confirms your address: ${link('/auth/reset')}\nIf it was not you, you can ignore this message.\n`,
+            ? `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one. Nothing was changed.\n\nIf it was you, sign in instead: ${links.auth.url.login()}\nForgotten your password? Choose a new one: ${links.auth.url.reset()}\nIf it was not you, you can ignore this message.\n`
+            : `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one whose address was never confirmed. Nothing was changed.\n\nIf it was you, choose a password here; opening the link it sends also confirms your address: ${links.auth.url.reset()}\nIf it was not you, you can ignore this message.\n`,
         },
       ];
     }
@@ -86,7 +86,7 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
         {
           to: user.email,
           subject: `Reset your password at ${site}`,
-          text: `Hello from ${site}.\n\nSomeone (hopefully you) asked to reset the password of your account.\n\nChoose a new password within the hour:\n${link(`/auth/reset/confirm?token=${token}`)}\n\nIf it was not you, ignore this message; your password stays as it is.\n`,
+          text: `Hello from ${site}.\n\nSomeone (hopefully you) asked to reset the password of your account.\n\nChoose a new password within the hour:\n${links.auth.url.resetConfirm(token)}\n\nIf it was not you, ignore this message; your password stays as it is.\n`,
         },
       ];
     }
@@ -113,12 +113,12 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
         {
           to: job.newEmail,
           subject: `Confirm your new email address for ${site}`,
-          text: `Hello from ${site}.\n\nOpen this link within 24 hours to use this address for your account:\n${link(`/auth/email-change?token=${token}`)}\n`,
+          text: `Hello from ${site}.\n\nOpen this link within 24 hours to use this address for your account:\n${links.auth.url.emailChange(token)}\n`,
         },
         {
           to: user.email,
           subject: `Your email address at ${site} is about to change`,
-          text: `Hello from ${site}.\n\nSomeone signed in to your account asked to change its address to ${job.newEmail}. It changes only when the link sent there is opened.\nIf this was not you, change your password now: ${link('/auth/reset')}\n`,
+          text: `Hello from ${site}.\n\nSomeone signed in to your account asked to change its address to ${job.newEmail}. It changes only when the link sent there is opened.\nIf this was not you, change your password now: ${links.auth.url.reset()}\n`,
         },
       ];
     }
