@@ -4,7 +4,7 @@ import { createAccountMailHandlers, createAccounts, createSessions, type Account
 import { listPaidMembers, loadBlogSnapshot, loadSiteChrome, readMembersContent, seedContent, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
-import { systemClock, type Clock, type Result } from '@rose/core';
+import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type MemberTier, type Migrations } from '@rose/db';
 import { countJobs, type BatchHandler, type JobCounts, type Worker } from '@rose/jobs';
 import { createMailer, type Mailer } from '@rose/mail';
@@ -27,6 +27,8 @@ export interface HealthReport {
 
 export interface Services {
   readonly config: Config;
+  /** Paths and absolute URLs of every part, on the hosts the config gives them. */
+  readonly links: Links;
   /** Which database this process uses (never the connection: parts use the verbs below). */
   readonly database: Pick<DatabaseHandle, 'kind' | 'embedded'>;
   readonly cache: Cache;
@@ -112,6 +114,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
 
   const services: Services = {
     config,
+    links: createLinks({ siteUrl: config.siteUrl, partHosts: config.partHosts }),
     database: { kind: database.kind, embedded: database.embedded },
     cache,
     logger,

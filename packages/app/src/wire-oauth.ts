@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Sessions } from '@rose/auth';
 import { generateSessionToken } from '@rose/auth';
 import { receivedFromNode, requestOrigin, siteOriginRedirect, type Config } from '@rose/config';
-import type { Result } from '@rose/core';
+import { createLinks, type Result } from '@rose/core';
 import type { Database } from '@rose/db';
 import {
   activeSigningKeyId,
@@ -61,7 +61,8 @@ export interface OAuthServices {
 
 export function wireOAuth(deps: { db: Kysely<Database>; config: Config; sessions: Sessions; logger: Logger }): OAuthServices {
   const { db, config, sessions, logger } = deps;
-  const issuer = new URL('/auth', config.siteUrl).toString().replace(/\/$/, '');
+  const links = createLinks({ siteUrl: config.siteUrl, partHosts: config.partHosts });
+  const issuer = new URL(links.provider.prefix(), config.siteUrl).toString().replace(/\/$/, '');
   const local: LocalSessions = {
     async open(userId, meta) {
       const token = generateSessionToken();
@@ -78,6 +79,7 @@ export function wireOAuth(deps: { db: Kysely<Database>; config: Config; sessions
       const provider = await createOpenIdProvider({
         db,
         siteUrl: config.siteUrl,
+        links,
         secret: process.env.ASTRO_KEY ?? config.dataDir,
         findAccount: async (id) => {
           const u = await db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { err, ok, type Result } from '@rose/core';
+import { err, linkPaths, ok, type Result } from '@rose/core';
 import type { Database } from '@rose/db';
 
 export interface NewClient {
@@ -51,7 +51,7 @@ export async function addClient(db: Kysely<Database>, input: NewClient): Promise
     ...(clientSecret ? { client_secret: clientSecret } : {}),
     first_party: Boolean(input.firstParty),
     // Our own parts hear about sign-outs at the provider (OpenID back-channel logout).
-    ...(input.firstParty ? { backchannel_logout_uri: `${new URL(input.redirectUris[0]!).origin}/auth/sso/backchannel` } : {}),
+    ...(input.firstParty ? { backchannel_logout_uri: new URL(linkPaths.auth.ssoBackchannel(), input.redirectUris[0]!).toString() } : {}),
   };
   await db.insertInto('oauth_clients').values({ client_id: clientId, metadata: JSON.stringify(metadata), first_party: Boolean(input.firstParty) }).execute();
   return ok({ clientId, clientSecret });
@@ -81,7 +81,7 @@ export async function removeClient(db: Kysely<Database>, clientId: string): Prom
 export async function ensurePartClients(db: Kysely<Database>, origins: readonly string[]): Promise<string[]> {
   const added: string[] = [];
   for (const origin of origins) {
-    const callback = `${origin}/auth/sso/callback`;
+    const callback = new URL(linkPaths.auth.ssoCallback(), origin).toString();
     const existing = await db.selectFrom('oauth_clients').select('client_id').where('first_party', '=', true).where(sql<boolean>`metadata->'redirect_uris' ? ${callback}`).executeTakeFirst();
     if (existing) continue;
     const result = await addClient(db, { name: new URL(origin).host, redirectUris: [callback], postLogoutRedirectUris: [`${origin}/`], firstParty: true });

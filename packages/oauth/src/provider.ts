@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Kysely } from 'kysely';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { createLinks, linkPaths, type Links } from '@rose/core';
 import type { Database } from '@rose/db';
 import { createOidcAdapter } from './oidc-adapter.ts';
 import { loadSigningKeys } from './keys.ts';
@@ -30,7 +31,7 @@ export interface MisdirectedRequest {
   text: string;
 }
 
-const prefix = '/auth';
+const prefix = linkPaths.provider.prefix();
 // Every endpoint discovery advertises is answered here (test/oidc.e2e.test.ts walks them).
 const routes = { authorization: '/authorize', token: '/token', jwks: '/jwks', userinfo: '/userinfo', revocation: '/revoke', end_session: '/end-session', pushed_authorization_request: '/par' };
 const providerPaths = [/^\/\.well-known\//, /^\/authorize(\/|$)/, /^\/token$/, /^\/jwks$/, /^\/userinfo$/, /^\/revoke$/, /^\/end-session(\/|$)/, /^\/par$/];
@@ -45,6 +46,8 @@ const providerPaths = [/^\/\.well-known\//, /^\/authorize(\/|$)/, /^\/token$/, /
 export async function createOpenIdProvider(deps: {
   db: Kysely<Database>;
   siteUrl: string;
+  /** The site's links (for "back to the site"); made from `siteUrl` when not given. */
+  links?: Links;
   /** Stable across restarts and instances (derived from ASTRO_KEY by the caller). */
   secret: string;
   findAccount: (id: string) => Promise<OidcAccount | undefined>;
@@ -60,6 +63,7 @@ export async function createOpenIdProvider(deps: {
 }): Promise<OpenIdProvider> {
   const issuer = new URL(prefix, deps.siteUrl).toString().replace(/\/$/, '');
   const site = new URL(deps.siteUrl);
+  const back = `<p><a href="${escape((deps.links ?? createLinks({ siteUrl: deps.siteUrl })).blog.url.home())}">Back to the site</a></p>`;
   const cookieKey = createHash('sha256').update(`oidc-cookies:${deps.secret}`).digest('base64url');
   const configuration: Configuration = {
     adapter: createOidcAdapter(deps.db) as unknown as Configuration['adapter'],
@@ -84,7 +88,7 @@ export async function createOpenIdProvider(deps: {
           ctx.body = page('Sign out?', `<h1>Sign out of ${escape(new URL(deps.siteUrl).host)}?</h1>${form}<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> <button class="secondary" type="submit" form="op.logoutForm">No, stay signed in</button></p>`);
         },
         postLogoutSuccessSource: async (ctx) => {
-          ctx.body = page('Signed out', `<h1>You are signed out</h1><p><a href="/blog/">Back to the site</a></p>`);
+          ctx.body = page('Signed out', `<h1>You are signed out</h1>${back}`);
         },
       },
       backchannelLogout: { enabled: true },
@@ -93,10 +97,10 @@ export async function createOpenIdProvider(deps: {
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
-      ctx.body = page('Sign-in error', `<h1>Something went wrong</h1><p>${escape(String(out.error_description ?? out.error))}</p><p><a href="/blog/">Back to the site</a></p>`);
+      ctx.body = page('Sign-in error', `<h1>Something went wrong</h1><p>${escape(String(out.error_description ?? out.error))}</p>${back}`);
     },
     routes,
-    interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `${prefix}/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => linkPaths.provider.interaction(interaction.uid) },
     rotateRefreshToken: true,
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600, RefreshToken: 14 * 24 * 3600 },
     findAccount: async (_ctx, sub) => {
@@ -124,7 +128,7 @@ export async function createOpenIdProvider(deps: {
     if (details.uid !== uid) return sendText(res, 400, 'This sign-in request is not the one in progress.');
     const user = await deps.currentUser(req);
     if (!user) {
-      res.writeHead(303, { Location: `/auth/login?return_to=${encodeURIComponent(`${prefix}/interaction/${uid}`)}`, 'Cache-Control': 'no-store' });
+      res.writeHead(303, { Location: linkPaths.auth.login(linkPaths.provider.interaction(uid)), 'Cache-Control': 'no-store' });
       return res.end();
     }
     const { prompt, params } = details;
@@ -230,6 +234,6 @@ function renderConsent(res: ServerResponse, uid: string, clientName: string, sco
 <style>body{font:17px/1.6 system-ui,sans-serif;max-width:30rem;margin:3rem auto;padding:0 1rem;color:#1f2421;background:#fbfaf6}button{font:600 1rem system-ui;padding:.6rem 1rem;border-radius:6px;border:0;background:#9c2f4a;color:#fff;cursor:pointer}button.secondary{background:transparent;color:#9c2f4a;border:1px solid #9c2f4a}</style></head>
 <body><h1>Allow ${escape(clientName)}?</h1><p>Signed in as <strong>${escape(user.displayName)}</strong> (${escape(user.email)}).</p>
 <p><strong>${escape(clientName)}</strong> would like to:</p><ul>${scopes.map((s) => `<li>${escape(described[s] ?? s)}</li>`).join('')}</ul>
-<form method="post" action="${prefix}/interaction/${escape(uid)}/confirm" style="display:inline"><button type="submit" data-testid="allow">Allow</button></form>
-<form method="post" action="${prefix}/interaction/${escape(uid)}/abort" style="display:inline"><button class="secondary" type="submit" data-testid="deny">Deny</button></form></body></html>`);
+<form method="post" action="${escape(linkPaths.provider.interactionConfirm(uid))}" style="display:inline"><button type="submit" data-testid="allow">Allow</button></form>
+<form method="post" action="${escape(linkPaths.provider.interactionAbort(uid))}" style="display:inline"><button class="secondary" type="submit" data-testid="deny">Deny</button></form></body></html>`);
 }

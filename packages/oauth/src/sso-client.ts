@@ -1,7 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose';
 import { sql, type Kysely } from 'kysely';
 import * as oidc from 'openid-client';
-import { err, ok, type Result } from '@rose/core';
+import { err, linkPaths, ok, type Result } from '@rose/core';
 import type { Database } from '@rose/db';
 import { loadSigningKeys } from './keys.ts';
 
@@ -49,7 +49,7 @@ export function createSsoClient(deps: { db: Kysely<Database>; issuer: string }):
     return c;
   };
   const clientFor = async (origin: string) => {
-    const callback = `${origin}/auth/sso/callback`;
+    const callback = new URL(linkPaths.auth.ssoCallback(), origin).toString();
     const row = await deps.db
       .selectFrom('oauth_clients')
       .select('client_id')
