@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { createLinks, systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
+import type { Mailer, MailMessage } from '@rose/mail';
+import { accountMailTemplates, type AccountMailContent } from './account-mail.templates.ts';
 import { issueEmailToken } from './email-tokens.ts';
-import type { Mail, Mailer } from './mailer.ts';
 
 
 export const VERIFY_TTL_MS = 24 * 3600 * 1000;
@@ -42,36 +43,33 @@ export interface AccountMailDeps {
   clock?: Clock;
 }
 
+/** Marks account mail as sent by a program (RFC 3834), so out-of-office replies leave it alone. */
+const automatic = { 'Auto-Submitted': 'auto-generated' } as const;
+
 /** Writes the mails one account-mail job stands for; empty when there is nobody to tell. */
-export async function composeAccountMail(deps: AccountMailDeps, job: AccountMailJob): Promise<Mail[]> {
+export async function composeAccountMail(deps: AccountMailDeps, job: AccountMailJob): Promise<MailMessage[]> {
   const clock = deps.clock ?? systemClock;
   const site = await deps.siteName();
   const links = createLinks({ siteUrl: deps.siteUrl });
+  const mail = (to: string, content: AccountMailContent): MailMessage => ({ to, ...content, headers: automatic });
   const userById = (id: string) => deps.db.selectFrom('users').select(['id', 'email', 'display_name', 'email_verified_at']).where('id', '=', id).executeTakeFirst();
   switch (job.kind) {
     case 'verify-email': {
       const user = await userById(job.userId);
       if (!user) return [];
       const token = await issueEmailToken(deps.db, clock, { userId: user.id, kind: 'verify-email', ttlMs: VERIFY_TTL_MS });
-      return [
-        {
-          to: user.email,
-          subject: `Confirm your email address for ${site}`,
-          text: `Welcome to ${site}, ${user.display_name}!\n\nConfirm your address by opening this link within 24 hours:\n${links.auth.url.verify(token)}\n\nIf you did not sign up, ignore this message.\n`,
-        },
-      ];
+      return [mail(user.email, accountMailTemplates.verifyEmail({ site, name: user.display_name, url: links.auth.url.verify(token) }))];
     }
     case 'signup-existing': {
       const user = await userById(job.userId);
       if (!user) return [];
       return [
-        {
-          to: user.email,
-          subject: `Someone tried to sign up at ${site} with your address`,
-          text: user.email_verified_at
-            ? `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one. Nothing was changed.\n\nIf it was you, sign in instead: ${links.auth.url.login()}\nForgotten your password? Choose a new one: ${links.auth.url.reset()}\nIf it was not you, you can ignore this message.\n`
-            : `Hello from ${site}.\n\nSomeone (perhaps you) tried to create a new account with this email address, which already has one whose address was never confirmed. Nothing was changed.\n\nIf it was you, choose a password here; opening the link it sends also confirms your address: ${links.auth.url.reset()}\nIf it was not you, you can ignore this message.\n`,
-        },
+        mail(
+          user.email,
+          user.email_verified_at
+            ? accountMailTemplates.signupExisting({ site, loginUrl: links.auth.url.login(), resetUrl: links.auth.url.reset() })
+            : accountMailTemplates.signupUnconfirmed({ site, resetUrl: links.auth.url.reset() }),
+        ),
       ];
     }
     case 'reset-password': {
@@ -82,13 +80,7 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
         .executeTakeFirst();
       if (!user) return [];
       const token = await issueEmailToken(deps.db, clock, { userId: user.id, kind: 'reset-password', ttlMs: RESET_TTL_MS });
-      return [
-        {
-          to: user.email,
-          subject: `Reset your password at ${site}`,
-          text: `Hello from ${site}.\n\nSomeone (hopefully you) asked to reset the password of your account.\n\nChoose a new password within the hour:\n${links.auth.url.resetConfirm(token)}\n\nIf it was not you, ignore this message; your password stays as it is.\n`,
-        },
-      ];
+      return [mail(user.email, accountMailTemplates.resetPassword({ site, url: links.auth.url.resetConfirm(token) }))];
     }
     case 'change-email': {
       const user = await userById(job.userId);
@@ -98,28 +90,12 @@ export async function composeAccountMail(deps: AccountMailDeps, job: AccountMail
         .select('id')
         .where((eb) => eb(eb.fn('lower', ['email']), '=', job.newEmail.trim().toLowerCase()))
         .executeTakeFirst();
-      if (taken) {
-        // Do not reveal other accounts: the owner of that address hears about it instead.
-        return [
-          {
-            to: job.newEmail,
-            subject: `An account at ${site} tried to move to your address`,
-            text: `Hello from ${site}.\n\nSomeone asked to move an account to this address, which already has an account. Nothing was changed.\n`,
-          },
-        ];
-      }
+      // Do not reveal other accounts: the owner of that address hears about it instead.
+      if (taken) return [mail(job.newEmail, accountMailTemplates.changeEmailTaken({ site }))];
       const token = await issueEmailToken(deps.db, clock, { userId: user.id, kind: 'change-email', ttlMs: VERIFY_TTL_MS, newEmail: job.newEmail });
       return [
-        {
-          to: job.newEmail,
-          subject: `Confirm your new email address for ${site}`,
-          text: `Hello from ${site}.\n\nOpen this link within 24 hours to use this address for your account:\n${links.auth.url.emailChange(token)}\n`,
-        },
-        {
-          to: user.email,
-          subject: `Your email address at ${site} is about to change`,
-          text: `Hello from ${site}.\n\nSomeone signed in to your account asked to change its address to ${job.newEmail}. It changes only when the link sent there is opened.\nIf this was not you, change your password now: ${links.auth.url.reset()}\n`,
-        },
+        mail(job.newEmail, accountMailTemplates.changeEmailConfirm({ site, url: links.auth.url.emailChange(token) })),
+        mail(user.email, accountMailTemplates.changeEmailNotice({ site, newEmail: job.newEmail, resetUrl: links.auth.url.reset() })),
       ];
     }
   }

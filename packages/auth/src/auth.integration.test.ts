@@ -2,10 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '@rose/cache';
 import { createFixedClock } from '@rose/core';
 import { createWorker } from '@rose/jobs';
+import type { Mailer, MailMessage } from '@rose/mail';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
 import { accountMailJobType, createAccountMailHandlers } from './account-mail.ts';
 import { createAccounts, type Accounts, type PasswordHasher } from './accounts.service.ts';
-import type { Mail, Mailer } from './mailer.ts';
 import { hashPassword, isCommonPassword, passwordProblem, verifyPassword } from './password.ts';
 import { createSessions, sessionIdOf, type Sessions } from './session.service.ts';
 
@@ -48,7 +48,7 @@ describe.each(databaseKinds)('accounts and sessions on %s', (kind) => {
   let t: TestDatabase;
   let accounts: Accounts;
   let sessions: Sessions;
-  let sent: Mail[];
+  let sent: MailMessage[];
   let hashes: number;
   let wakes: number;
   const clock = createFixedClock(new Date('2026-11-24T12:00:00Z'));
@@ -56,7 +56,7 @@ describe.each(databaseKinds)('accounts and sessions on %s', (kind) => {
     kind: 'file',
     async send(mail) {
       sent.push(mail);
-      return {};
+      return { messageId: `<${sent.length}@test.example>` };
     },
   };
   // Counts calls, hashes for real.
@@ -68,7 +68,7 @@ describe.each(databaseKinds)('accounts and sessions on %s', (kind) => {
     verify: verifyPassword,
   };
   let drainMail: () => Promise<number>;
-  const tokenIn = (mail: Mail) => /token=([a-z2-7]+)/.exec(mail.text)![1]!;
+  const tokenIn = (mail: MailMessage) => /token=([a-z2-7]+)/.exec(mail.text)![1]!;
   const mailJobs = async () =>
     (await t.db.selectFrom('jobs').select(['payload', 'status']).where('type', '=', accountMailJobType).orderBy('id').execute()).map((j) => ({ ...(j.payload as object), status: j.status }));
 

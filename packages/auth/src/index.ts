@@ -1,7 +1,6 @@
 export { hashPassword, verifyPassword, passwordProblem, isCommonPassword, defaultPasswordCost, type PasswordCost } from './password.ts';
 export { createSessions, generateSessionToken, sessionIdOf, type Sessions, type SessionUser, type ValidSession } from './session.service.ts';
 export { createRateLimit, createLoginThrottle, defaultLoginThrottle, type RateLimit, type LoginThrottle, type LoginThrottleSettings } from './rate-limit.ts';
-export { createMailer, type Mailer, type Mail } from './mailer.ts';
 export { createAccountMailHandlers, composeAccountMail, enqueueAccountMail, accountMailJob, accountMailJobType, type AccountMailJob, type AccountMailDeps } from './account-mail.ts';
 export {
   createAccounts,

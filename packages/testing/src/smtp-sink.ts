@@ -8,14 +8,21 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-/** A real SMTP server on loopback that keeps what it receives, for mail tests. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * A real SMTP server on loopback that keeps what it receives, for mail tests.
+ * `refuseRecipient` returns the reason to refuse an address with `550` (a mailbox that does not exist).
+ */
+export async function startSmtpSink(opts: { refuseRecipient?: (address: string) => string | undefined } = {}): Promise<SmtpSink> {
   const messages: SmtpSink['messages'] = [];
   const waiting: { to: string; resolve: (raw: string) => void }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      const reason = opts.refuseRecipient?.(address.address);
+      callback(reason === undefined ? undefined : Object.assign(new Error(reason), { responseCode: 550 }));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
