@@ -8,9 +8,9 @@
  *    the same precompressed page and island fragment with the same headers (security headers,
  *    validators, caching): the ceiling for Node. A second row compares with the page sent
  *    with only its content headers (what the required headers themselves cost).
- * 3. Loads both with `wrk` (Debian package `wrk`; without it, a Node keep-alive client in a
- *    child process, which is slower and makes the ratio look better than it is), interleaved
- *    and alternating which goes first, `--rounds` times, and reports medians: a static page
+ * 3. Loads both at the same time, each with its own `wrk` (Debian package `wrk`; without it,
+ *    a Node keep-alive client in a child process, which is slower and makes the ratio look
+ *    better than it is), `--rounds` times, and reports the median ratio: a static page
  *    (`/blog/`, brotli) and a server island (rendered by Astro, cached fragment), after a
  *    warm-up. Target: static page ≥ 0.8 × plain node:http. Also the CPU time each server
  *    spends per request (from /proc), which a busy shared machine disturbs far less.
@@ -104,7 +104,7 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeA
   const plainUrl = await startChild([baselineFile], /(http:\/\/127\.0\.0\.1:\d+)\//);
 
   const hasWrk = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
-  log(`  load: ${hasWrk ? 'wrk -t1 -c16' : 'Node keep-alive client (16 sockets) — install `wrk` for a truer figure'}, ${seconds} s per run, ${rounds} round(s), interleaved`);
+  log(`  load: ${hasWrk ? 'wrk -t1 -c16' : 'Node keep-alive client (16 sockets) — install `wrk` for a truer figure'}, ${seconds} s per run, ${rounds} round(s), both servers loaded at once`);
   log(`  static page /blog/: ${page.body.length} bytes brotli; island: ${island.body.length} bytes ${island.headers['content-encoding'] ?? 'uncompressed'}`);
   const targets = [
     { name: 'static page', path: '/blog/', plainPath: '/blog/', target: 0.8 },
@@ -116,14 +116,17 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeA
   const pathOf = (t: (typeof targets)[number], side: 'rose' | 'plain') => (side === 'rose' ? t.path : t.plainPath);
   for (const t of targets) for (const side of ['rose', 'plain'] as const) await load(servers[side].url + pathOf(t, side), accept, hasWrk, 2);
   const results = targets.map(() => ({ rose: [] as Run[], plain: [] as Run[] }));
+  // Both servers are loaded at the same time, each by its own wrk: they share the machine
+  // alike whatever else runs on it, so each round's ratio is a fair comparison (a busy shared
+  // machine makes one-after-the-other runs differ by 2-3× from one second to the next).
   for (let round = 0; round < rounds; round++) {
     for (const [i, t] of targets.entries()) {
-      const order = round % 2 === 0 ? (['rose', 'plain'] as const) : (['plain', 'rose'] as const);
-      for (const side of order) {
-        const before = cpuMicros(servers[side].pid);
-        const run = await load(servers[side].url + pathOf(t, side), accept, hasWrk, seconds);
+      const before = { rose: cpuMicros(servers.rose.pid), plain: cpuMicros(servers.plain.pid) };
+      const [rose, plain] = await Promise.all((['rose', 'plain'] as const).map((side) => load(servers[side].url + pathOf(t, side), accept, hasWrk, seconds)));
+      for (const [side, run] of [['rose', rose!], ['plain', plain!]] as const) {
         const after = cpuMicros(servers[side].pid);
-        results[i]![side].push({ ...run, cpuPerRequest: before !== undefined && after !== undefined ? (after - before) / run.requests : undefined });
+        const start = before[side];
+        results[i]![side].push({ ...run, cpuPerRequest: start !== undefined && after !== undefined ? (after - start) / run.requests : undefined });
       }
     }
   }
@@ -132,22 +135,20 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)) && server.closeA
   log('  |---|---:|---:|---:|---|---:|---:|');
   let met = true;
   for (const [i, t] of targets.entries()) {
-    const r = median(results[i]!.rose.map((x) => x.rate));
-    const p = median(results[i]!.plain.map((x) => x.rate));
-    const ratio = r / p;
+    const { rose, plain } = results[i]!;
+    const ratio = median(rose.map((r, k) => r.rate / plain[k]!.rate));
     if (t.target !== undefined && ratio < t.target) met = false;
-    const cpu = (side: 'rose' | 'plain') => {
-      const xs = results[i]![side].map((x) => x.cpuPerRequest).filter((x): x is number => x !== undefined);
-      return xs.length ? median(xs) : undefined;
-    };
-    const [cr, cp] = [cpu('rose'), cpu('plain')];
+    const cpuKnown = rose.every((r, k) => r.cpuPerRequest !== undefined && plain[k]!.cpuPerRequest !== undefined);
+    const cpu = cpuKnown
+      ? `${median(rose.map((r) => r.cpuPerRequest!)).toFixed(0)} / ${median(plain.map((r) => r.cpuPerRequest!)).toFixed(0)} | ${median(rose.map((r, k) => plain[k]!.cpuPerRequest! / r.cpuPerRequest!)).toFixed(2)}`
+      : 'n/a | n/a';
     log(
-      `  | ${t.name} | ${r.toFixed(0)} | ${p.toFixed(0)} | ${ratio.toFixed(2)} | ${t.target === undefined ? '—' : `≥ ${t.target} ${ratio >= t.target ? 'met' : 'NOT met'}`} | ${cr === undefined || cp === undefined ? 'n/a' : `${cr.toFixed(0)} / ${cp.toFixed(0)} | ${(cp / cr).toFixed(2)}`} |`,
+      `  | ${t.name} | ${median(rose.map((r) => r.rate)).toFixed(0)} | ${median(plain.map((r) => r.rate)).toFixed(0)} | ${ratio.toFixed(2)} | ${t.target === undefined ? '—' : `≥ ${t.target} ${ratio >= t.target ? 'met' : 'NOT met'}`} | ${cpu} |`,
     );
   }
   log(`  (req/s per run: ${targets.map((t, i) => `${t.name} rose ${results[i]!.rose.map((x) => x.rate.toFixed(0)).join('/')} plain ${results[i]!.plain.map((x) => x.rate.toFixed(0)).join('/')}`).join('; ')})`);
-  log('  CPU ratio = plain CPU per request / rose CPU per request: what the req/s ratio tends to when both');
-  log('  servers get a full core; it varies far less than req/s on a machine shared with other work.');
+  log('  ratio: median over rounds of rose/plain, both loaded at once; CPU ratio: plain CPU per request');
+  log('  over rose CPU per request (from /proc), median over rounds.');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
 
   if (fileCount > 0) {
@@ -237,7 +238,7 @@ function cpuMicros(pid: number): number | undefined {
 /** Requests per second against `url` for `secs`; refuses a run with errors or non-200 answers. */
 async function load(url: string, acceptEncoding: string, wrk: boolean, secs: number): Promise<Run> {
   if (wrk) {
-    const r = spawnSync('wrk', ['-t1', '-c16', `-d${secs}s`, '-H', `Accept-Encoding: ${acceptEncoding}`, url], { encoding: 'utf8' });
+    const r = await run('wrk', ['-t1', '-c16', `-d${secs}s`, '-H', `Accept-Encoding: ${acceptEncoding}`, url]);
     const rate = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1];
     const requests = /(\d+) requests in/.exec(r.stdout)?.[1];
     if (r.status !== 0 || !rate || !requests) throw new Error(`wrk failed on ${url}:\n${r.stdout}${r.stderr}`);
@@ -259,8 +260,20 @@ async function load(url: string, acceptEncoding: string, wrk: boolean, secs: num
     await Promise.all(Array.from({ length: 16 }, worker));
     console.log(JSON.stringify({ rate: done / ((performance.now() - t) / 1000), requests: done, bad }));
     agent.destroy();`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const r = await run(process.execPath, ['--input-type=module', '-e', script]);
   const { rate, requests, bad } = JSON.parse(r.stdout) as { rate: number; requests: number; bad: number };
   if (bad > 0) throw new Error(`${bad} failed requests while loading ${url}`);
   return { rate, requests };
+}
+
+function run(command: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
