@@ -1,10 +1,11 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getServices, reportPageRendered, requestOrigin, siteOriginRedirect } from '@rose/app';
+import { linkPaths } from '@rose/core';
 import { policyFor, refuseUnacceptable } from './lib/request-limits.ts';
 import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
-const csrfExempt = new Set(['/api/ghost/webhook', '/auth/sso/backchannel']);
+const csrfExempt = new Set([linkPaths.api.ghostWebhook(), linkPaths.auth.ssoBackchannel()]);
 
 export const onRequest = defineMiddleware(async (context, next) => {
   if (context.isPrerendered) {

@@ -1,3 +1,5 @@
+import { linkPaths } from '@rose/core';
+
 /**
  * What each on-demand route accepts: methods, body types and body size. Checked once, in
  * the middleware, before any page or endpoint runs, so no input reaches a page it cannot
@@ -17,12 +19,12 @@ export const formPage: RoutePolicy = { methods: ['GET', 'HEAD', 'POST'], body: {
 
 /** By Astro route pattern (`context.routePattern`, without a trailing slash). */
 export const routePolicies: Readonly<Record<string, RoutePolicy>> = {
-  '/api/health': getOnly,
-  '/api/ghost/webhook': { methods: ['POST'], body: { types: ['application/json'], maxBytes: 10 * KB * KB } },
-  '/auth/logout': { methods: ['POST'], body: { types: formTypes, maxBytes: 4 * KB } },
-  '/auth/sso/start': getOnly,
-  '/auth/sso/callback': getOnly,
-  '/auth/sso/backchannel': { methods: ['POST'], body: { types: ['application/x-www-form-urlencoded'], maxBytes: 64 * KB } },
+  [linkPaths.api.health()]: getOnly,
+  [linkPaths.api.ghostWebhook()]: { methods: ['POST'], body: { types: ['application/json'], maxBytes: 10 * KB * KB } },
+  [linkPaths.auth.logout()]: { methods: ['POST'], body: { types: formTypes, maxBytes: 4 * KB } },
+  [linkPaths.auth.ssoStart()]: getOnly,
+  [linkPaths.auth.ssoCallback()]: getOnly,
+  [linkPaths.auth.ssoBackchannel()]: { methods: ['POST'], body: { types: ['application/x-www-form-urlencoded'], maxBytes: 64 * KB } },
   // Astro checks the island's own JSON body; large props make it a POST.
   '/_server-islands/[name]': { methods: ['GET', 'HEAD', 'POST'], body: { maxBytes: 1024 * KB } },
 };

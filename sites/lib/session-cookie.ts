@@ -1,5 +1,6 @@
 import type { AstroCookies } from 'astro';
 import { sameHost, type OriginSettings } from '@rose/app';
+import { linkPaths } from '@rose/core';
 
 /** Host-only (no Domain), HttpOnly, SameSite=Lax, Secure when the site is served over https. */
 export const sessionCookieName = 'rose_session';
@@ -19,7 +20,7 @@ export function clearSessionCookie(cookies: AstroCookies, siteUrl: string): void
 }
 
 /** Only same-site paths may be a destination after login (no open redirects). */
-export function safeReturnPath(value: string | null | undefined, fallback = '/account/'): string {
+export function safeReturnPath(value: string | null | undefined, fallback = linkPaths.account.home()): string {
   if (!value || !value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\u0000-\u001f]/.test(value)) return fallback;
   return value;
 }
@@ -30,8 +31,8 @@ export function safeReturnPath(value: string | null | undefined, fallback = '/ac
  * site's login form from any other address the site was reached on.
  */
 export function signInPath(origin: string, site: Pick<OriginSettings, 'siteUrl' | 'partOrigins'>, returnTo: string): string {
-  const query = `?return_to=${encodeURIComponent(safeReturnPath(returnTo))}`;
-  if (sameHost(origin, site.siteUrl)) return `/auth/login${query}`;
-  if (site.partOrigins.some((part) => sameHost(origin, part))) return `/auth/sso/start${query}`;
-  return new URL(`/auth/login${query}`, site.siteUrl).toString();
+  const back = safeReturnPath(returnTo);
+  if (sameHost(origin, site.siteUrl)) return linkPaths.auth.login(back);
+  if (site.partOrigins.some((part) => sameHost(origin, part))) return linkPaths.auth.ssoStart(back);
+  return new URL(linkPaths.auth.login(back), site.siteUrl).toString();
 }

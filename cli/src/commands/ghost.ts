@@ -1,3 +1,4 @@
+import { createLinks } from '@rose/core';
 import type { SyncResult } from '@rose/ghost';
 import type { CommandContext } from '../context.ts';
 
@@ -38,7 +39,7 @@ export async function ghostSync(ctx: CommandContext, opts: { full?: boolean }): 
 /** `rose ghost webhooks install`: the blog's webhooks in Ghost, pointing at this site. */
 export async function ghostWebhooksInstall(ctx: CommandContext, opts: { target?: string }): Promise<void> {
   await ctx.withServices(async (services) => {
-    const target = opts.target ?? new URL('/api/ghost/webhook', ctx.config.siteUrl).toString();
+    const target = opts.target ?? createLinks({ siteUrl: ctx.config.siteUrl }).api.url.ghostWebhook();
     const { events, created, existing } = await services.ghost.installWebhooks(target);
     ctx.out.info(`Webhooks for ${events} events point at ${target}: ${created} created, ${existing} already there.`);
   });

@@ -1,4 +1,4 @@
-import { RoseError, assertNever } from '@rose/core';
+import { RoseError, assertNever, createLinks } from '@rose/core';
 import type { CommandContext } from '../context.ts';
 
 export async function oauthClientsAdd(ctx: CommandContext, opts: { name: string; redirectUri: string[]; postLogoutRedirectUri?: string[]; firstParty?: boolean; confidential?: boolean }): Promise<void> {
@@ -24,7 +24,8 @@ export async function oauthClientsAdd(ctx: CommandContext, opts: { name: string;
     }
     ctx.out.info(`client_id: ${result.value.clientId}`);
     if (result.value.clientSecret) ctx.out.info(`client_secret: ${result.value.clientSecret}   (shown once: store it in the application now)`);
-    ctx.out.info(`issuer: ${new URL('/auth', ctx.config.siteUrl)}  (discovery: /auth/.well-known/openid-configuration)`);
+    const issuer = createLinks({ siteUrl: ctx.config.siteUrl }).provider.url.prefix();
+    ctx.out.info(`issuer: ${issuer}  (discovery: ${issuer}/.well-known/openid-configuration)`);
   });
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RoseError } from '@rose/core';
+import { RoseError, linkPaths } from '@rose/core';
 import { createMigrations, openDatabase } from '@rose/db';
 import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot } from '@rose/blog';
 import type { Config } from '@rose/config';
@@ -22,7 +22,7 @@ export function staticSources(config: Config): StaticSource<unknown, Kysely<Data
   };
   const blog: StaticSource<BlogSnapshot, Kysely<Database>> = {
     part: 'blog',
-    prefixes: ['/blog/'],
+    prefixes: [linkPaths.blog.home()],
     read: async (db) => withMedia(db, await loadBlogSnapshot(db)),
     refresh: async (db, previous, slugs) => withMedia(db, await refreshBlogSnapshot(db, previous, slugs)),
     pageKeys: (snapshot) => blogPageKeys(snapshot, config.postsPerPage),

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import matter from 'gray-matter';
 import { z } from 'zod';
-import { ContentError, parseWithFriendlyErrors } from '@rose/core';
+import { ContentError, linkPaths, parseWithFriendlyErrors } from '@rose/core';
 import { renderMarkdown, splitAtMembersMarker } from './markdown.ts';
 import { reservedSlugs, slugPattern } from './slug-rules.ts';
 
@@ -75,7 +75,7 @@ const httpUrl = z.string().refine((v) => {
 }, 'expected an http(s) URL');
 const linkUrl = z
   .string()
-  .refine((v) => (v.startsWith('/') && !v.startsWith('//')) || httpUrl.safeParse(v).success, 'expected a site path like "/blog/about/" or an http(s) URL');
+  .refine((v) => (v.startsWith('/') && !v.startsWith('//')) || httpUrl.safeParse(v).success, `expected a site path like "${linkPaths.blog.post('about')}" or an http(s) URL`);
 const imageUrl = z.string().refine((v) => linkUrl.safeParse(v).success, 'expected an image path like "/images/x.svg" or an http(s) URL');
 const date = z.preprocess(
   (v) => (typeof v === 'string' ? new Date(v) : v),

@@ -1,4 +1,5 @@
 import type { APIRoute } from 'astro';
+import { linkPaths } from '@rose/core';
 import { clearSessionCookie } from '../../lib/session-cookie.ts';
 
 export const prerender = false;
@@ -8,5 +9,5 @@ export const POST: APIRoute = async ({ locals, cookies, redirect }) => {
   const { services } = locals;
   if (locals.session) await services.auth.sessions.invalidate(locals.session.id);
   clearSessionCookie(cookies, services.config.siteUrl);
-  return redirect('/blog/', 303);
+  return redirect(linkPaths.blog.home(), 303);
 };

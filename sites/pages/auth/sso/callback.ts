@@ -1,5 +1,6 @@
 import type { APIRoute } from 'astro';
 import type { SsoState } from '@rose/app';
+import { linkPaths } from '@rose/core';
 import { setSessionCookie } from '../../../lib/session-cookie.ts';
 
 export const prerender = false;
@@ -16,7 +17,7 @@ export const GET: APIRoute = async ({ url, locals, cookies, request, clientAddre
   } catch {
     saved = undefined;
   }
-  cookies.delete('rose_sso', { path: '/auth/sso/' });
+  cookies.delete('rose_sso', { path: linkPaths.auth.ssoCookiePath() });
   // The redirect_uri the provider knows is on the origin the visitor sees (behind a proxy,
   // not the one this server was reached on).
   const callbackUrl = new URL(url.pathname + url.search, locals.origin);
