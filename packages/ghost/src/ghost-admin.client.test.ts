@@ -123,10 +123,12 @@ describe('admin client: webhooks', () => {
   });
 
   it('does not repeat a create that timed out either', async () => {
-    const { client, requests } = await clientFor(() => 'hang', { timeoutMs: 50 });
+    const { client, requests } = await clientFor(() => 'hang', { timeoutMs: 300 });
     const error = await failure(client.createWebhook({ event: 'post.published', targetUrl: 'https://rose.coop.example/hooks/ghost' }));
     expect(error.kind).toBe('timeout');
-    expect(requests).toHaveLength(1);
+    expect(error.attempts).toBe(1);
+    // On a busy machine the attempt may time out before the server has read it.
+    expect(requests.length).toBeLessThanOrEqual(1);
   });
 
   it('does retry a create that never reached Ghost (connection refused)', async () => {

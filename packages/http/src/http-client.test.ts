@@ -178,11 +178,12 @@ describe('Retry-After', () => {
 describe('deadlines', () => {
   it('times out an attempt that gets no answer, retries it, and names the limit', async () => {
     const s = await serve(() => 'hang');
-    const { http } = client(s.url, { attemptTimeoutMs: 50, retries: 1 });
+    const { http } = client(s.url, { attemptTimeoutMs: 300, retries: 1 });
     const error = await failure(http.request({ url: '/stock' }));
-    expect(error).toMatchObject({ kind: 'timeout', attempts: 2, limitMs: 50 });
-    expect(s.requests).toHaveLength(2);
-    expect(error.message.replace(s.url.slice(7), 'host')).toMatchInlineSnapshot(`"Stock API at host did not answer GET /stock within 50 ms (2 attempts)."`);
+    expect(error).toMatchObject({ kind: 'timeout', attempts: 2, limitMs: 300 });
+    // On a busy machine an attempt may time out before the server has read it.
+    expect(s.requests.length).toBeLessThanOrEqual(2);
+    expect(error.message.replace(s.url.slice(7), 'host')).toMatchInlineSnapshot(`"Stock API at host did not answer GET /stock within 300 ms (2 attempts)."`);
   });
 
   it('counts the body in the attempt: headers followed by silence time out too', async () => {
@@ -230,10 +231,11 @@ describe('deadlines', () => {
 describe('writes', () => {
   it('does not repeat a POST the service may have acted on (5xx, timeout)', async () => {
     const s = await serve((req) => (req.url.pathname === '/slow' ? 'hang' : { status: 503 }));
-    const { http } = client(s.url, { attemptTimeoutMs: 50 });
+    const { http } = client(s.url);
     expect(await failure(http.request({ method: 'POST', url: '/orders', json: { sku: 'A1' } }))).toMatchObject({ kind: 'status', attempts: 1 });
-    expect(await failure(http.request({ method: 'POST', url: '/slow', json: {} }))).toMatchObject({ kind: 'timeout', attempts: 1 });
-    expect(s.requests).toHaveLength(2);
+    expect(await failure(http.request({ method: 'POST', url: '/slow', json: {}, attemptTimeoutMs: 300 }))).toMatchObject({ kind: 'timeout', attempts: 1 });
+    expect(s.requests.filter((r) => r.url.pathname === '/orders')).toHaveLength(1);
+    expect(s.requests.filter((r) => r.url.pathname === '/slow').length).toBeLessThanOrEqual(1);
     expect(s.requests[0]).toMatchObject({ method: 'POST', body: '{"sku":"A1"}' });
     expect(s.requests[0]!.headers['content-type']).toBe('application/json');
   });
