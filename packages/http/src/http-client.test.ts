@@ -222,7 +222,7 @@ describe('deadlines', () => {
     const controller = new AbortController();
     const { http } = client(s.url);
     const pending = failure(http.request({ url: '/stock', signal: controller.signal }));
-    await expect.poll(() => s.requests.length).toBe(1);
+    await expect.poll(() => s.requests.length, { timeout: 10_000 }).toBe(1);
     controller.abort();
     expect(await pending).toMatchObject({ kind: 'aborted', attempts: 1 });
   });
