@@ -178,9 +178,9 @@ const MAX_SOCKET_PATH = 103;
  */
 export function prepareSocketDir(paths: EmbeddedPaths): { dir: string; temporary: boolean } {
   if (Buffer.byteLength(socketFile(paths.socketDir)) <= MAX_SOCKET_PATH) {
+    const existing = fs.lstatSync(paths.socketDir, { throwIfNoEntry: false });
+    if (existing && !existing.isDirectory()) throw new Error(`${paths.socketDir} exists and is not a folder (move it away)`);
     fs.mkdirSync(paths.socketDir, { recursive: true, mode: 0o700 });
-    const stat = fs.lstatSync(paths.socketDir);
-    if (!stat.isDirectory()) throw new Error(`${paths.socketDir} is not a folder`);
     fs.chmodSync(paths.socketDir, 0o700);
     return { dir: paths.socketDir, temporary: false };
   }

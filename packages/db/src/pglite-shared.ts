@@ -408,7 +408,7 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
       lock,
       socketPath: socketFile(socketDir.dir),
       idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
-      ...(opts.onBackgroundError ? { onClientError: opts.onBackgroundError } : {}),
+      onClientError: opts.onBackgroundError ?? ((error) => process.emitWarning(`Embedded database socket: ${error.message}`)),
     });
     writeSocketInfo(paths.infoPath, { pid: process.pid, token: ownership.token, command, socketDir: socketDir.dir, port: SOCKET_PORT, startedAt });
   } catch (error) {

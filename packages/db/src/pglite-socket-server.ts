@@ -154,7 +154,8 @@ export async function startPgliteSocketServer(opts: PgliteSocketServerOptions): 
     sessions.set(session.id, session);
     handler.addEventListener('error', (event) => {
       const error = (event as CustomEvent<Error>).detail;
-      if (!/ECONNRESET|EPIPE/.test(error?.message ?? '')) opts.onClientError?.(error);
+      // A client going away (or us closing it) is not worth a word; a broken protocol is.
+      if (!session.aborted.signal.aborted && !/ECONNRESET|EPIPE/.test(error?.message ?? '')) opts.onClientError?.(error);
       void endSession(session);
     });
     handler.addEventListener('close', () => void endSession(session));
@@ -171,6 +172,8 @@ export async function startPgliteSocketServer(opts: PgliteSocketServerOptions): 
       resolve();
     });
   });
+  // Failing to accept one connection (EMFILE, …) must not take the owner down.
+  server.on('error', (error) => opts.onClientError?.(error));
   // The directory is private already (0700); the socket itself is owner-only too.
   fs.chmodSync(opts.socketPath, 0o600);
 
