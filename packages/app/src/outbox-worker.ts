@@ -32,11 +32,25 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
   const rebuild = async (request: RebuildRequest) => {
     services.logger.info({ part: request.part, slugs: request.slugs.length, shared: request.shared }, 'rebuilding');
     const readStarted = performance.now();
+    // CPU this process spent until the pages were served (the load-independent figure on a
+    // busy machine), and wall time.
+    const cpuStarted = process.cpuUsage();
+    let liveCpuMs: number | undefined;
+    let liveMs: number | undefined;
+    const onPatch = async (patch: ReleasePatch) => {
+      await opts.onPatch?.(patch);
+      const cpu = process.cpuUsage(cpuStarted);
+      liveCpuMs = Math.round((cpu.user + cpu.system) / 1000);
+      liveMs = Math.round(performance.now() - readStarted);
+    };
     const snapshots = await snapshotsFor(request);
     const readMs = Math.round(performance.now() - readStarted);
     if (!siteBuild) throw new Error('rebuilds run in `rose serve` or `rose worker`, not here');
-    const result = await siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, ...(opts.onPatch ? { onPatch: opts.onPatch } : {}) });
-    services.logger.info({ release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), timings: { read: readMs, ...result.timings } }, 'rebuild live');
+    const result = await siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, onPatch });
+    services.logger.info(
+      { release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), liveMs, liveCpuMs, timings: { read: readMs, ...result.timings } },
+      'rebuild live',
+    );
   };
   const worker = createWorker({
     db,
