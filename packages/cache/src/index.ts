@@ -1,4 +1,3 @@
 export { getOrSet, type Cache } from './cache.ts';
 export { createMemoryCache } from './memory-cache.ts';
-export { createRedisCache } from './redis-cache.ts';
 export { createCache } from './create-cache.ts';

@@ -1,3 +1,3 @@
-export { createHttpClient, type HttpClient, type HttpClientOptions, type HttpRequest, type HttpResponse, type HttpMethod } from './http-client.ts';
-export { HttpError, type HttpErrorKind } from './http.error.ts';
-export { redactUrl, redactHeaders, redactText } from './redact.ts';
+export { createHttpClient, type HttpClient, type HttpResponse } from './http-client.ts';
+export { HttpError } from './http.error.ts';
+export { redactText } from './redact.ts';

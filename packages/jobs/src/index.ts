@@ -1,4 +1,4 @@
-export { enqueueJob, claimJobs, completeJobs, failJobs, recoverStaleJobs, countJobs, backoffMs, type NewJob, type JobCounts } from './outbox.repository.ts';
-export { createWorker, type Worker, type BatchHandler, type BatchOutcome, type WorkerLogger } from './worker.ts';
-export { defineJob, enqueue, handle, type JobType } from './job-type.ts';
-export { recordInboundDelivery, type InboundDelivery } from './inbound-delivery.repository.ts';
+export { countJobs, type JobCounts } from './outbox.repository.ts';
+export { createWorker, type Worker, type BatchHandler } from './worker.ts';
+export { defineJob, enqueue, handle } from './job-type.ts';
+export { recordInboundDelivery } from './inbound-delivery.repository.ts';

@@ -1,1 +1,1 @@
-export { createReleaseStore, linkReleaseFiles, overlayFiles, readReleaseFile, type DamagedRelease, type Release, type ReleaseManifest, type ReleaseStore, type StagedRelease } from './releases.ts';
+export { createReleaseStore, readReleaseFile, type Release, type ReleaseStore } from './releases.ts';
