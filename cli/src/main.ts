@@ -14,6 +14,7 @@ const commands = {
   build: () => import('./commands/build.ts'),
   db: () => import('./commands/db.ts'),
   dev: () => import('./commands/dev.ts'),
+  errors: () => import('./commands/errors.ts'),
   ghost: () => import('./commands/ghost.ts'),
   oauth: () => import('./commands/oauth.ts'),
   release: () => import('./commands/release.ts'),
@@ -219,6 +220,12 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
         await (await commands.build()).build(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}) });
       }),
     );
+
+  program
+    .command('errors')
+    .description('list the error codes rose reports, or explain one')
+    .argument('[code]', 'an error code, e.g. not-built')
+    .action(async (code?: string) => io.writeOut((await commands.errors()).explainErrors(code)));
 
   const release = program.command('release').description('releases: every build is one; the live one is <dist>/current');
   release

@@ -43,6 +43,7 @@ export function reportError(error: unknown, verbose: boolean, write: (text: stri
   if (error instanceof RoseError) {
     write(`\n✖ ${error.title}\n${indent(error.message)}\n`);
     if (error.hint) write(`${indent(`→ ${error.hint}`)}\n`);
+    if (verbose) write(`${indent(`(code ${error.code}: \`rose errors ${error.code}\` explains it)`)}\n`);
     if (verbose && error.cause) write(`\n${formatCause(error.cause)}\n`);
     if (verbose) write(`\n${error.stack ?? ''}\n`);
     return 1;

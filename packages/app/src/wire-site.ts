@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RoseError, linkPaths } from '@rose/core';
+import { RoseError, isErrorCode, linkPaths } from '@rose/core';
 import { createMigrations, openDatabase } from '@rose/db';
 import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot } from '@rose/blog';
 import type { Config } from '@rose/config';
@@ -122,7 +122,7 @@ export type WorkerMessage =
 
 function reviveError(e: Extract<WorkerMessage, { type: 'error' }>['error']): Error {
   return e.title
-    ? new RoseError({ code: e.code ?? 'error', title: e.title, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })
+    ? new RoseError({ code: isErrorCode(e.code) ? e.code : 'build-failed', title: e.title, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })
     : Object.assign(new Error(e.message), { name: e.name });
 }
 

@@ -1,18 +1,21 @@
+import { errorCatalogue, type ErrorCode } from './error-catalogue.ts';
+
 /**
  * A failure the user can act on: broken configuration, an unreachable service, bad input at
  * a boundary. `message` says what happened and why; `hint` says what to do about it.
- * The CLI prints these without a stack trace (unless --verbose).
+ * The CLI prints these without a stack trace (unless --verbose). `code` is one of the
+ * catalogue's (`error-catalogue.ts`); `title` defaults to the catalogue's title for it.
  */
 export class RoseError extends Error {
   readonly title: string;
   readonly hint: string | undefined;
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(opts: { code: string; title: string; message: string; hint?: string; cause?: unknown }) {
+  constructor(opts: { code: ErrorCode; title?: string; message: string; hint?: string | undefined; cause?: unknown }) {
     super(opts.message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'RoseError';
     this.code = opts.code;
-    this.title = opts.title;
+    this.title = opts.title ?? errorCatalogue[opts.code].title;
     this.hint = opts.hint;
   }
 }

@@ -7,6 +7,7 @@ export {
   PendingMigrationsError,
   maskUrl,
 } from './errors.ts';
+export { errorCatalogue, isErrorCode, type ErrorCode } from './error-catalogue.ts';
 export { systemClock, createFixedClock, type Clock } from './clock.ts';
 export { parseWithFriendlyErrors } from './validation.ts';
 export { parts, partPath, blogLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
