@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createAccountMailHandlers, createAccounts, createSessions, type Accounts, type Sessions } from '@rose/auth';
-import { listPaidMembers, loadBlogSnapshot, loadSiteChrome, readMembersContent, seedContent, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
+import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
 import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
@@ -10,6 +10,7 @@ import { countJobs, type BatchHandler, type JobCounts, type Worker } from '@rose
 import { createMailer, type Mailer } from '@rose/mail';
 import { readMediaFiles } from '@rose/media';
 import { endProviderSessions } from '@rose/oauth';
+import { loadSiteChrome, type SiteChrome } from '@rose/site-chrome';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts';
@@ -38,11 +39,14 @@ export interface Services {
   readonly fragments: Fragments;
   /** The blog's Ghost connection (`configured` false without GHOST_URL). */
   readonly ghost: GhostServices;
+  /** What every part's pages show around their content. */
+  readonly site: {
+    /** Site settings and navigation: what the layout of a page rendered on demand needs. */
+    chrome(): Promise<SiteChrome>;
+  };
   readonly blog: {
     /** The blog snapshot, read fresh (dev; builds read theirs through the build pipeline). */
     snapshot(): Promise<BlogSnapshot>;
-    /** Site settings and navigation only: what the layout of a dynamic page needs. */
-    chrome(): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>>;
     /** The members-only part of a post for this reader (null: nobody signed in), read on demand. */
     membersContent(slug: string, reader: Reader): Promise<Result<MembersContent, { type: 'not-found' }>>;
     /** Staff mark a member as paying (or not); `paid` posts are for paying members. */
@@ -133,9 +137,9 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       counts: () => countJobs(db),
       startWorker: (workerOpts = {}) => startOutboxWorker({ db, services }, workerOpts),
     },
+    site: { chrome: () => loadSiteChrome(db) },
     blog: {
       snapshot: () => loadBlogSnapshot(db),
-      chrome: () => loadSiteChrome(db),
       membersContent: (slug, reader) => readMembersContent(db, slug, reader),
       setMemberTier: (email, tier) => setMemberTier(db, email, tier, { clock }),
       paidMembers: () => listPaidMembers(db),

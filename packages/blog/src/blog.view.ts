@@ -2,9 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import { blogLinks } from '@rose/core';
 import type { Database } from '@rose/db';
 import { loadImages, publishedFiles, responsiveImage, type PublishedFile, type ResponsiveImage, type StoredImage } from '@rose/media';
+import { loadSiteChrome, type Navigation, type SiteSettings } from '@rose/site-chrome';
 import { isContentImageRef } from './content-images.ts';
 import { countWords, htmlToText } from './markdown.ts';
-import type { SiteSettings } from './content-loader.ts';
 
 export interface TagRef {
   slug: string;
@@ -58,7 +58,7 @@ export interface AuthorView extends AuthorRef {
 }
 export interface BlogSnapshot {
   site: SiteSettings;
-  navigation: { primary: { label: string; url: string }[]; secondary: { label: string; url: string }[] };
+  navigation: Navigation;
   /** Published posts, newest first. */
   posts: PostView[];
   pages: PostView[];
@@ -76,7 +76,6 @@ export interface BlogSnapshot {
   mediaFiles: PublishedFile[];
 }
 
-const defaultSite: SiteSettings = { title: 'Rose Ash', description: 'A co-operative', locale: 'en-GB', timezone: 'UTC' };
 
 /**
  * Everything the static blog shows, read in a handful of queries (no N+1 at any size).
@@ -290,17 +289,4 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-/** Site settings and navigation (two small queries), for pages rendered on demand. */
-export async function loadSiteChrome(db: Kysely<Database>): Promise<Pick<BlogSnapshot, 'site' | 'navigation'>> {
-  const siteRow = await db.selectFrom('site_settings').select('value').where('key', '=', 'site').executeTakeFirst();
-  const navRows = await db.selectFrom('blog_navigation').select(['menu', 'label', 'url']).orderBy('menu').orderBy('position').execute();
-  return {
-    site: { ...defaultSite, ...((siteRow?.value as Partial<SiteSettings> | undefined) ?? {}) },
-    navigation: {
-      primary: navRows.filter((n) => n.menu === 'primary').map(({ label, url }) => ({ label, url })),
-      secondary: navRows.filter((n) => n.menu === 'secondary').map(({ label, url }) => ({ label, url })),
-    },
-  };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import matter from 'gray-matter';
 import { z } from 'zod';
 import { ContentError, linkPaths, parseWithFriendlyErrors } from '@rose/core';
+import type { NavItem, SiteSettings } from '@rose/site-chrome';
 import { renderMarkdown, splitAtMembersMarker } from './markdown.ts';
 import { reservedSlugs, slugPattern } from './slug-rules.ts';
 
@@ -15,12 +16,6 @@ export interface ContentBundle {
   posts: ContentPost[];
 }
 
-export interface SiteSettings {
-  title: string;
-  description: string;
-  locale: string;
-  timezone: string;
-}
 export interface ContentAuthor {
   slug: string;
   name: string;
@@ -33,10 +28,6 @@ export interface ContentTag {
   slug: string;
   name: string;
   description: string | null;
-}
-export interface NavItem {
-  label: string;
-  url: string;
 }
 export interface ContentPost {
   type: 'post' | 'page';

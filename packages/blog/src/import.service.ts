@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { systemClock, type Clock } from '@rose/core';
 import type { Database, PostVisibility } from '@rose/db';
-import type { SiteSettings } from './content-loader.ts';
+import type { SiteSettings } from '@rose/site-chrome';
 import { loadRelations, replaceNavigation, replaceRelations, sameFields, sameList, upsertSetting } from './blog.repository.ts';
 import { resolveGatedBlocks, sanitizePostHtml, splitAtMembersMarker } from './markdown.ts';
 import { slugProblem } from './slug-rules.ts';
