@@ -86,6 +86,13 @@ describe('rose: failures before any work is done (in-process)', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('never takes a password from the command line', async () => {
+    const r = await rose(['users', 'create', '--email', 'dan@example.org', '--name', 'Dan'], { ROSE_DATA_DIR: path.join(tmp, 'data') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('never taken as a command-line argument');
+    expect(r.stderr).toContain('--password-stdin');
+  });
+
   it('says which database it could not reach, with the password masked', async () => {
     const port = await freePort();
     const r = await rose(['db', 'status'], { ROSE_DATA_DIR: path.join(tmp, 'data'), DATABASE_URL: `postgres://rose:hunter2@127.0.0.1:${port}/rose` });
