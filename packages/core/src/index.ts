@@ -7,8 +7,9 @@ export {
   PendingMigrationsError,
   maskUrl,
 } from './errors.ts';
-export { errorCatalogue, isErrorCode, type ErrorCode } from './error-catalogue.ts';
+export { errorCatalogue, isErrorCode } from './error-catalogue.ts';
 export { systemClock, createFixedClock, type Clock } from './clock.ts';
 export { parseWithFriendlyErrors } from './validation.ts';
-export { parts, partPath, blogLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
-export { createLinks, linkPaths, siteOnlyParts, type Links, type LinkSettings } from './part-links.ts';
+export { parts, blogLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
+export { createLinks, linkPaths, type Links } from './part-links.ts';
+export { isSiteOnlyPath } from './part-links.ts';
