@@ -1,6 +1,6 @@
 import { defineMiddleware } from 'astro:middleware';
 import { getServices, reportPageRendered, requestOrigin, siteOriginRedirect } from '@rose/app';
-import { linkPaths } from '@rose/core';
+import { isSiteOnlyPath, linkPaths } from '@rose/core';
 import { policyFor, refuseUnacceptable } from './lib/request-limits.ts';
 import { clearSessionCookie, sessionCookieName, setSessionCookie } from './lib/session-cookie.ts';
 
@@ -58,7 +58,7 @@ export const onRequest = defineMiddleware(async (context, next) => {
   response.headers.set('X-Content-Type-Options', 'nosniff');
   response.headers.set('Referrer-Policy', 'strict-origin-when-cross-origin');
   // Sign-in and account pages must not be framed by another site (clickjacking).
-  if (/^\/(auth|account)\//.test(context.url.pathname)) {
+  if (isSiteOnlyPath(context.url.pathname)) {
     response.headers.set('X-Frame-Options', 'DENY');
     response.headers.set('Content-Security-Policy', "frame-ancestors 'none'");
   }

@@ -12,7 +12,8 @@ const helper = new Set(['packages/core/src/links.ts', 'packages/core/src/part-li
 const isTest = (file: string) => /\.(test|integration\.test|e2e\.test|contract|fixture|bench)\.ts$/.test(file);
 const prefixes = [...parts, 'api'].join('|');
 // A string or attribute that starts with a part's path: '/auth/login', "/blog/", `/account/${x}`, '/auth'.
-const literalPartPath = new RegExp(`(['"\`])/(?:${prefixes})(?:[/?#]|\\1|\\$\\{)`, 'g');
+// …or a regular expression that matches one: /^\/(auth|account)\//.
+const literalPartPath = new RegExp(`(['"\`])/(?:${prefixes})(?:[/?#]|\\1|\\$\\{)|\\\\/\\(?(?:\\?:)?(?:${prefixes})\\b`, 'g');
 
 function sources(dir: string): string[] {
   const out: string[] = [];
@@ -64,12 +65,13 @@ describe('part links', () => {
       '<a href="/blog/">Blog</a>',
       "redirect('/auth', 303)",
       'const c = `/api/${name}`;',
+      'const d = /^\\/(auth|account)\\//;',
       "const ok1 = '/authorize';",
       "const ok2 = '/blogroll/';",
       "// '/auth/login' in a comment",
       '/** `/blog/<slug>/` in a doc comment */',
       "const url = 'https://x.example'; // then '/auth/x'",
     ].join('\n');
-    expect(literalPartPaths('x.ts', sample).map((f) => f.split(':')[1])).toEqual(['1', '2', '3', '4', '5']);
+    expect(literalPartPaths('x.ts', sample).map((f) => f.split(':')[1])).toEqual(['1', '2', '3', '4', '5', '6']);
   });
 });

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { isSiteOnlyPath } from '@rose/core';
 
 /**
  * The site's origin and how a request's origin is judged against it. The OpenID issuer,
@@ -103,8 +104,6 @@ export function receivedFromNode(req: IncomingMessage): ReceivedRequest {
   };
 }
 
-const siteOnlyPaths = /^\/(auth|account)(\/|$|\?)/;
-
 /**
  * Sign-in, account and provider pages (`/auth…`, `/account…`) are served on the site's
  * origin only (and on a part's own host, for its single sign-on and account page): cookies
@@ -117,7 +116,7 @@ const siteOnlyPaths = /^\/(auth|account)(\/|$|\?)/;
  * // { status: 308, location: 'http://localhost:4321/auth/login', … }
  */
 export function siteOriginRedirect(settings: Pick<OriginSettings, 'siteUrl' | 'partOrigins'>, req: { method: string; origin: string | undefined; path: string }): SiteRedirect | undefined {
-  if (!siteOnlyPaths.test(req.path)) return undefined;
+  if (!isSiteOnlyPath(req.path)) return undefined;
   if (req.origin && (sameHost(req.origin, settings.siteUrl) || settings.partOrigins.some((part) => sameHost(req.origin!, part)))) return undefined;
   const location = new URL(req.path.startsWith('/') ? req.path : `/${req.path}`, settings.siteUrl).toString();
   if (req.method === 'GET' || req.method === 'HEAD') return { status: 308, location, text: `This page is at ${location}\n` };

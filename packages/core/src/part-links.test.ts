@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.ts';
-import { createLinks, linkPaths } from './part-links.ts';
+import { createLinks, isSiteOnlyPath, linkPaths } from './part-links.ts';
 
 describe('createLinks', () => {
   it('on a single origin, gives every part its paths and absolute URLs there', () => {
@@ -29,6 +29,11 @@ describe('createLinks', () => {
     expect(links.origin('blog')).toBe('http://blog.localhost:4322');
     expect(links.auth.url.login()).toBe('https://coop.example/auth/login');
     expect(links.events.url.home()).toBe('https://coop.example/events/');
+  });
+
+  it('tells sign-in and account paths (site origin only) from the rest', () => {
+    for (const path of ['/auth', '/auth/login', '/auth?x=1', '/account/', linkPaths.auth.verify('t')]) expect(isSiteOnlyPath(path), path).toBe(true);
+    for (const path of ['/authors/', '/accounts', '/blog/auth/', '/', linkPaths.blog.home()]) expect(isSiteOnlyPath(path), path).toBe(false);
   });
 
   it('refuses bad input with a ConfigError that says what to do', () => {

@@ -88,6 +88,12 @@ export interface LinkSettings {
 
 /** Parts that must stay on the site's origin: sign-in, account and provider pages (ADR 0007). */
 export const siteOnlyParts: readonly Part[] = ['auth', 'account'];
+const siteOnlyPattern = new RegExp(`^/(?:${siteOnlyParts.join('|')})(?:/|$|\\?)`);
+
+/** Whether `path` is a sign-in, account or provider page (`/auth…`, `/account…`): those live on the site's origin. */
+export function isSiteOnlyPath(path: string): boolean {
+  return siteOnlyPattern.test(path);
+}
 
 /**
  * The links of every part for this configuration.
