@@ -18,6 +18,7 @@ describe('createLinks', () => {
     expect(links.blog.post('hello')).toBe('/blog/hello/');
     expect(links.blog.url.rss()).toBe('https://coop.example/blog/rss.xml');
     expect(links.market.url.home()).toBe('https://coop.example/market/');
+    expect(links.site.url.sitemap()).toBe('https://coop.example/sitemap.xml');
     for (const group of Object.keys(linkPaths) as (keyof typeof linkPaths)[]) expect(links.origin(group)).toBe('https://coop.example');
   });
 

@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.ts';
-import { blogLinks, partPath, parts, type Part } from './links.ts';
+import { blogLinks, partPath, parts, siteLinks, type Part } from './links.ts';
 
 /**
  * Every link of every part, in one place. Paths are the same on every host (the app serves
@@ -19,9 +19,7 @@ const providerPrefix = partPath('auth').replace(/\/$/, '');
 /** Site-relative paths of each part's pages and endpoints; the same on every host. */
 export const linkPaths = {
   /** The site as a whole, outside every part. */
-  site: {
-    home: () => '/',
-  },
+  site: siteLinks,
   blog: blogLinks,
   market: { home: () => partPath('market') },
   events: { home: () => partPath('events') },
