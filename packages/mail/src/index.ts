@@ -1,4 +1,3 @@
-export type { Mailer, MailMessage, SentMail } from './mailer.ts';
-export { MailSendError } from './mail-send.error.ts';
+export type { Mailer, MailMessage } from './mailer.ts';
 export { createMailer } from './create-mailer.ts';
-export { renderMail, type MailContent, type RenderedMail } from './render-mail.ts';
+export { renderMail } from './render-mail.ts';
