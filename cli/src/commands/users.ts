@@ -1,4 +1,4 @@
-import { assertNever, RoseError } from '@rose/core';
+import { assertNever, linkPaths, RoseError } from '@rose/core';
 import type { MemberTier, UserRole } from '@rose/db';
 import type { CommandContext } from '../context.ts';
 
@@ -70,7 +70,7 @@ export async function usersSetTier(ctx: CommandContext, opts: { email: string; t
   await ctx.withServices(async (services) => {
     await services.migrations.assertCurrent();
     const result = await services.blog.setMemberTier(opts.email, opts.tier);
-    if (!result.ok) throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: 'See `rose users list`; members sign up at /auth/signup or staff add them with `rose users create`.' });
+    if (!result.ok) throw new RoseError({ code: 'not-found', title: 'No such account', message: `There is no account for ${opts.email}.`, hint: `See \`rose users list\`; members sign up at ${linkPaths.auth.signup()} or staff add them with \`rose users create\`.` });
     const { previous } = result.value;
     ctx.out.info(previous === opts.tier ? `${opts.email} was already a ${opts.tier} member; nothing changed.` : `${opts.email} is now a ${opts.tier} member (was ${previous}).`);
   });
