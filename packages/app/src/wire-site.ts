@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RoseError, isErrorCode, linkPaths } from '@rose/core';
@@ -6,7 +7,7 @@ import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot 
 import type { Config } from '@rose/config';
 import type { Database } from '@rose/db';
 import { fillMediaFolder, mediaFolder } from '@rose/media';
-import { createSiteBuilder, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
+import { createSiteBuilder, type RenderData, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
 import { precompressTree } from '@rose/static-files';
 import type { Kysely } from 'kysely';
 import { setBuildProgressReporter } from './build-progress.ts';
@@ -46,6 +47,19 @@ export interface SiteBuildOutput {
  * The build pipeline wired to this site: its static sources, the pages' data hook and
  * progress reporting. One per process; it keeps the live release's renderer warm.
  */
+/** Makes a build's data visible to the pages of this process (or thread), or clears it. */
+export function provideRenderData(config: Config, data: RenderData | undefined): void {
+  provideSiteData(
+    data && {
+      config,
+      blog: data.snapshots.blog as BlogSnapshot,
+      media: mediaFolder(mediaDir(config)),
+      release: data.release,
+      ...(data.renderOnly ? { renderOnly: data.renderOnly } : {}),
+    },
+  );
+}
+
 export function createSiteBuild(config: Config, out: SiteBuildOutput): SiteBuilder {
   return createSiteBuilder({
     root: config.root,
@@ -54,16 +68,9 @@ export function createSiteBuild(config: Config, out: SiteBuildOutput): SiteBuild
     siteUrl: config.siteUrl,
     keepReleases: config.keepReleases,
     sources: staticSources(config) as StaticSource<unknown, never>[],
-    provide: (data) =>
-      provideSiteData(
-        data && {
-          config,
-          blog: data.snapshots.blog as BlogSnapshot,
-          media: mediaFolder(mediaDir(config)),
-          release: data.release,
-          ...(data.renderOnly ? { renderOnly: data.renderOnly } : {}),
-        },
-      ),
+    provide: (data) => provideRenderData(config, data),
+    // A whole-part render uses both cores: each thread provides the data the same way.
+    renderThreads: { threads: Math.min(2, availableParallelism()), provide: { module: import.meta.url, exportName: 'provideRenderData', context: config } },
     onAstroPage: (callback) => setBuildProgressReporter(callback && { pageRendered: callback }),
     precompress: async (clientDir, files) => void (await precompressTree(clientDir, files ? { files } : {})),
     // Brotli and gzip variants beside each page, served by `rose serve` (and Caddy) as they are.

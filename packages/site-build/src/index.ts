@@ -1,2 +1,2 @@
-export { createSiteBuilder, normalisePerRender, type SiteBuilder, type BuildProgress, type ReleasePatch } from './site-build.ts';
+export { createSiteBuilder, normalisePerRender, type SiteBuilder, type BuildProgress, type ReleasePatch, type RenderData } from './site-build.ts';
 export { type StaticSource, type Snapshots } from './static-source.ts';

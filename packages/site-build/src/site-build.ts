@@ -3,6 +3,7 @@ import path from 'node:path';
 import { RoseError } from '@rose/core';
 import { createReleaseStore, readReleaseFile, type Release, type ReleaseStore } from '@rose/releases';
 import { linkTree, withVariants } from './release-compose.ts';
+import { renderInWorkers, type WorkerProvide } from './render-threads.ts';
 import { onAstroPlanned, rendererFolder, rendererManifestFile } from './renderer-capture.ts';
 import { sourceHash } from './source-hash.ts';
 import { ownerOf, resolveParts, type Snapshots, type StaticSource } from './static-source.ts';
@@ -36,6 +37,11 @@ export interface SiteBuildDeps {
   onAstroPage(callback: ((pathname: string) => void) | undefined): void;
   /** Writes compressed variants beside the given files of a release's `client/` folder. */
   precompress?(clientDir: string, files: readonly string[] | undefined): Promise<void>;
+  /**
+   * Render a whole part (not a targeted rebuild) in this many worker threads, each making the
+   * snapshots visible to its pages through `provide` (a module's export, as `provide` above).
+   */
+  renderThreads?: { threads: number; provide: WorkerProvide };
   info(message: string): void;
   progress(title: string, total: number): BuildProgress;
   verbose: boolean;
@@ -256,7 +262,23 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     );
     const progress = deps.progress(renderOnly ? 'Rendering changed pages' : 'Rendering pages', expected);
     try {
-      files = await r.render({
+      const threads = deps.renderThreads && !renderOnly && expected >= 500 ? deps.renderThreads : undefined;
+      files = threads
+        ? await renderInWorkers(
+            {
+              releaseDir: current.dir,
+              release: staged.id,
+              snapshots: request.snapshots,
+              parts,
+              sources: deps.sources.map((s) => ({ part: s.part, prefixes: s.prefixes })),
+              provide: threads.provide,
+            },
+            threads.threads,
+            (n) => {
+              for (let i = 0; i < n; i++) progress.tick();
+            },
+          )
+        : await r.render({
         // Dynamic pages: those asked for; pages without parameters of the built parts and the
         // shared ones (home, sitemap) always, as they list what changed.
         select: (p, dynamic) => owned(p) && (!dynamic || !renderOnly || renderOnly.has(p)),

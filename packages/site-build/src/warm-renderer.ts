@@ -24,6 +24,8 @@ export interface WarmRenderer {
   render(opts?: {
     select?: (pathname: string, dynamic: boolean) => boolean;
     concurrency?: number;
+    /** This renderer's share when several (worker threads) split one build: every `of`-th path from `index`. */
+    share?: { index: number; of: number };
     /** Told how many paths it is about to render, before the first one. */
     onPlanned?: (count: number) => void;
     onRendered?: (file: RenderedFile) => void;
@@ -124,6 +126,8 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
           return renderOpts.select ? renderOpts.select(pathname, route.params.length > 0) : true;
         });
       renderOpts.onPlanned?.(todo.length);
+      const share = renderOpts.share;
+      if (share) todo.splice(0, todo.length, ...todo.filter((_, i) => i % share.of === share.index));
       const out: RenderedFile[] = [];
       let next = 0;
       const lanes = Math.max(1, renderOpts.concurrency ?? 8);
