@@ -5,7 +5,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '@rose/db';
 import { createEmptyPostgresDatabase, makeProjectTempDir, repoRoot, runRose, type RunResult } from '@rose/testing';
-import { internalLinks, resolvesInBuild } from './site-checks.ts';
+import { internalLinks, isOnDemandLink, resolvesInBuild } from './site-checks.ts';
 
 // The staff workflow through the real CLI, in a temp folder, on the embedded database. The
 // set-up migrates, seeds and builds once; each test starts from that state and leaves it as
@@ -120,9 +120,9 @@ describe('rose CLI end to end (embedded PGlite)', () => {
   it('every internal link in the build resolves to a built file', async () => {
     const links = await internalLinks(clientDir);
     expect(links.length).toBeGreaterThan(100);
-    // Server islands are rendered on demand (the server test fetches them); everything else
-    // must be a file in the build.
-    const staticLinks = links.filter((l) => !l.link.startsWith('/_server-islands/'));
+    // Server islands and the members' pages (sign-in, account) are rendered on demand (the
+    // server tests fetch them); everything else must be a file in the build.
+    const staticLinks = links.filter((l) => !isOnDemandLink(l.link));
     expect(staticLinks.length).toBeGreaterThan(100);
     const broken = staticLinks.filter((l) => !resolvesInBuild(clientDir, l.link));
     expect(broken).toEqual([]);
@@ -202,7 +202,7 @@ describe('rose CLI end to end (embedded PGlite)', () => {
         const b = await fs.stat(path.join(clientDir, 'blog', untouched.slug, 'index.html'));
         expect(b.ino).toBe(a.ino);
       }
-      const broken = (await internalLinks(clientDir)).filter((l) => !l.link.startsWith('/_server-islands/') && !resolvesInBuild(clientDir, l.link));
+      const broken = (await internalLinks(clientDir)).filter((l) => !isOnDemandLink(l.link) && !resolvesInBuild(clientDir, l.link));
       expect(broken).toEqual([]);
       const again = await runRose(['build', '--targeted'], env, { timeoutMs: 240_000 });
       expect(again.stdout).toContain('Nothing to rebuild');
