@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --posts N --runs R --ghost-posts M --only blog|ghost|static --keep]`:
+ * `npm run bench [-- --posts N --runs R --ghost-posts M --only blog|ghost|static|live|build --keep]`:
  * the blog build benchmark (build vs bare Astro, targeted rebuild), the Ghost sync
  * benchmark and the static path benchmark (`rose serve` vs plain node:http, precompression),
  * the CLI start-up benchmark (`rose --help`, `rose db status`),
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const { values } = parseArgs({ args, options: { only: { type: 'string' } }, strict: false });
-const benches = { blog: 'blog-build.bench.ts', ghost: 'ghost-sync.bench.ts', static: 'static-serve.bench.ts', socket: 'embedded-socket.bench.ts', cli: 'cli-startup.bench.ts' } as const;
+const benches = { blog: 'blog-build.bench.ts', ghost: 'ghost-sync.bench.ts', static: 'static-serve.bench.ts', live: 'edit-to-live.bench.ts', build: 'full-build.bench.ts', socket: 'embedded-socket.bench.ts', cli: 'cli-startup.bench.ts' } as const;
 const selected = values.only ? [values.only as keyof typeof benches] : (Object.keys(benches) as (keyof typeof benches)[]);
 for (const name of selected) {
   if (!(name in benches)) {

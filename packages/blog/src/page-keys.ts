@@ -8,6 +8,7 @@ import type { BlogSnapshot, PostView } from './blog.view.ts';
  * Site settings and navigation are part of every key, so a change to them changes all.
  */
 const postKeyCache = new WeakMap<PostView, { shared: string; key: string }>();
+const cardCache = new WeakMap<PostView, string>();
 
 export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<string, string> {
   const shared = hash(JSON.stringify([snapshot.site, snapshot.navigation]));
@@ -26,11 +27,22 @@ export function blogPageKeys(snapshot: BlogSnapshot, perPage: number): Map<strin
     return key;
   };
   const keys = new Map<string, string>();
-  const card = (p: PostView) => [p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name), p.featureImage, p.featureImageAlt];
+  // What a list shows of a post, as text, cached per view like the post keys.
+  const card = (p: PostView) => {
+    let text = cardCache.get(p);
+    if (text === undefined) {
+      text = JSON.stringify([p.slug, p.title, p.excerpt, p.publishedAt.getTime(), p.readingMinutes, p.visibility, p.featured, p.authors.map((a) => a.slug + a.name), p.featureImage, p.featureImageAlt]);
+      cardCache.set(p, text);
+    }
+    return text;
+  };
   const list = (path: (n: number) => string, posts: PostView[], extra: unknown) => {
     const pages = Math.max(1, Math.ceil(posts.length / perPage));
+    const head = JSON.stringify([shared, extra, pages]);
     for (let n = 1; n <= pages; n++) {
-      keys.set(path(n), hash(JSON.stringify([shared, extra, n, pages, posts.slice((n - 1) * perPage, n * perPage).map(card)])));
+      const h = createHash('sha1').update(head).update(String(n));
+      for (let i = (n - 1) * perPage; i < Math.min(n * perPage, posts.length); i++) h.update('\u0001').update(card(posts[i]!));
+      keys.set(path(n), h.digest('base64url'));
     }
   };
   // Image files are named by their content: the name is the key.
