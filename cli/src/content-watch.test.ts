@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadContent, seedContent } from '@rose/blog';
+import sharp from 'sharp';
+import { loadContent, seedContentWithImages } from '@rose/blog';
 import { systemClock } from '@rose/core';
 import { createTestDatabase, repoRoot, type TestDatabase } from '@rose/testing';
 import { watchContent, type ContentWatch, type ReseedOutcome } from './content-watch.ts';
@@ -37,14 +38,21 @@ describe('rose dev content watch', () => {
     t = await createTestDatabase('pglite');
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rose-content-watch-'));
     await fs.cp(path.join(repoRoot, 'content'), dir, { recursive: true });
-    await seedContent(t.db, await loadContent(dir), { clock: systemClock });
+    // The demo's pictures take seconds to encode: this copy starts without them.
+    await fs.rm(path.join(dir, 'images'), { recursive: true });
+    await fs.mkdir(path.join(dir, 'images'));
+    for (const name of await fs.readdir(path.join(dir, 'posts'))) {
+      const post = path.join(dir, 'posts', name);
+      await fs.writeFile(post, (await fs.readFile(post, 'utf8')).replace(/^feature_image(_alt)?: .*\n/gm, ''));
+    }
+    await seedContentWithImages(t.db, dir, await loadContent(dir), { clock: systemClock });
     const name = (await fs.readdir(path.join(dir, 'posts'))).sort()[0]!;
     slug = name.replace(/\.md$/, '');
     file = path.join(dir, 'posts', name);
     original = await fs.readFile(file, 'utf8');
     watch = watchContent({
       dir,
-      seed: (bundle) => seedContent(t.db, bundle, { clock: systemClock }),
+      seed: (bundle) => seedContentWithImages(t.db, dir, bundle, { clock: systemClock }),
       out,
       debounceMs: 50,
       onReseeded: (outcome) => {
@@ -65,6 +73,21 @@ describe('rose dev content watch', () => {
     await nextOutcome((o) => o.ok && o.summary.posts.updated === 1);
     expect(await title(slug)).toBe('Edited while rose dev runs');
     expect(printed.join('\n')).toMatch(/Content re-seeded from .*: posts \+0 ~1 -0\./);
+  });
+
+  it('a picture added to images/ and given to a post is made into variants and stored with it', async () => {
+    await fs.writeFile(path.join(dir, 'images', 'bees.png'), await sharp({ create: { width: 600, height: 400, channels: 3, background: '#f0b429' } }).png().toBuffer());
+    await fs.writeFile(file, original.replace(/^title: .*$/m, '$&\nfeature_image: /images/bees.png\nfeature_image_alt: "Bees on a frame"'));
+    await nextOutcome((o) => o.ok && o.summary.images.added === 1);
+    expect(printed.join('\n')).toMatch(/Content re-seeded from .*: posts \+0 ~1 -0, images \+1 ~0 -0\./);
+    const stored = await t.db.selectFrom('media_images').select(['width', 'height', 'variants']).where('ref', '=', '/images/bees.png').executeTakeFirstOrThrow();
+    expect({ width: stored.width, height: stored.height, types: [...new Set(stored.variants.map((v) => v.type))].sort() }).toEqual({ width: 600, height: 400, types: ['image/avif', 'image/jpeg', 'image/webp'] });
+    // A reference to a picture that is not there is reported, and changes nothing.
+    await fs.writeFile(file, original.replace(/^title: .*$/m, '$&\nfeature_image: /images/wasps.png'));
+    await nextOutcome((o) => !o.ok);
+    expect(printed.at(-1)).toContain('feature_image: no file images/wasps.png in the content folder');
+    await fs.writeFile(file, original.replace(/^title: .*$/m, 'title: "Edited while rose dev runs"'));
+    await nextOutcome((o) => o.ok && o.summary.images.removed === 1);
   });
 
   it('a broken file is reported by name and changes nothing; fixing it re-seeds', async () => {

@@ -46,7 +46,7 @@ export function watchContent(opts: {
       outcome = { ok: true, summary: await opts.seed(bundle) };
       const s = outcome.summary;
       if (!s.unchanged) {
-        const counts = (['posts', 'pages', 'tags', 'authors'] as const)
+        const counts = (['posts', 'pages', 'tags', 'authors', 'images'] as const)
           .map((k) => [k, s[k]] as const)
           .filter(([, c]) => c.added + c.updated + c.removed > 0)
           .map(([k, c]) => `${k} +${c.added} ~${c.updated} -${c.removed}`);

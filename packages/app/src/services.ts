@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createAccountMailHandlers, createAccounts, createSessions, type Accounts, type Sessions } from '@rose/auth';
-import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
+import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, seedContentWithImages, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
 import { loadConfig, type Config } from '@rose/config';
 import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
@@ -55,8 +55,11 @@ export interface Services {
     paidMembers(): Promise<Set<string>>;
     /** Bytes of stored media files (content images and their variants), by name. */
     mediaFiles(names: string[]): Promise<Map<string, Uint8Array>>;
-    /** Loads a validated content bundle in one transaction, as `rose db seed` does. */
-    seed(bundle: ContentBundle, opts?: { prune?: boolean }): Promise<SeedSummary>;
+    /**
+     * Loads a validated content bundle in one transaction, as `rose db seed` does; with
+     * `contentDir`, the images of its `images/` that posts refer to too.
+     */
+    seed(bundle: ContentBundle, opts?: { prune?: boolean; contentDir?: string }): Promise<SeedSummary>;
   };
   /** `jobHandlers`: the outbox handlers of account mail, for every worker to register. */
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
@@ -144,7 +147,8 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       setMemberTier: (email, tier) => setMemberTier(db, email, tier, { clock }),
       paidMembers: () => listPaidMembers(db),
       mediaFiles: (names) => readMediaFiles(db, names),
-      seed: (bundle, seedOpts = {}) => seedContent(db, bundle, { clock, ...seedOpts }),
+      seed: (bundle, { contentDir, ...seedOpts } = {}) =>
+        contentDir ? seedContentWithImages(db, contentDir, bundle, { clock, ...seedOpts }) : seedContent(db, bundle, { clock, ...seedOpts }),
     },
     async health() {
       const [up, c] = await Promise.allSettled([database.ping(), cache.ping()]);

@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { ContentError } from '@rose/core';
+import { ContentError, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
 import { imageHashes, processImage, sourceHashOf, type ImageInput } from '@rose/media';
 import type { ContentBundle } from './content-loader.ts';
+import { seedContent, type SeedSummary } from './seed.service.ts';
 
 /** How content refers to a file of its `images/` folder: `/images/<file>`. */
 export const contentImagePrefix = '/images/';
@@ -80,4 +81,17 @@ export async function prepareContentImages(db: Kysely<Database>, images: readonl
       return { ref: image.ref, sourceHash: image.sourceHash, processed: await processImage(image.bytes, { stem, label: image.file }) };
     }),
   );
+}
+
+/**
+ * `seedContent` together with the images of `contentDir` the bundle refers to: what
+ * `rose db seed` and `rose dev` (on every content edit) do. A missing or unreadable image is a
+ * ContentError and nothing changes.
+ *
+ * @example
+ * await seedContentWithImages(db, 'content', await loadContent('content'));
+ */
+export async function seedContentWithImages(db: Kysely<Database>, contentDir: string, bundle: ContentBundle, deps: { clock?: Clock; prune?: boolean } = {}): Promise<SeedSummary> {
+  const images = await prepareContentImages(db, await readContentImages(contentDir, bundle));
+  return seedContent(db, bundle, { ...deps, images });
 }

@@ -1,5 +1,5 @@
 export { loadContent, type ContentBundle } from './content-loader.ts';
-export { readContentImages, prepareContentImages } from './content-images.ts';
+export { readContentImages, prepareContentImages, seedContentWithImages } from './content-images.ts';
 export { seedContent, type SeedSummary, type SeedCounts } from './seed.service.ts';
 export { loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot, type PostView } from './blog.view.ts';
 export { renderRss, renderAtom, renderJsonFeed, renderSitemap, blogSitemapEntries, buildSearchIndex } from './feed.view.ts';
