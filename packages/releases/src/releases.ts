@@ -217,6 +217,34 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
   return store;
 }
 
+type ManifestRead = { kind: 'ok'; manifest: ReleaseManifest } | { kind: 'missing' } | { kind: 'damaged'; problem: string };
+
+/** Reads `<dir>/release.json`: a manifest, none (a build in progress or crashed), or what is wrong with it. */
+async function readManifestFile(dir: string): Promise<ManifestRead> {
+  let raw: string;
+  try {
+    raw = await fs.readFile(path.join(dir, 'release.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'damaged', problem: `release.json cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})` };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (error) {
+    return { kind: 'damaged', problem: `release.json is not valid JSON (${(error as Error).message})` };
+  }
+  const m = data as Partial<Record<keyof ReleaseManifest, unknown>> | null;
+  const wrong: string[] = [];
+  if (!m || typeof m !== 'object' || Array.isArray(m)) return { kind: 'damaged', problem: 'release.json is not a JSON object' };
+  if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) wrong.push('createdAt');
+  if (typeof m.pages !== 'number' || !Number.isFinite(m.pages)) wrong.push('pages');
+  if (typeof m.seconds !== 'number' || !Number.isFinite(m.seconds)) wrong.push('seconds');
+  if (!Array.isArray(m.parts) || !m.parts.every((p) => typeof p === 'string')) wrong.push('parts');
+  if (wrong.length > 0) return { kind: 'damaged', problem: `release.json has a missing or malformed ${wrong.join(', ')}` };
+  return { kind: 'ok', manifest: m as ReleaseManifest };
+}
+
 /** The page keys a release was built with (`pages.json`), if it has them. */
 export async function readReleaseFile<T>(releaseDir: string, name: 'pages.json' | 'release.json'): Promise<T | undefined> {
   try {
