@@ -15,11 +15,14 @@ COPY packages/config/package.json packages/config/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
 COPY packages/ghost/package.json packages/ghost/
+COPY packages/http/package.json packages/http/
 COPY packages/jobs/package.json packages/jobs/
+COPY packages/mail/package.json packages/mail/
 COPY packages/media/package.json packages/media/
 COPY packages/oauth/package.json packages/oauth/
 COPY packages/releases/package.json packages/releases/
 COPY packages/site-build/package.json packages/site-build/
+COPY packages/site-chrome/package.json packages/site-chrome/
 COPY packages/static-files/package.json packages/static-files/
 COPY packages/testing/package.json packages/testing/
 RUN npm install --include=dev --no-audit --no-fund
