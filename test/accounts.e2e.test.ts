@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, httpRequest, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+import { copyBuiltSite, freePort, httpRequest, makeProjectTempDir, runRose, startRose, type RunningRose } from '@rose/testing';
 
 const password = 'Correct-Horse-Battery-42';
 
@@ -66,14 +66,11 @@ describe('accounts over HTTP', () => {
   beforeAll(async () => {
     tmp = await makeProjectTempDir('accounts');
     port = await freePort();
-    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: `http://127.0.0.1:${port}`, ROSE_LOG_LEVEL: 'debug' };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
-      const r = await runRose(args, env, { timeoutMs: 240_000 });
-      if (r.code !== 0) throw new Error(r.stderr);
-    }
+    // The demo site, migrated, seeded and built once per checkout state (shared by e2e files).
+    env = { ...(await copyBuiltSite(tmp)), ROSE_SITE_URL: `http://127.0.0.1:${port}`, ROSE_LOG_LEVEL: 'debug' };
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     origin = new URL(server.url).origin;
-  }, 420_000); // migrate, seed, build and start: minutes on a busy machine
+  }, 420_000); // the first file to need the built site builds it: minutes on a busy machine
   afterAll(async () => {
     await server?.stop();
     await fs.rm(tmp, { recursive: true, force: true });

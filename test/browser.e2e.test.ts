@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, startSmtpSink, type RunningRose, type SmtpSink } from '@rose/testing';
+import { copyBuiltSite, freePort, launchBrowser, makeProjectTempDir, startRose, startSmtpSink, type RunningRose, type SmtpSink } from '@rose/testing';
 
 // What a reader sees in a real browser: the static blog, the account-menu server island
 // filled in after load, and the client-side search.
@@ -16,14 +16,11 @@ describe('blog in a browser (Chromium)', () => {
     tmp = await makeProjectTempDir('browser');
     smtp = await startSmtpSink();
     const port = await freePort();
-    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), SMTP_URL: smtp.url, ROSE_SITE_URL: `http://127.0.0.1:${port}`, ROSE_PART_ORIGINS: `http://localhost:${port}` };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
-      const r = await runRose(args, env, { timeoutMs: 240_000 });
-      if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
-    }
+    // The demo site, migrated, seeded and built once per checkout state (shared by e2e files).
+    const env = { ...(await copyBuiltSite(tmp)), SMTP_URL: smtp.url, ROSE_SITE_URL: `http://127.0.0.1:${port}`, ROSE_PART_ORIGINS: `http://localhost:${port}` };
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     browser = await launchBrowser();
-  });
+  }, 420_000); // the first file to need the built site builds it: minutes on a busy machine
   afterAll(async () => {
     await browser?.close();
     await server?.stop();

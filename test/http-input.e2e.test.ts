@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, httpRequest, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+import { copyBuiltSite, freePort, httpRequest, makeProjectTempDir, startRose, type RunningRose } from '@rose/testing';
 
 // What the on-demand routes accept, over HTTP against `rose serve`: one rule set in the
 // middleware gives every route a body size limit (413), the body types it reads (415) and
@@ -17,14 +17,11 @@ describe('on-demand routes refuse what they cannot take', () => {
   beforeAll(async () => {
     tmp = await makeProjectTempDir('http-input');
     const port = await freePort();
-    const env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: `http://127.0.0.1:${port}` };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
-      const r = await runRose(args, env, { timeoutMs: 240_000 });
-      if (r.code !== 0) throw new Error(r.stderr);
-    }
+    // The demo site, migrated, seeded and built once per checkout state (shared by e2e files).
+    const env = { ...(await copyBuiltSite(tmp)), ROSE_SITE_URL: `http://127.0.0.1:${port}` };
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], env);
     origin = new URL(server.url).origin;
-  }, 420_000); // migrate, seed, build and start: minutes on a busy machine
+  }, 420_000); // the first file to need the built site builds it: minutes on a busy machine
   afterAll(async () => {
     await server?.stop();
     await fs.rm(tmp, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as client from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+import { copyBuiltSite, freePort, launchBrowser, makeProjectTempDir, runRose, startRose, type RunningRose } from '@rose/testing';
 
 const password = 'Orchard-Apples-and-Pears-9';
 
@@ -99,11 +99,8 @@ describe('OpenID Connect provider with openid-client', () => {
     site = `http://127.0.0.1:${port}`;
     // A part served on a second host name (localhost), signing in through the provider.
     part = `http://localhost:${port}`;
-    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content'), ROSE_SITE_URL: site, ROSE_PART_ORIGINS: part };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
-      const r = await runRose(args, env, { timeoutMs: 240_000 });
-      if (r.code !== 0) throw new Error(r.stderr);
-    }
+    // The demo site, migrated, seeded and built once per checkout state (shared by e2e files).
+    env = { ...(await copyBuiltSite(tmp)), ROSE_SITE_URL: site, ROSE_PART_ORIGINS: part };
     const user = await runRose(['users', 'create', '--email', 'eve@example.org', '--name', 'Eve Grower', '--password-stdin'], env, { stdin: password });
     if (user.code !== 0) throw new Error(user.stderr);
     const added = await runRose(['oauth', 'clients', 'add', '--name', 'Seed Swap App', '--redirect-uri', redirectUri], env);
@@ -118,7 +115,7 @@ describe('OpenID Connect provider with openid-client', () => {
     config = await client.discovery(new URL(`${site}/auth`), clientId, undefined, client.None(), { execute: [client.allowInsecureRequests] });
     cider = await client.discovery(new URL(`${site}/auth`), ciderId, undefined, client.ClientSecretBasic(ciderSecret), { execute: [client.allowInsecureRequests] });
     browser = await launchBrowser();
-  });
+  }, 420_000); // the first file to need the built site builds it: minutes on a busy machine
   afterAll(async () => {
     await browser?.close();
     await app?.stop();

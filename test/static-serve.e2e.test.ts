@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, launchBrowser, makeProjectTempDir, repoRoot, runRose, startRose, type RunningRose } from '@rose/testing';
+import { copyBuiltSite, freePort, launchBrowser, makeProjectTempDir, runRose, startRose, type RunningRose } from '@rose/testing';
 
 interface Reply {
   status: number;
@@ -34,14 +34,11 @@ describe('static files through rose serve (a real built release)', () => {
 
   beforeAll(async () => {
     tmp = await makeProjectTempDir('static-serve');
-    env = { ROSE_DATA_DIR: path.join(tmp, '.rose'), ROSE_DIST_DIR: path.join(tmp, 'dist'), ROSE_CONTENT_DIR: path.join(repoRoot, 'content') };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
-      const r = await runRose(args, env, { timeoutMs: 240_000 });
-      if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
-    }
+    // The demo site, migrated, seeded and built once per checkout state (shared by e2e files).
+    env = await copyBuiltSite(tmp);
     client = path.join(await fs.realpath(path.join(tmp, 'dist', 'current')), 'client');
     server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1', '--no-worker'], env);
-  });
+  }, 420_000); // the first file to need the built site builds it: minutes on a busy machine
 
   afterAll(async () => {
     await server?.stop();

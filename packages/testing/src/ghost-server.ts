@@ -4,14 +4,13 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './cli.ts';
+import { processAlive, withDirLock } from './dir-lock.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 
 const ghostVersion = '6.65.0';
 // Ghost 6.65 declares `node: ^22.23.1 || ^24.20.0`; the cached install is built for Node 22.
 const nodeSpec = 'node@^22.23.1';
 const markerFile = '.rose-ghost-complete';
-const lockHeartbeatMs = 10_000;
-const lockStaleMs = 60_000;
 
 type Log = (line: string) => void;
 
@@ -116,78 +115,6 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-interface LockOwner {
-  token: string;
-  pid: number;
-  host: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function lockIsStale(lockDir: string): Promise<boolean> {
-  let owner: LockOwner;
-  try {
-    owner = JSON.parse(await fs.readFile(path.join(lockDir, 'owner.json'), 'utf8')) as LockOwner;
-  } catch {
-    // The owner writes owner.json right after mkdir; without it, only age tells.
-    const stat = await fs.stat(lockDir).catch(() => undefined);
-    return stat !== undefined && Date.now() - stat.mtimeMs > lockStaleMs;
-  }
-  if (owner.host === os.hostname() && !processAlive(owner.pid)) return true;
-  const stat = await fs.stat(lockDir).catch(() => undefined);
-  return stat !== undefined && Date.now() - stat.mtimeMs > lockStaleMs;
-}
-
-/**
- * Cross-process lock: a directory (mkdir is atomic) whose mtime the holder refreshes. A lock whose
- * holder died on this host, or whose heartbeat stopped, is broken. Breaking it wrongly costs only a
- * duplicate install: installs go to private folders and are published by an atomic rename.
- */
-async function withLock<T>(lockDir: string, log: Log, fn: () => Promise<T>): Promise<T> {
-  const owner: LockOwner = { token: randomBytes(8).toString('hex'), pid: process.pid, host: os.hostname() };
-  let announced = false;
-  for (;;) {
-    try {
-      await fs.mkdir(lockDir);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (await lockIsStale(lockDir)) {
-      log(`ghost: breaking stale install lock ${lockDir}`);
-      const aside = `${lockDir}.stale-${owner.token}`;
-      await fs.rename(lockDir, aside).then(() => fs.rm(aside, { recursive: true, force: true }), () => undefined);
-      continue;
-    }
-    if (!announced) {
-      log(`ghost: waiting for another process to finish installing (${lockDir})`);
-      announced = true;
-    }
-    await sleep(1000);
-  }
-  await fs.writeFile(path.join(lockDir, 'owner.json'), JSON.stringify(owner));
-  const heartbeat = setInterval(() => {
-    const now = new Date();
-    fs.utimes(lockDir, now, now).catch(() => undefined);
-  }, lockHeartbeatMs);
-  heartbeat.unref();
-  try {
-    return await fn();
-  } finally {
-    clearInterval(heartbeat);
-    // Only release our own lock: if it was wrongly broken, it may belong to someone else by now.
-    const current = await fs.readFile(path.join(lockDir, 'owner.json'), 'utf8').catch(() => '');
-    if (current.includes(owner.token)) await fs.rm(lockDir, { recursive: true, force: true });
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -200,7 +127,7 @@ export async function ensureGhostInstalled(log: Log = () => {}): Promise<string>
   const cacheDir = ghostCacheDir();
   if (await exists(path.join(cacheDir, markerFile))) return cacheDir;
   await fs.mkdir(path.dirname(cacheDir), { recursive: true });
-  return withLock(`${cacheDir}.lock`, log, async () => {
+  return withDirLock(`${cacheDir}.lock`, (line) => log(`ghost: ${line}`), async () => {
     if (await exists(path.join(cacheDir, markerFile))) return cacheDir;
     await removeAbandonedInstalls(cacheDir, log);
     if (await exists(cacheDir)) {
