@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmptyPostgresDatabase, dropDatabase, freePort, makeProjectTempDir, repoRoot, runRose, startRose, testRedisUrl, type RunningRose } from '@rose/testing';
+import { copyBuiltSite, createEmptyPostgresDatabase, dropDatabase, freePort, makeProjectTempDir, runRose, startRose, testRedisUrl, type RunningRose } from '@rose/testing';
 
 // `rose serve` on real Postgres and Redis: static pages from disk, the account-menu server
 // island and /api/health on demand, and what happens when Redis goes away.
@@ -21,20 +21,15 @@ describe('rose serve (Postgres + Redis)', () => {
     const database = await createEmptyPostgresDatabase();
     dropDb = database.drop;
     dbName = database.name;
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: testRedisUrl,
-      ROSE_CACHE_NAMESPACE: namespace,
-      ROSE_DATA_DIR: path.join(tmp, '.rose'),
-      ROSE_DIST_DIR: path.join(tmp, 'dist'),
-      ROSE_CONTENT_DIR: path.join(repoRoot, 'content'),
-    };
-    for (const args of [['db', 'migrate'], ['db', 'seed'], ['build']]) {
+    // The demo site's release (built once per checkout state, shared by e2e files) over the
+    // same content seeded into Postgres: the pages are what this database would build.
+    env = { ...(await copyBuiltSite(tmp)), DATABASE_URL: database.url, REDIS_URL: testRedisUrl, ROSE_CACHE_NAMESPACE: namespace };
+    for (const args of [['db', 'migrate'], ['db', 'seed']]) {
       const r = await runRose(args, env, { timeoutMs: 240_000 });
       if (r.code !== 0) throw new Error(`rose ${args.join(' ')} failed:\n${r.stderr}`);
     }
     server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], env);
-  });
+  }, 420_000); // the first file to need the built site builds it: minutes on a busy machine
 
   afterAll(async () => {
     await server?.stop();
