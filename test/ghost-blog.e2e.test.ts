@@ -288,7 +288,10 @@ describe('blog from a real Ghost', { timeout: 300_000 }, () => {
     const oldSlug = posts.bulk1!.slug;
     await editPost('bulk1', { slug: 'feed' });
     const renamed = await deliver(posts.bulk1!.id);
-    expect(renamed).toMatchObject({ status: 'applied', changed: [oldSlug], skipped: [{ kind: 'post', slug: 'feed', reason }] });
+    // Ghost itself also sends the edit to the webhook registered earlier; whichever delivery
+    // comes first removes the old page, the other finds nothing left to change.
+    expect(renamed).toMatchObject({ status: 'applied', skipped: [{ kind: 'post', slug: 'feed', reason }] });
+    expect([[oldSlug], []]).toContainEqual(renamed.changed);
     const after = await rows();
     expect(after.map((p) => p.slug)).not.toContain('search');
     expect(after.map((p) => p.slug)).not.toContain('feed');
