@@ -21,12 +21,14 @@ export interface RenderInWorkers {
 }
 
 /**
- * A whole-part warm render split across `threads` worker threads (Astro renders on one
- * thread; a full build of thousands of pages is CPU-bound). Each thread gets a copy of the
- * snapshots and its own renderer; files come back in one list.
+ * A whole-part warm render split across `threads` shares (Astro renders on one thread; a
+ * full build of thousands of pages is CPU-bound): shares from `firstShare` on each get a
+ * worker thread with a copy of the snapshots and its own renderer (the caller renders the
+ * shares before it in-process); files come back in one list.
  */
-export async function renderInWorkers(job: RenderInWorkers, threads: number, onRendered: (count: number) => void): Promise<RenderedFile[]> {
-  const shares = Array.from({ length: threads }, (_, index) =>
+export async function renderInWorkers(job: RenderInWorkers, threads: number, onRendered: (count: number) => void, opts: { firstShare?: number } = {}): Promise<RenderedFile[]> {
+  const first = opts.firstShare ?? 0;
+  const shares = Array.from({ length: threads - first }, (_, i) => i + first).map((index) =>
     new Promise<RenderedFile[]>((resolve, reject) => {
       const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: { ...job, share: { index, of: threads } } });
       let settled = false;

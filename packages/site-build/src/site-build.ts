@@ -264,20 +264,28 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     try {
       const threads = deps.renderThreads && !renderOnly && expected >= 500 ? deps.renderThreads : undefined;
       files = threads
-        ? await renderInWorkers(
-            {
-              releaseDir: current.dir,
-              release: staged.id,
-              snapshots: request.snapshots,
-              parts,
-              sources: deps.sources.map((s) => ({ part: s.part, prefixes: s.prefixes })),
-              provide: threads.provide,
-            },
-            threads.threads,
-            (n) => {
-              for (let i = 0; i < n; i++) progress.tick();
-            },
-          )
+        ? // This thread renders the first share (it has the renderer and the snapshots
+          // already: one copy fewer in memory); worker threads render the others.
+          (
+            await Promise.all([
+              r.render({ share: { index: 0, of: threads.threads }, select: (p) => owned(p), onRendered: () => progress.tick() }),
+              renderInWorkers(
+                {
+                  releaseDir: current.dir,
+                  release: staged.id,
+                  snapshots: request.snapshots,
+                  parts,
+                  sources: deps.sources.map((s) => ({ part: s.part, prefixes: s.prefixes })),
+                  provide: threads.provide,
+                },
+                threads.threads,
+                (n) => {
+                  for (let i = 0; i < n; i++) progress.tick();
+                },
+                { firstShare: 1 },
+              ),
+            ])
+          ).flat()
         : await r.render({
         // Dynamic pages: those asked for; pages without parameters of the built parts and the
         // shared ones (home, sitemap) always, as they list what changed.
