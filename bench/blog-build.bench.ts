@@ -16,8 +16,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { seedContent, type ContentBundle } from '@rose/blog';
+import { seedContent } from '@rose/blog';
 import { createMigrations, openPglite } from '@rose/db';
+import { generatedBundle } from './generated-posts.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -38,43 +39,6 @@ if (!Number.isInteger(posts) || posts < 1 || posts > 200_000) {
 const scratch = path.join(root, '.rose', 'bench', `run-${Date.now()}`);
 await fs.mkdir(scratch, { recursive: true });
 const log = (s: string) => process.stdout.write(`${s}\n`);
-
-const words = 'market orchard bread cheese apples volunteers members co-op stall harvest soup seeds compost bees honey cider kitchen garden share vote'.split(' ');
-/** Deterministic post body of about 450 words, three paragraphs and a list. */
-function body(i: number): string {
-  const para = (n: number) => Array.from({ length: 140 }, (_, k) => words[(i * 7 + n * 13 + k * 3) % words.length]).join(' ');
-  return `<p>${para(1)}.</p><h2>Section ${i}</h2><p>${para(2)}.</p><ul><li>${para(3).slice(0, 60)}</li><li>${para(4).slice(0, 60)}</li></ul><p>${para(5)}.</p>`;
-}
-
-function bundle(n: number): ContentBundle {
-  const tags = Array.from({ length: 12 }, (_, i) => ({ slug: `tag-${i}`, name: `Tag ${i}`, description: null }));
-  const authors = Array.from({ length: 8 }, (_, i) => ({ slug: `author-${i}`, name: `Author ${i}`, bio: null, website: null, location: null, profileImage: null }));
-  const start = Date.UTC(2020, 0, 1);
-  return {
-    site: { title: 'Bench Co-op', description: 'Benchmark site', locale: 'en-GB', timezone: 'UTC' },
-    authors,
-    tags,
-    navigation: { primary: [{ label: 'Home', url: '/blog/' }], secondary: [] },
-    posts: Array.from({ length: n }, (_, i) => ({
-      type: 'post' as const,
-      slug: `post-${i}`,
-      title: `Post number ${i}`,
-      html: body(i),
-      membersHtml: null,
-      excerpt: `Excerpt of post ${i}.`,
-      featureImage: null,
-      featureImageAlt: null,
-      status: 'published' as const,
-      visibility: 'public' as const,
-      featured: false,
-      publishedAt: new Date(start + i * 3_600_000),
-      updatedAt: null,
-      tags: [`tag-${i % 12}`, `tag-${(i * 5 + 1) % 12}`].filter((t, k, a) => a.indexOf(t) === k),
-      authors: [`author-${i % 8}`],
-      file: `bench/post-${i}.md`,
-    })),
-  };
-}
 
 interface Timed {
   seconds: number;
@@ -111,7 +75,7 @@ const dataDir = path.join(scratch, 'data');
 let t0 = performance.now();
 const handle = await openPglite({ dir: path.join(dataDir, 'pglite') });
 await createMigrations(handle.db, path.join(root, 'migrations')).migrateToLatest();
-const content = bundle(posts);
+const content = generatedBundle(posts);
 await seedContent(handle.db, content);
 await handle.close();
 log(`  generated and seeded ${posts} posts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { RoseError } from '@rose/core';
-import { createReleaseStore, readReleaseFile, type Release, type ReleaseStore } from '@rose/releases';
+import { createReleaseStore, readReleaseFile, type Release } from '@rose/releases';
 import { linkTree, withVariants } from './release-compose.ts';
 import { renderInWorkers, type WorkerProvide } from './render-threads.ts';
-import { onAstroPlanned, rendererFolder, rendererManifestFile } from './renderer-capture.ts';
+import { onAstroPlanned } from './renderer-capture.ts';
 import { sourceHash } from './source-hash.ts';
 import { ownerOf, resolveParts, type Snapshots, type StaticSource } from './static-source.ts';
 import { hasWarmRenderer, loadWarmRenderer, type RenderedFile, type WarmRenderer } from './warm-renderer.ts';
@@ -173,8 +173,8 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     if (!warm) {
       // A new Astro build renders every part: pages of other parts would otherwise be
       // missing or built from other code.
-      const allKeys = new Map<string, string>();
-      for (const s of deps.sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) allKeys.set(p, k);
+      const allKeys = sources.length === deps.sources.length ? keys : new Map<string, string>();
+      if (allKeys !== keys) for (const s of deps.sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) allKeys.set(p, k);
       return astroBuild(request, allKeys, codeHash, started, timings);
     }
     return warmBuild(request, current, sources, parts, keys, codeHash, started, timings, lap);
@@ -364,7 +364,7 @@ const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?)[^"]*/g, /(data-island-i
 export function normalisePerRender(html: string): string {
   return perRender.reduce((s, re) => s.replace(re, '$1'), html);
 }
-export function sameIgnoringIslandIds(a: Buffer, b: Buffer): boolean {
+function sameIgnoringIslandIds(a: Buffer, b: Buffer): boolean {
   if (a.equals(b)) return true;
   if (Math.abs(a.length - b.length) > 256) return false;
   return normalisePerRender(a.toString('utf8')) === normalisePerRender(b.toString('utf8'));
@@ -392,4 +392,3 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-export { rendererFolder, rendererManifestFile, type ReleaseStore };
