@@ -4,7 +4,7 @@ import type { Database } from '@rose/db';
 import { loadImages, publishedFiles, responsiveImage, type PublishedFile, type ResponsiveImage, type StoredImage } from '@rose/media';
 import { loadSiteChrome, type Navigation, type SiteSettings } from '@rose/site-chrome';
 import { isContentImageRef } from './content-images.ts';
-import { countWords, htmlToText } from './markdown.ts';
+import { countWords, htmlToText } from '@rose/rich-text';
 
 export interface TagRef {
   slug: string;

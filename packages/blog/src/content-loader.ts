@@ -4,7 +4,8 @@ import matter from 'gray-matter';
 import { z } from 'zod';
 import { ContentError, linkPaths, parseWithFriendlyErrors } from '@rose/core';
 import type { NavItem, SiteSettings } from '@rose/site-chrome';
-import { renderMarkdown, splitAtMembersMarker } from './markdown.ts';
+import { renderMarkdown } from '@rose/rich-text';
+import { splitAtMembersMarker } from './markdown.ts';
 import { reservedSlugs, slugPattern } from './slug-rules.ts';
 
 /** Everything `content/` describes, validated and ready to seed. */

@@ -3,7 +3,8 @@ import { systemClock, type Clock } from '@rose/core';
 import type { Database, PostVisibility } from '@rose/db';
 import type { SiteSettings } from '@rose/site-chrome';
 import { loadRelations, replaceNavigation, replaceRelations, sameFields, sameList, upsertSetting } from './blog.repository.ts';
-import { resolveGatedBlocks, sanitizePostHtml, splitAtMembersMarker } from './markdown.ts';
+import { sanitizePostHtml } from '@rose/rich-text';
+import { resolveGatedBlocks, splitAtMembersMarker } from './markdown.ts';
 import { slugProblem } from './slug-rules.ts';
 
 /** An author as an external source (Ghost) describes it; `sourceId` is the source's id. */

@@ -10,6 +10,8 @@ export {
 export { errorCatalogue, isErrorCode } from './error-catalogue.ts';
 export { systemClock, createFixedClock, type Clock } from './clock.ts';
 export { parseWithFriendlyErrors } from './validation.ts';
-export { parts, partPath, blogLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
+export { parts, partPath, blogLinks, marketLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
 export { createLinks, linkPaths, type Links } from './part-links.ts';
 export { isSiteOnlyPath } from './part-links.ts';
+export { currencyDigits, parseAmount, formatMoney, isCurrency, type Money } from './money.ts';
+export { isTimeZone, localTimeToInstant } from './zoned-time.ts';

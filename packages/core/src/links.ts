@@ -47,6 +47,26 @@ export const blogLinks = {
   image: (name: string) => partPath('blog', `images/${name}`),
 } as const;
 
+/** Links inside the market; slugs are already validated (lowercase, digits, hyphens). */
+export const marketLinks = {
+  home: () => partPath('market'),
+  category: (slug: string, page = 1) => partPath('market', page <= 1 ? `category/${slug}/` : `category/${slug}/page/${page}/`),
+  producers: () => partPath('market', 'producers/'),
+  producer: (slug: string) => partPath('market', `producers/${slug}/`),
+  product: (slug: string) => partPath('market', `products/${slug}/`),
+  search: () => partPath('market', 'search/'),
+  searchIndex: () => partPath('market', 'search-index.json'),
+  rss: () => partPath('market', 'rss.xml'),
+  jsonFeed: () => partPath('market', 'feed.json'),
+  /** A published image file (content-hashed name, `@rose/media`). */
+  image: (name: string) => partPath('market', `images/${name}`),
+  /** Staff pages (on demand). */
+  manage: () => partPath('market', 'manage/'),
+  manageProduct: (slug: string) => partPath('market', `manage/products/${slug}/`),
+  manageCycles: () => partPath('market', 'manage/cycles/'),
+  manageCycle: (slug: string) => partPath('market', `manage/cycles/${slug}/`),
+} as const;
+
 /** Turns a site-relative path into an absolute URL on the public origin. */
 export function absoluteUrl(siteUrl: string, path: string): string {
   return new URL(path, siteUrl.endsWith('/') ? siteUrl : `${siteUrl}/`).toString();

@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.ts';
-import { blogLinks, partPath, parts, siteLinks, type Part } from './links.ts';
+import { blogLinks, marketLinks, partPath, parts, siteLinks, type Part } from './links.ts';
 
 /**
  * Every link of every part, in one place. Paths are the same on every host (the app serves
@@ -21,7 +21,7 @@ export const linkPaths = {
   /** The site as a whole, outside every part. */
   site: siteLinks,
   blog: blogLinks,
-  market: { home: () => partPath('market') },
+  market: marketLinks,
   events: { home: () => partPath('events') },
   cart: { home: () => partPath('cart') },
   social: { home: () => partPath('social') },

@@ -1,4 +1,4 @@
 export { openDatabase, openPglite, type DatabaseHandle } from './database.ts';
 export { createMigrations, type Migrations } from './migrations.ts';
 export { describeLosses, RollbackRefusedError } from './rollback.ts';
-export type { Database, ContentSource, Job, MediaVariant, MemberTier, PostVisibility, UserRole } from './schema.ts';
+export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus } from './schema.ts';

@@ -2,6 +2,7 @@
 import type { AccountTables } from './schema/accounts.ts';
 import type { BlogTables } from './schema/blog.ts';
 import type { JobTables } from './schema/jobs.ts';
+import type { MarketTables } from './schema/market.ts';
 import type { MediaTables } from './schema/media.ts';
 import type { OAuthTables } from './schema/oauth.ts';
 import type { SiteTables } from './schema/site.ts';
@@ -13,5 +14,6 @@ export type * from './schema/site.ts';
 export type * from './schema/jobs.ts';
 export type * from './schema/oauth.ts';
 export type * from './schema/media.ts';
+export type * from './schema/market.ts';
 
-export interface Database extends AccountTables, BlogTables, SiteTables, JobTables, OAuthTables, MediaTables {}
+export interface Database extends AccountTables, BlogTables, SiteTables, JobTables, OAuthTables, MediaTables, MarketTables {}

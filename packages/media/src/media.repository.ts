@@ -1,11 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { ContentSource, Database, MediaVariant } from '@rose/db';
+import type { MediaSource, Database, MediaVariant } from '@rose/db';
 import type { ProcessedImage } from './image-variants.ts';
 
 /** An image as the database holds it (no bytes). */
 export interface StoredImage {
   ref: string;
-  source: ContentSource;
+  source: MediaSource;
   sourceHash: string;
   width: number;
   height: number;
@@ -32,7 +32,7 @@ export interface ImageCounts {
 const CHUNK = 100;
 
 /** The images a source has, as ref → source hash: what a seed compares against before processing. */
-export async function imageHashes(db: Kysely<Database>, source: ContentSource): Promise<Map<string, string>> {
+export async function imageHashes(db: Kysely<Database>, source: MediaSource): Promise<Map<string, string>> {
   const rows = await db.selectFrom('media_images').select(['ref', 'source_hash']).where('source', '=', source).execute();
   return new Map(rows.map((r) => [r.ref, r.source_hash]));
 }
@@ -45,11 +45,23 @@ export async function imageHashes(db: Kysely<Database>, source: ContentSource): 
  * @example
  * await db.transaction().execute((trx) => replaceImages(trx, 'content', inputs, new Date()));
  */
-export async function replaceImages(trx: Transaction<Database>, source: ContentSource, images: readonly ImageInput[], now: Date): Promise<ImageCounts> {
+export async function replaceImages(trx: Transaction<Database>, source: MediaSource, images: readonly ImageInput[], now: Date): Promise<ImageCounts> {
+  return storeImages(trx, source, images, now, { removeOthers: true });
+}
+
+/**
+ * Adds or updates `images` of `source` and keeps its other images: for sources that grow a
+ * few images at a time (supplier scraping), where no one call knows them all.
+ */
+export async function upsertImages(trx: Transaction<Database>, source: MediaSource, images: readonly ImageInput[], now: Date): Promise<ImageCounts> {
+  return storeImages(trx, source, images, now, { removeOthers: false });
+}
+
+async function storeImages(trx: Transaction<Database>, source: MediaSource, images: readonly ImageInput[], now: Date, opts: { removeOthers: boolean }): Promise<ImageCounts> {
   const counts: ImageCounts = { added: 0, updated: 0, unchanged: 0, removed: 0 };
   const existing = new Map((await trx.selectFrom('media_images').select(['ref', 'source', 'source_hash']).execute()).map((r) => [r.ref, r]));
   const wanted = new Set(images.map((i) => i.ref));
-  const gone = [...existing.values()].filter((r) => r.source === source && !wanted.has(r.ref)).map((r) => r.ref);
+  const gone = opts.removeOthers ? [...existing.values()].filter((r) => r.source === source && !wanted.has(r.ref)).map((r) => r.ref) : [];
   for (let i = 0; i < gone.length; i += CHUNK) await trx.deleteFrom('media_images').where('ref', 'in', gone.slice(i, i + CHUNK)).execute();
   counts.removed = gone.length;
 

@@ -1,11 +1,14 @@
 import type { ColumnType } from 'kysely';
 import type { CreatedAt, UpdatedAt, ContentSource } from './columns.ts';
 
+/** Whose images: the blog's content folder or Ghost, the market's content folder, or supplier scraping. */
+export type MediaSource = ContentSource | 'market' | 'scrape';
+
 /** An image the site publishes: its original's size and the variants made from it (ADR 0010). */
 export interface MediaImagesTable {
   /** What content refers to, e.g. `/images/market.jpg` for content/images/market.jpg. */
   ref: string;
-  source: ContentSource;
+  source: MediaSource;
   /** SHA-256 of the original's bytes and the variant recipe. */
   source_hash: string;
   width: number;

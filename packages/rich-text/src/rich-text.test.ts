@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countWords, htmlToText, readingMinutes, renderMarkdown, sanitizePostHtml } from './markdown.ts';
+import { countWords, htmlToText, readingMinutes, renderMarkdown, sanitizePostHtml } from './rich-text.ts';
 
 describe('markdown and text helpers', () => {
   it('renders markdown and strips anything executable', () => {

@@ -1,0 +1,1 @@
+export { renderMarkdown, sanitizePostHtml, htmlToText, readingMinutes, countWords } from './rich-text.ts';
