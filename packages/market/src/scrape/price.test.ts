@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMoney, minorDigits, parsePrice } from './price.ts';
+import { parsePrice } from './price.ts';
 
 const ok = (minor: number, currency: string, extra: object = {}) => ({ ok: true, minor, currency, ...extra });
 
@@ -125,18 +125,5 @@ describe('parsePrice refuses what it would have to guess', () => {
         ""12 kr": "kr" could mean several currencies; set the supplier's currency to one of SEK, NOK, DKK, ISK",
       ]
     `);
-  });
-});
-
-describe('money helpers', () => {
-  it('knows each currency\'s minor unit', () => {
-    expect([minorDigits('GBP'), minorDigits('JPY'), minorDigits('BHD')]).toEqual([2, 0, 3]);
-  });
-
-  it('formats by the currency without floating point', () => {
-    expect(formatMoney({ minor: 123450, currency: 'GBP' })).toBe('£1,234.50');
-    expect(formatMoney({ minor: 5, currency: 'EUR' })).toBe('€0.05');
-    expect(formatMoney({ minor: 1200, currency: 'JPY' })).toBe('JP¥1,200');
-    expect(formatMoney({ minor: 900719925474099, currency: 'GBP' })).toBe('£9,007,199,254,740.99');
   });
 });

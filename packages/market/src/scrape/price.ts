@@ -1,10 +1,4 @@
-/** An amount of money in the currency's minor unit (pence, cents; yen for JPY). */
-export interface Money {
-  /** A whole number of minor units: `1250` is £12.50, ¥1200 is `1200`. */
-  readonly minor: number;
-  /** ISO 4217 code: `GBP`, `EUR`, `JPY`. */
-  readonly currency: string;
-}
+import { currencyDigits, isCurrency } from '@rose/core';
 
 /** Why a price could not be read. None is guessed around: the page's text is reported instead. */
 export type PriceProblem =
@@ -44,17 +38,6 @@ export interface ParsePriceOptions {
    * that is not such a plain number is then read as shops write prices.
    */
   readonly machine?: boolean;
-}
-
-const knownCurrencies = new Set(Intl.supportedValuesOf('currency'));
-
-/** Digits after the decimal point in `currency` (2 for GBP, 0 for JPY, 3 for BHD), per ISO 4217 as Intl knows it. */
-export function minorDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-}
-
-export function isCurrencyCode(code: string): boolean {
-  return knownCurrencies.has(code);
 }
 
 // Currencies whose own convention writes the decimal point as "." (and groups with "," or "'"):
@@ -145,7 +128,7 @@ const trailingUnit = /\s*(?:\/|\bper\s+)\s*((?:\d+(?:[.,]\d+)?\s*)?[a-zA-Zµ]+)\
 export function parsePrice(input: string | number, defaultCurrency?: string, options: ParsePriceOptions = {}): ParsedPrice {
   const maxMajor = options.maxMajor ?? 10_000_000;
   const fallback = defaultCurrency?.toUpperCase();
-  if (fallback !== undefined && !knownCurrencies.has(fallback)) return fail('unknown-currency', `${JSON.stringify(defaultCurrency)} is not an ISO 4217 currency code`);
+  if (fallback !== undefined && !isCurrency(fallback)) return fail('unknown-currency', `${JSON.stringify(defaultCurrency)} is not an ISO 4217 currency code`);
   if (typeof input === 'number') return parseNumber(input, fallback, maxMajor);
   if (options.machine && /^\s*\d+(?:\.\d+)?\s*$/.test(input)) {
     const [whole, fraction = ''] = input.trim().split('.') as [string, string?];
@@ -173,7 +156,7 @@ export function parsePrice(input: string | number, defaultCurrency?: string, opt
   // Take the currency marks out, leaving a gap so "12EUR" does not join into something else.
   const found: { code: string | undefined; mark: string }[] = [];
   text = text.replace(/(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])/g, (code) => {
-    if (!knownCurrencies.has(code)) return code;
+    if (!isCurrency(code)) return code;
     found.push({ code, mark: code });
     return ' ';
   });
@@ -227,7 +210,7 @@ type Amount = { ok: true; whole: string; fraction: string } | { ok: false; reaso
 
 /** Splits "1.234,50" into whole and fraction digits by the rules in `parsePrice`. */
 function readAmount(raw: string, currency: string, shown: string): Amount {
-  const digits = minorDigits(currency);
+  const digits = currencyDigits(currency);
   const dots = raw.split('.').length - 1;
   const commas = raw.split(',').length - 1;
   let decimal: '.' | ',' | undefined;
@@ -263,7 +246,7 @@ function readAmount(raw: string, currency: string, shown: string): Amount {
 }
 
 function toMoney(whole: string, fraction: string, currency: string, shown: string, maxMajor: number, extra: { from?: boolean; unit?: string | undefined }): ParsedPrice {
-  const digits = minorDigits(currency);
+  const digits = currencyDigits(currency);
   if (fraction.length > digits && /[1-9]/.test(fraction.slice(digits))) return fail('too-many-decimals', `${shown} has ${fraction.length} decimals; ${currency} has ${digits}`);
   const wholeDigits = whole.replace(/^0+(?=\d)/, '');
   if (wholeDigits.length > String(maxMajor).length || Number(wholeDigits) > maxMajor) return fail('absurd', `${shown} is more than ${maxMajor} ${currency}`);
@@ -278,15 +261,4 @@ function fail(reason: PriceProblem, message: string): { ok: false; reason: Price
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * Money as people read it, in the currency's own style: `£1,234.50`, `€3.00`, `¥1,200`.
- * Formatted from a decimal string, so no floating point comes between the minor units and the text.
- */
-export function formatMoney(money: Money, locale = 'en-GB'): string {
-  const digits = minorDigits(money.currency);
-  const text = String(money.minor).padStart(digits + 1, '0');
-  const decimal = digits === 0 ? text : `${text.slice(0, -digits)}.${text.slice(-digits)}`;
-  return new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency }).format(decimal as unknown as number);
 }
