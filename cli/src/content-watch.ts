@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { loadContent, type ContentBundle, type SeedSummary } from '@rose/blog';
+import { loadMarketContent, type MarketBundle, type MarketSeedSummary } from '@rose/market';
 import { RoseError } from '@rose/core';
 import type { Output } from './output.ts';
 
-export type ReseedOutcome = { ok: true; summary: SeedSummary } | { ok: false; error: unknown };
+export type ReseedOutcome = { ok: true; summary: SeedSummary; market?: MarketSeedSummary | undefined } | { ok: false; error: unknown };
 
 export interface ContentWatch {
   stop(): Promise<void>;
@@ -24,6 +25,8 @@ export function watchContent(opts: {
   dir: string;
   /** Applies a validated bundle in one transaction (`services.blog.seed`). */
   seed: (bundle: ContentBundle) => Promise<SeedSummary>;
+  /** Applies the validated market folder (`services.market.seed`), when the content has one. */
+  seedMarket?: (bundle: MarketBundle) => Promise<MarketSeedSummary>;
   out: Output;
   /** Quiet time after the last change before seeding (editors write in bursts). */
   debounceMs?: number;
@@ -43,8 +46,17 @@ export function watchContent(opts: {
     let outcome: ReseedOutcome;
     try {
       const bundle = await loadContent(opts.dir);
-      outcome = { ok: true, summary: await opts.seed(bundle) };
-      const s = outcome.summary;
+      const marketBundle = opts.seedMarket ? await loadMarketContent(opts.dir) : null;
+      const summary = await opts.seed(bundle);
+      const market = marketBundle && opts.seedMarket ? await opts.seedMarket(marketBundle) : undefined;
+      outcome = { ok: true, summary: market && !market.unchanged ? { ...summary, unchanged: false } : summary, market };
+      const s = summary;
+      if (market && !market.unchanged) {
+        const changes = (['producers', 'products', 'variants', 'cycles', 'categories', 'images'] as const)
+          .filter((k) => market[k].added + market[k].updated + market[k].removed > 0)
+          .map((k) => `${k} +${market[k].added} ~${market[k].updated} -${market[k].removed}`);
+        opts.out.info(`Market re-seeded from ${opts.dir}: ${changes.join(', ')}.`);
+      }
       if (!s.unchanged) {
         const counts = (['posts', 'pages', 'tags', 'authors', 'images'] as const)
           .map((k) => [k, s[k]] as const)

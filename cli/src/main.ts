@@ -16,6 +16,7 @@ const commands = {
   dev: () => import('./commands/dev.ts'),
   errors: () => import('./commands/errors.ts'),
   ghost: () => import('./commands/ghost.ts'),
+  market: () => import('./commands/market.ts'),
   oauth: () => import('./commands/oauth.ts'),
   release: () => import('./commands/release.ts'),
   serve: () => import('./commands/serve.ts'),
@@ -157,9 +158,156 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .addOption(new Option('--tier <tier>', 'free or paid').choices(['free', 'paid']).makeOptionMandatory())
     .action((opts: { email: string; tier: 'free' | 'paid' }) => run(program, io, async (ctx) => (await commands.users()).usersSetTier(ctx, opts)));
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const market = program.command('market').description('the market: producers, products, stock and prices, order cycles, supplier scraping');
+  const m = () => commands.market();
+  const producers = market.command('producers').description('the farms and makers who sell at the market');
+  producers
+    .command('list')
+    .description('list producers')
+    .option('--json', 'print JSON')
+    .option('--archived', 'include archived producers')
+    .action((opts: { json?: boolean; archived?: boolean }) => run(program, io, async (ctx) => (await m()).producersList(ctx, opts)));
+  const producerFields = (c: Command, required: boolean) => {
+    const name = '--name <name>';
+    (required ? c.requiredOption(name, 'display name') : c.option(name, 'display name'))
+      .option('--location <place>', 'village or town')
+      .option('--website <url>', 'their website (http or https)')
+      .option('--email <address>', 'contact email')
+      .option('--phone <number>', 'contact phone')
+      .option('--story <markdown>', 'their story, in markdown')
+      .option('--featured', 'feature them on the market home page')
+      .option('--no-featured', 'stop featuring them');
+    return c;
+  };
+  producerFields(producers.command('add').description('add a producer').requiredOption('--slug <slug>', 'address on the site: lowercase letters, digits, hyphens'), true).action(
+    (opts: { slug: string; name: string }) => run(program, io, async (ctx) => (await m()).producersAdd(ctx, opts)),
+  );
+  producerFields(producers.command('update').description("change a producer's details (only the fields given)").argument('<slug>', 'the producer'), false).action(
+    (slug: string, opts: object) => run(program, io, async (ctx) => (await m()).producersUpdate(ctx, slug, opts)),
+  );
+  producers
+    .command('archive')
+    .description('take a producer and their products off the market (kept for past orders)')
+    .argument('<slug>', 'the producer')
+    .option('--force', 'do not ask for confirmation')
+    .action((slug: string, opts: { force?: boolean }) => run(program, io, async (ctx) => (await m()).producersArchive(ctx, slug, opts)));
+
+  const products = market.command('products').description('products, their variants, stock and prices');
+  products
+    .command('list')
+    .description('list products with their variants, prices and stock')
+    .option('--producer <slug>', 'only this producer')
+    .option('--category <slug>', 'only this category')
+    .option('--json', 'print JSON')
+    .option('--archived', 'include archived products')
+    .action((opts: { json?: boolean; archived?: boolean; producer?: string; category?: string }) => run(program, io, async (ctx) => (await m()).productsList(ctx, opts)));
+  products
+    .command('add')
+    .description('add a product with its first variant')
+    .requiredOption('--slug <slug>', 'address on the site: lowercase letters, digits, hyphens')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--producer <slug>', 'who makes it')
+    .option('--category <slug>', 'category')
+    .option('--description <text>', 'a sentence or two')
+    .requiredOption('--sku <sku>', "the variant's SKU: uppercase letters, digits, hyphens")
+    .requiredOption('--unit <unit>', 'how it is sold: bag, jar, each, kg…')
+    .option('--size <size>', 'e.g. "500 g"')
+    .requiredOption('--price <amount>', 'e.g. 3.50 (in --currency)')
+    .option('--currency <code>', 'ISO 4217 code', 'GBP')
+    .option('--stock <count>', 'how many there are, or on-demand (made to order)', '0')
+    .action((opts: Parameters<Awaited<ReturnType<typeof m>>['productsAdd']>[1]) => run(program, io, async (ctx) => (await m()).productsAdd(ctx, opts)));
+  products
+    .command('update')
+    .description("change a product's details (only the fields given)")
+    .argument('<slug>', 'the product')
+    .option('--name <name>', 'display name')
+    .option('--category <slug>', 'category (none: no category)')
+    .option('--description <text>', 'a sentence or two')
+    .option('--available', 'offered now')
+    .option('--unavailable', 'not offered now (out of season)')
+    .action((slug: string, opts: { name?: string; category?: string; description?: string; available?: boolean; unavailable?: boolean }) =>
+      run(program, io, async (ctx) => {
+        if (opts.available && opts.unavailable) throw new InvalidArgumentError('give --available or --unavailable, not both.');
+        const { unavailable, ...rest } = opts;
+        return (await m()).productsUpdate(ctx, slug, { ...rest, ...(unavailable ? { available: false } : {}) });
+      }),
+    );
+  products
+    .command('archive')
+    .description('take a product off the market (kept for past orders)')
+    .argument('<slug>', 'the product')
+    .option('--force', 'do not ask for confirmation')
+    .action((slug: string, opts: { force?: boolean }) => run(program, io, async (ctx) => (await m()).productsArchive(ctx, slug, opts)));
+  products
+    .command('stock')
+    .description("set a variant's stock")
+    .argument('<sku>', 'the variant')
+    .argument('<count>', 'how many there are now, or on-demand')
+    .action((sku: string, count: string) => run(program, io, async (ctx) => (await m()).productsStock(ctx, sku, count)));
+  products
+    .command('price')
+    .description("set a variant's price")
+    .argument('<sku>', 'the variant')
+    .argument('<amount>', 'e.g. 3.50')
+    .option('--currency <code>', "ISO 4217 code (default: the variant's)")
+    .action((sku: string, amount: string, opts: { currency?: string }) => run(program, io, async (ctx) => (await m()).productsPrice(ctx, sku, amount, opts)));
+
+  const cycles = market.command('cycles').description('order cycles: when ordering opens and closes, and what is offered');
+  cycles
+    .command('list')
+    .description('list order cycles (open, upcoming, closed)')
+    .option('--json', 'print JSON')
+    .option('--archived', 'include archived cycles')
+    .action((opts: { json?: boolean; archived?: boolean }) => run(program, io, async (ctx) => (await m()).cyclesList(ctx, opts)));
+  cycles
+    .command('add')
+    .description('add an order cycle')
+    .requiredOption('--slug <slug>', 'lowercase letters, digits, hyphens')
+    .requiredOption('--name <name>', 'e.g. "Spring market 2027"')
+    .requiredOption('--opens <time>', 'local time in --zone, e.g. 2027-04-01T08:00')
+    .requiredOption('--closes <time>', 'local time in --zone, e.g. 2027-04-30T20:00')
+    .option('--zone <zone>', 'IANA time zone', 'Europe/London')
+    .option('--note <text>', 'pickup or delivery note')
+    .option('--producer <slug>', "offer this producer's available products (repeat for more)", collect)
+    .option('--product <slug>', 'offer this product (repeat for more)', collect)
+    .action((opts: { slug: string; name: string; opens: string; closes: string; zone: string; note?: string; producer?: string[]; product?: string[] }) =>
+      run(program, io, async (ctx) => (await m()).cyclesAdd(ctx, opts)),
+    );
+  cycles
+    .command('update')
+    .description('change an order cycle (only what is given)')
+    .argument('<slug>', 'the cycle')
+    .option('--name <name>', 'display name')
+    .option('--opens <time>', 'local time, e.g. 2027-04-01T08:00')
+    .option('--closes <time>', 'local time, e.g. 2027-04-30T20:00')
+    .option('--zone <zone>', 'IANA time zone the times are in')
+    .option('--note <text>', 'pickup or delivery note')
+    .option('--add-product <slug>', 'offer this product too (repeat for more)', collect)
+    .option('--remove-product <slug>', 'stop offering this product (repeat for more)', collect)
+    .action((slug: string, opts: { name?: string; opens?: string; closes?: string; zone?: string; note?: string; addProduct?: string[]; removeProduct?: string[] }) =>
+      run(program, io, async (ctx) => {
+        const { addProduct, removeProduct, ...rest } = opts;
+        return (await m()).cyclesUpdate(ctx, slug, { ...rest, ...(addProduct ? { add: addProduct } : {}), ...(removeProduct ? { remove: removeProduct } : {}) });
+      }),
+    );
+  cycles
+    .command('archive')
+    .description('end and hide an order cycle')
+    .argument('<slug>', 'the cycle')
+    .option('--force', 'do not ask for confirmation')
+    .action((slug: string, opts: { force?: boolean }) => run(program, io, async (ctx) => (await m()).cyclesArchive(ctx, slug, opts)));
+  market
+    .command('audit')
+    .description('who changed what in the market, newest first')
+    .addOption(new Option('--entity <kind>', 'only this kind').choices(['producer', 'product', 'variant', 'cycle']))
+    .option('--slug <slug>', 'only this slug or SKU')
+    .addOption(new Option('--limit <n>', 'how many entries').argParser(parseSteps).default(50))
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean; entity?: string; slug?: string; limit: number }) => run(program, io, async (ctx) => (await m()).marketAudit(ctx, opts)));
+
   const oauth = program.command('oauth').description('the OpenID Connect provider: clients and signing keys');
   const clients = oauth.command('clients').description('applications that may sign users in');
-  const collect = (value: string, previous: string[] = []) => [...previous, value];
   clients
     .command('add')
     .description('register an application (authorization code + PKCE)')

@@ -82,16 +82,19 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
   }
   const dir = opts.content ?? ctx.config.contentDir;
   const { loadContent, seedContent, readContentImages, prepareContentImages } = await import('@rose/blog');
-  // Validate every file before touching the database.
+  const { loadMarketContent, prepareMarketImages, seedMarket } = await import('@rose/market');
+  // Validate every file (the blog's and the market's) before touching the database.
   const bundle = await loadContent(dir);
   const images = await readContentImages(dir, bundle);
+  const market = await loadMarketContent(dir);
   const handle = await openMigrations(ctx);
   try {
     await handle.migrations.assertCurrent();
     // Responsive variants of new or changed images, stored with the posts in one transaction.
     const prepared = await prepareContentImages(handle.database.db, images);
     const summary = await seedContent(handle.database.db, bundle, { clock: systemClock, prune: Boolean(opts.prune), images: prepared });
-    if (summary.unchanged) {
+    const marketSummary = market ? await seedMarket(handle.database.db, market, { clock: systemClock, prune: Boolean(opts.prune), images: await prepareMarketImages(handle.database.db, market) }) : undefined;
+    if (summary.unchanged && (marketSummary?.unchanged ?? true)) {
       ctx.out.info(`Nothing to do: the database already matches ${dir}.`);
       return;
     }
@@ -103,6 +106,17 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
     ctx.out.info(line('authors', summary.authors));
     ctx.out.info(line('images', summary.images));
     ctx.out.info(`  navigation ${summary.navigation.changed ? 'updated' : 'unchanged'} (${summary.navigation.items} items), site settings ${summary.site.changed ? 'updated' : 'unchanged'}`);
+    if (marketSummary) {
+      const archived = (name: string, c: SeedCounts) => `  ${name.padEnd(11)} +${c.added} added, ~${c.updated} updated, -${c.removed} archived, ${c.unchanged} unchanged`;
+      ctx.out.info(`Market (${path.join(dir, 'market')}):`);
+      ctx.out.info(archived('producers', marketSummary.producers));
+      ctx.out.info(archived('products', marketSummary.products));
+      ctx.out.info(archived('variants', marketSummary.variants));
+      ctx.out.info(archived('cycles', marketSummary.cycles));
+      ctx.out.info(line('categories', marketSummary.categories));
+      ctx.out.info(line('images', marketSummary.images));
+      if (marketSummary.keptStaffEdits > 0) ctx.out.info(`  ${marketSummary.keptStaffEdits} row(s) staff edited since were left as they are`);
+    } else ctx.out.info(`No market/ folder in ${dir}: the market was left as it is.`);
   } finally {
     await handle.close();
   }

@@ -33,7 +33,7 @@ export async function devServer(given: CommandContext, requested: ServeOptions):
   const reload = () => (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('rose.dev-reload')]?.();
   const contentWatch = ctx.config.ghost
     ? undefined
-    : watchContent({ dir: ctx.config.contentDir, seed: (bundle) => services.blog.seed(bundle, { contentDir: ctx.config.contentDir }), out: ctx.out, onReseeded: (r) => r.ok && !r.summary.unchanged && reload() });
+    : watchContent({ dir: ctx.config.contentDir, seed: (bundle) => services.blog.seed(bundle, { contentDir: ctx.config.contentDir }), seedMarket: (bundle) => services.market.seed(bundle), out: ctx.out, onReseeded: (r) => r.ok && !r.summary.unchanged && reload() });
   return {
     url: `http://${opts.host}:${port}/`,
     async stop() {

@@ -24,8 +24,9 @@ export async function enqueueBlogJob(trx: Transaction<Database>, job: BlogJob): 
   else await enqueue(trx, blogRebuildJob, { slugs: job.slugs, shared: job.shared });
 }
 
+/** A targeted rebuild of one static part (blog, market). */
 export interface RebuildRequest {
-  part: 'blog';
+  part: 'blog' | 'market';
   slugs: string[];
   shared: boolean;
 }

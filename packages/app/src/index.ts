@@ -8,3 +8,20 @@ export type { SessionUser, ValidSession } from '@rose/auth';
 // What static pages render with: the blog's views and feeds, the media part's image type.
 export { renderRss, renderAtom, renderJsonFeed, renderSitemap, blogSitemapEntries, buildSearchIndex, type BlogSnapshot, type PostView } from '@rose/blog';
 export type { ResponsiveImage } from '@rose/media';
+export {
+  productJsonLd,
+  buildMarketSearchIndex,
+  marketSitemapEntries,
+  renderMarketRss,
+  marketPerPage,
+  cycleState,
+  type MarketSnapshot,
+  type ProductView,
+  type ProductCard,
+  type ProducerView,
+  type CategoryView,
+  type CycleView,
+  type LiveProduct,
+  type Availability,
+} from '@rose/market';
+export { marketStockFragment } from './wire-market.ts';

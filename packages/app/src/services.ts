@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts';
 import { wireGhost, type GhostServices } from './wire-ghost.ts';
 import { wireOAuth, type OAuthServices } from './wire-oauth.ts';
+import { wireMarket, type MarketServices } from './wire-market.ts';
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -61,6 +62,8 @@ export interface Services {
      */
     seed(bundle: ContentBundle, opts?: { prune?: boolean; contentDir?: string }): Promise<SeedSummary>;
   };
+  /** The market: its snapshot, live stock, staff verbs, seeding. */
+  readonly market: MarketServices;
   /** `jobHandlers`: the outbox handlers of account mail, for every worker to register. */
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
   /** The OpenID provider, its clients and keys, connected apps, single sign-on. */
@@ -118,6 +121,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const accountMail = createAccountMailHandlers({ db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(db)).site.title });
   const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
   const oauth = wireOAuth({ db, config, sessions, logger });
+  const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake });
 
   const services: Services = {
     config,
@@ -129,6 +133,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     migrations,
     fragments,
     ghost,
+    market,
     auth: { sessions, accounts, mailer, jobHandlers: accountMail },
     oauth,
     frontHandlers: [oauth.handle],

@@ -1,11 +1,13 @@
 import type { BlogSnapshot } from '@rose/blog';
 import type { Config } from '@rose/config';
+import type { MarketSnapshot } from '@rose/market';
 import { getServices } from './services.ts';
 
-/** What prerendered pages read: the config and the blog snapshot. */
+/** What prerendered pages read: the config and each part's snapshot. */
 export interface SiteData {
   config: Config;
   blog: BlogSnapshot;
+  market: MarketSnapshot;
   /** Bytes of the media files the snapshots list (`mediaFiles`), by name. */
   media: { read(name: string): Promise<Uint8Array> };
   /** The release being built, when there is one (not in dev). */
@@ -32,7 +34,7 @@ export async function getSiteData(): Promise<SiteData> {
       return bytes;
     },
   };
-  return { config: services.config, blog: await services.blog.snapshot(), media };
+  return { config: services.config, blog: await services.blog.snapshot(), market: await services.market.snapshot(), media };
 }
 
 /** May be given a promise, so pages can wait while the build's data is still being read. */

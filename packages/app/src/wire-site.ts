@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { RoseError, isErrorCode, linkPaths } from '@rose/core';
 import { createMigrations, openDatabase } from '@rose/db';
 import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot } from '@rose/blog';
+import { loadMarketSnapshot, marketPageKeys, type MarketSnapshot } from '@rose/market';
 import type { Config } from '@rose/config';
 import type { Database } from '@rose/db';
 import { fillMediaFolder, mediaFolder } from '@rose/media';
@@ -17,7 +18,7 @@ import { provideSiteData } from './site-data.ts';
 export function staticSources(config: Config): StaticSource<unknown, Kysely<Database>>[] {
   // Image files come from the database into a local folder the pages read while rendering
   // (ADR 0010): copied once, as their names are their content.
-  const withMedia = async (db: Kysely<Database>, snapshot: BlogSnapshot) => {
+  const withMedia = async <S extends { mediaFiles: { name: string }[] }>(db: Kysely<Database>, snapshot: S) => {
     await fillMediaFolder(db, mediaDir(config), snapshot.mediaFiles.map((f) => f.name));
     return snapshot;
   };
@@ -29,7 +30,16 @@ export function staticSources(config: Config): StaticSource<unknown, Kysely<Data
     pageKeys: (snapshot) => blogPageKeys(snapshot, config.postsPerPage),
     describe: (s) => `${s.posts.length} posts, ${s.pages.length} pages, ${s.tags.length} tags, ${s.authors.length} authors, ${s.images.length} images`,
   };
-  return [blog as StaticSource<unknown, Kysely<Database>>];
+  // The market's snapshot is a handful of queries at any size: a change re-reads all of it.
+  const market: StaticSource<MarketSnapshot, Kysely<Database>> = {
+    part: 'market',
+    prefixes: [linkPaths.market.home()],
+    read: async (db) => withMedia(db, await loadMarketSnapshot(db)),
+    refresh: async (db) => withMedia(db, await loadMarketSnapshot(db)),
+    pageKeys: (snapshot) => marketPageKeys(snapshot),
+    describe: (s) => `${s.products.length} products, ${s.producers.length} producers, ${s.categories.length} categories, ${s.cycles.length} cycles`,
+  };
+  return [blog as StaticSource<unknown, Kysely<Database>>, market as StaticSource<unknown, Kysely<Database>>];
 }
 
 /** Where builds keep the media files pages publish (a cache of the database's, by content hash). */
@@ -53,6 +63,7 @@ export function provideRenderData(config: Config, data: RenderData | undefined):
     data && {
       config,
       blog: data.snapshots.blog as BlogSnapshot,
+      market: data.snapshots.market as MarketSnapshot,
       media: mediaFolder(mediaDir(config)),
       release: data.release,
       ...(data.renderOnly ? { renderOnly: data.renderOnly } : {}),

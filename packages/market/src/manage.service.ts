@@ -26,6 +26,8 @@ export interface ManageDeps {
   clock?: Clock;
   /** Runs in the change's transaction (queue the rebuild in the same commit: the outbox rule). */
   afterChange?: (trx: Transaction<Database>, change: MarketChange) => Promise<void>;
+  /** Runs once the change is committed (purge caches: a purge before the commit could be refilled with old data). */
+  afterCommit?: (change: MarketChange) => Promise<void>;
 }
 
 const slug = z.string().trim().regex(marketSlugPattern, 'expected a slug: lowercase letters, digits and single hyphens (e.g. "higher-farm")').max(120);
@@ -143,14 +145,16 @@ export function createMarketManager(deps: ManageDeps) {
   const clock = deps.clock ?? systemClock;
   const change = async (actor: string, entity: 'producer' | 'product' | 'variant' | 'cycle', entitySlug: string, action: string, details: unknown, touched: MarketChange, run: (trx: Transaction<Database>, now: Date) => Promise<Result<void, ManageError>>): Promise<Result<void, ManageError>> => {
     try {
-      return await db.transaction().execute(async (trx) => {
+      const result = await db.transaction().execute(async (trx) => {
         const now = clock.now();
-        const result = await run(trx, now);
-        if (!result.ok) throw new Abort(result.error);
+        const outcome = await run(trx, now);
+        if (!outcome.ok) throw new Abort(outcome.error);
         await trx.insertInto('market_audit').values({ actor, action, entity, entity_slug: entitySlug, details: JSON.stringify(details ?? {}), at: now }).execute();
         await deps.afterChange?.(trx, touched);
-        return result;
+        return outcome;
       });
+      await deps.afterCommit?.(touched);
+      return result;
     } catch (error) {
       if (error instanceof Abort) return err(error.reason);
       if ((error as { code?: string }).code === '23505') return err({ type: 'conflict', message: `That ${entity} already exists (${(error as { detail?: string }).detail ?? entitySlug}).` });
