@@ -25,3 +25,4 @@ export {
   type Availability,
 } from '@rose/market';
 export { marketStockFragment } from './wire-market.ts';
+export { describeManageError, type ManageError } from '@rose/market';

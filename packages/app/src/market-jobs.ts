@@ -19,8 +19,14 @@ export async function enqueueMarketRebuild(trx: Transaction<Database>, change: M
   await enqueue(trx, marketRebuildJob, { products: change.products, producers: change.producers });
 }
 
-export function createMarketJobHandlers(rebuild: (request: RebuildRequest) => Promise<void>): Record<string, BatchHandler> {
-  return handle(marketRebuildJob, async (payloads) =>
-    rebuild({ part: 'market', slugs: [...new Set(payloads.flatMap((p) => [...p.products, ...p.producers]))].sort(), shared: false }),
-  );
+/**
+ * The market's rebuild: the stock island's cache is purged first — here too, because the
+ * change may have been made by another process (a CLI command) whose purge reached only its
+ * own in-process cache — then the pages whose keys changed are re-rendered.
+ */
+export function createMarketJobHandlers(purgeStock: () => Promise<unknown>, rebuild: (request: RebuildRequest) => Promise<void>): Record<string, BatchHandler> {
+  return handle(marketRebuildJob, async (payloads) => {
+    await purgeStock();
+    await rebuild({ part: 'market', slugs: [...new Set(payloads.flatMap((p) => [...p.products, ...p.producers]))].sort(), shared: false });
+  });
 }

@@ -4,6 +4,7 @@ import { createWorker, type Worker } from '@rose/jobs';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
 import { createMarketJobHandlers } from './market-jobs.ts';
+import { marketStockFragment } from './wire-market.ts';
 import type { Services } from './services.ts';
 import { readSnapshots, staticSources } from './wire-site.ts';
 
@@ -56,7 +57,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
   const worker = createWorker({
     db,
     // Without a build pipeline (rose dev) rebuild jobs stay queued for a worker that has one.
-    handlers: siteBuild ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(rebuild), ...services.auth.jobHandlers } : { ...services.auth.jobHandlers },
+    handlers: siteBuild ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild), ...services.auth.jobHandlers } : { ...services.auth.jobHandlers },
     logger: services.logger,
     clock: services.clock,
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
