@@ -179,6 +179,16 @@ describe('limits', () => {
     expect(result).toEqual({ kind: 'refused', reason: 'timeout', url: `${s.origin}/slow`, message: `${s.origin}/slow: no complete answer within 200 ms; the page was skipped` });
   });
 
+  it('counts a DNS lookup that never answers against the timeout', async () => {
+    const f = fetcher({ timeoutMs: 100, lookup: () => new Promise(() => {}) });
+    expect(await f.fetchText(page('http://shop.test/', ['shop.test']))).toEqual({
+      kind: 'refused',
+      reason: 'timeout',
+      url: 'http://shop.test/',
+      message: 'http://shop.test/: no complete answer within 100 ms; the page was skipped',
+    });
+  });
+
   it('stops reading a body past the cap, announced or not', async () => {
     const big = 'x'.repeat(64 * 1024);
     const s = await serve((req, res) => {

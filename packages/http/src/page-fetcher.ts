@@ -163,7 +163,7 @@ export function createPageFetcher(options: PageFetcherOptions = {}): PageFetcher
         const problem = checkUrl(url, req.allowedHosts, hop > 0);
         if (problem) return problem;
         seen.add(withoutHash(url));
-        const target = await resolveTarget(url, lookupAll, allowPrivate);
+        const target = await resolveTarget(url, lookupAll, allowPrivate, signal);
         if ('kind' in target) return target;
         const headers: OutgoingHttpHeaders = {
           'user-agent': userAgent,
@@ -318,7 +318,7 @@ type Target = { address: string; family: number };
  * addresses are allowed, every address the name has must be public: a name that also
  * resolves to 127.0.0.1 is refused rather than tried on its other addresses.
  */
-async function resolveTarget(url: URL, lookupAll: LookupAll, allowPrivate: boolean): Promise<Target | PageRefusal> {
+async function resolveTarget(url: URL, lookupAll: LookupAll, allowPrivate: boolean, signal: AbortSignal): Promise<Target | PageRefusal> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host);
   if (literal) {
@@ -332,8 +332,9 @@ async function resolveTarget(url: URL, lookupAll: LookupAll, allowPrivate: boole
   }
   let addresses: readonly { address: string; family: number }[];
   try {
-    addresses = await lookupAll(name);
+    addresses = await untilAborted(lookupAll(name), signal);
   } catch (error) {
+    if (signal.aborted) throw error;
     return refuse('network', url, `could not resolve ${name} (${networkText(error)}); the page was skipped`);
   }
   const first = addresses[0];
@@ -345,6 +346,25 @@ async function resolveTarget(url: URL, lookupAll: LookupAll, allowPrivate: boole
     }
   }
   return { address: first.address, family: first.family === 6 || isIP(first.address) === 6 ? 6 : 4 };
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (a DNS lookup cannot be cancelled, only left). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 const ipv4Ranges: [string, number, string][] = [

@@ -224,9 +224,12 @@ export async function scrapeSupplier(supplier: SupplierConfig, options: ScrapeOp
     }
   }
 
+  const seenSitemaps = new Set<string>();
   async function visitSitemap(url: string): Promise<void> {
     signal?.throwIfAborted();
-    if (sitemapsRead >= maxSitemaps) return;
+    // An index may list a sitemap twice, or itself.
+    if (seenSitemaps.has(url) || sitemapsRead >= maxSitemaps) return;
+    seenSitemaps.add(url);
     sitemapsRead++;
     if (!(await allowedByRobots(url))) return;
     const result = await limiter.run(new URL(url).host, () => fetcher.fetchBytes({ url, accept: sitemapTypes, allowedHosts: supplier.allowedHosts, maxBytes: sitemapMaxBytes, signal }), signal);
