@@ -72,6 +72,8 @@ export async function up(db: Db): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('product_id', 'uuid', (c) => c.notNull().references('market_products.id'))
     .addColumn('sku', 'text', (c) => c.notNull().unique().check(sql`sku ~ '^[A-Z0-9]+(-[A-Z0-9]+)*$'`))
+    // A scraped variant's SKU as the supplier writes it ('' when the page gives none).
+    .addColumn('supplier_sku', 'text')
     .addColumn('unit', 'text', (c) => c.notNull())
     .addColumn('size', 'text')
     .addColumn('price_minor', 'integer', (c) => c.notNull().check(sql`price_minor >= 0`))
@@ -154,6 +156,8 @@ export async function up(db: Db): Promise<void> {
     .addColumn('supplier', 'text', (c) => c.notNull())
     .addColumn('etag', 'text')
     .addColumn('last_modified', 'text')
+    // The product found on the page (its canonical URL): kept as it is when the page answers 304.
+    .addColumn('product_url', 'text')
     .addColumn('fetched_at', 'timestamptz', (c) => c.notNull())
     .execute();
 

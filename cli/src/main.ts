@@ -82,6 +82,11 @@ function parseHost(value: string): string {
   return value;
 }
 
+function parseHours(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) < 0.25 || Number(value) > 720) throw new InvalidArgumentError('expected a number of hours from 0.25 to 720, e.g. 24.');
+  return Number(value);
+}
+
 function parseSteps(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
   return Number(value);
@@ -227,11 +232,7 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .option('--available', 'offered now')
     .option('--unavailable', 'not offered now (out of season)')
     .action((slug: string, opts: { name?: string; category?: string; description?: string; available?: boolean; unavailable?: boolean }) =>
-      run(program, io, async (ctx) => {
-        if (opts.available && opts.unavailable) throw new InvalidArgumentError('give --available or --unavailable, not both.');
-        const { unavailable, ...rest } = opts;
-        return (await m()).productsUpdate(ctx, slug, { ...rest, ...(unavailable ? { available: false } : {}) });
-      }),
+      run(program, io, async (ctx) => (await m()).productsUpdate(ctx, slug, opts)),
     );
   products
     .command('archive')
@@ -297,6 +298,19 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .argument('<slug>', 'the cycle')
     .option('--force', 'do not ask for confirmation')
     .action((slug: string, opts: { force?: boolean }) => run(program, io, async (ctx) => (await m()).cyclesArchive(ctx, slug, opts)));
+  market
+    .command('scrape')
+    .description("read products and prices from suppliers' websites (content/market/suppliers.json)")
+    .argument('[suppliers...]', 'supplier slugs (default: all)')
+    .option('--dry-run', 'fetch and report what would change, change nothing')
+    .option('--schedule', 'queue the scrape for the worker instead of running it here')
+    .addOption(new Option('--every <hours>', 'with --schedule: run again every this many hours').argParser(parseHours))
+    .option('--status', 'show the last run of each supplier')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--allow-private-addresses', 'let fetches reach loopback and private addresses (tests against local sites only)').hideHelp())
+    .action((suppliers: string[], opts: { dryRun?: boolean; schedule?: boolean; every?: number; status?: boolean; json?: boolean; allowPrivateAddresses?: boolean }) =>
+      run(program, io, async (ctx) => (await m()).marketScrape(ctx, suppliers, opts)),
+    );
   market
     .command('audit')
     .description('who changed what in the market, newest first')

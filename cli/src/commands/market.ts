@@ -151,7 +151,10 @@ export async function productsAdd(
   });
 }
 
-export async function productsUpdate(ctx: CommandContext, slug: string, opts: { name?: string; category?: string; description?: string; available?: boolean }): Promise<void> {
+export async function productsUpdate(ctx: CommandContext, slug: string, given: { name?: string; category?: string; description?: string; available?: boolean; unavailable?: boolean }): Promise<void> {
+  if (given.available && given.unavailable) throw new RoseError({ code: 'bad-argument', title: 'Contradicting options', message: 'Give --available or --unavailable, not both.' });
+  const { unavailable, ...opts } = { ...given, ...(given.unavailable ? { available: false } : {}) };
+  void unavailable;
   const input = {
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.category !== undefined ? { category: opts.category === 'none' ? null : opts.category } : {}),
@@ -256,5 +259,62 @@ export async function marketAudit(ctx: CommandContext, opts: { json?: boolean; e
     if (opts.json) return ctx.out.info(JSON.stringify(rows, null, 2));
     if (rows.length === 0) return ctx.out.info('No market changes recorded.');
     for (const r of rows) ctx.out.info(`${r.at.toISOString()}  ${r.actor.padEnd(22)} ${r.action.padEnd(8)} ${r.entity} ${r.slug}  ${JSON.stringify(r.details)}`);
+  });
+}
+
+export async function marketScrape(
+  ctx: CommandContext,
+  suppliers: string[],
+  opts: { dryRun?: boolean; schedule?: boolean; every?: number; status?: boolean; json?: boolean; allowPrivateAddresses?: boolean },
+): Promise<void> {
+  if (opts.every !== undefined && !opts.schedule) {
+    throw new RoseError({ code: 'bad-argument', title: 'Option needs --schedule', message: '--every says how often a scheduled scrape repeats; it goes with --schedule.', hint: 'rose market scrape --schedule --every 24' });
+  }
+  await ctx.withServices(async (services) => {
+    await services.migrations.assertCurrent();
+    const locale = (await services.site.chrome()).site.locale;
+    const money = (m: { minor: number; currency: string }) => formatMoney(m, locale);
+    if (opts.status) {
+      const runs = await services.market.scrapeRuns();
+      if (opts.json) return ctx.out.info(JSON.stringify(runs, null, 2));
+      if (runs.length === 0) return ctx.out.info('No scrape has run yet. Run `rose market scrape`.');
+      for (const r of runs) {
+        const report = 'new' in r.report ? r.report : undefined;
+        ctx.out.info(
+          `${r.supplier.padEnd(24)} ${r.status.padEnd(7)} ${r.startedAt.toISOString()} · ${r.pages} page(s)${report ? ` · ${report.new.length} new, ${report.priceChanged.length} price changed, ${report.gone.length} gone, ${report.errors.length} problem(s)` : ''}${r.error ? ` · ${r.error}` : ''}`,
+        );
+      }
+      return;
+    }
+    if (opts.schedule) {
+      const { replaced } = await services.market.scheduleScrape(suppliers, { ...(opts.every ? { everyHours: opts.every } : {}), ...(opts.allowPrivateAddresses ? { allowPrivateAddresses: true } : {}) });
+      const who = suppliers.length ? suppliers.join(', ') : 'every supplier';
+      ctx.out.info(`Queued a scrape of ${who}${opts.every ? `, repeating every ${opts.every} hour(s)` : ''}; \`rose serve\` or \`rose worker\` runs it${replaced ? ` (replaces ${replaced} queued before)` : ''}. \`rose market scrape --status\` shows the last run.`);
+      return;
+    }
+    let line = '';
+    const runs = await services.market.scrape(suppliers, {
+      dryRun: Boolean(opts.dryRun),
+      allowPrivateAddresses: Boolean(opts.allowPrivateAddresses),
+      onSupplierStart: (s) => {
+        if (!ctx.out.isTTY) ctx.out.error(`Scraping ${s}…`);
+      },
+      onProgress: (s, done, total, url) => {
+        if (!ctx.out.isTTY) return;
+        line = `\r${s}: ${done}/${total} ${url.length > 60 ? `${url.slice(0, 57)}…` : url}`;
+        process.stderr.write(`${line}\x1b[K`);
+      },
+    });
+    if (line) process.stderr.write('\r\x1b[K');
+    if (opts.json) ctx.out.info(JSON.stringify(runs, null, 2));
+    else {
+      if (opts.dryRun) ctx.out.info('Dry run: nothing was changed. This is what a run would do:');
+      for (const run of (await import('@rose/market')).describeRunLines(runs, money)) ctx.out.info(run);
+    }
+    const failed = runs.filter((r) => !r.ok);
+    // One bad page is a problem in the report; a supplier that could not be scraped at all fails the run.
+    if (failed.length > 0) {
+      throw new RoseError({ code: 'bad-argument', title: 'Scrape failed', message: `${failed.length} of ${runs.length} supplier(s) could not be scraped: ${failed.map((f) => f.supplier).join(', ')}.`, hint: 'See the lines above; the other suppliers were applied.' });
+    }
   });
 }

@@ -1,9 +1,11 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@rose/db';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
+import { sql } from 'kysely';
 import type { MarketChange } from '@rose/market';
 import type { RebuildRequest } from './blog-jobs.ts';
+import type { Services } from './services.ts';
 
 const slugs = z.array(z.string().min(1).max(200)).max(100_000);
 
@@ -28,5 +30,56 @@ export function createMarketJobHandlers(purgeStock: () => Promise<unknown>, rebu
   return handle(marketRebuildJob, async (payloads) => {
     await purgeStock();
     await rebuild({ part: 'market', slugs: [...new Set(payloads.flatMap((p) => [...p.products, ...p.producers]))].sort(), shared: false });
+  });
+}
+
+/** A scheduled scrape: these suppliers (all when empty), and again every `everyHours` when given. */
+export const marketScrapeJob = defineJob(
+  'market.scrape',
+  z.object({
+    suppliers: slugs,
+    everyHours: z.number().min(0.25).max(24 * 30).optional(),
+    allowPrivateAddresses: z.boolean().optional(),
+  }),
+);
+
+/**
+ * Queues a scrape now, replacing pending scrapes of the same suppliers (one schedule per set of
+ * suppliers); returns how many it replaced.
+ */
+export async function enqueueMarketScrape(trx: Transaction<Database>, job: { suppliers: string[]; everyHours?: number | undefined; allowPrivateAddresses?: boolean | undefined }, runAt?: Date): Promise<number> {
+  const key = JSON.stringify(job.suppliers);
+  const removed = await trx
+    .deleteFrom('jobs')
+    .where('type', '=', marketScrapeJob.type)
+    .where('status', '=', 'pending')
+    .where(sql<string>`payload->'suppliers'`, '=', sql<string>`${key}::jsonb`)
+    .executeTakeFirst();
+  await enqueue(trx, marketScrapeJob, { suppliers: job.suppliers, ...(job.everyHours ? { everyHours: job.everyHours } : {}), ...(job.allowPrivateAddresses ? { allowPrivateAddresses: true } : {}) }, runAt ? { runAt } : {});
+  return Number(removed.numDeletedRows);
+}
+
+/**
+ * Scheduled scrapes, in the worker: each job runs its suppliers, logs the outcome, and queues
+ * the next run when it repeats. A run that fails as a whole is logged and still rescheduled
+ * (the next one may succeed); the job itself succeeds so it is not retried at once.
+ */
+export function createMarketScrapeHandlers(db: Kysely<Database>, services: Pick<Services, 'market' | 'logger' | 'clock'>): Record<string, BatchHandler> {
+  return handle(marketScrapeJob, async (payloads) => {
+    for (const job of payloads) {
+      try {
+        const runs = await services.market.scrape(job.suppliers, { allowPrivateAddresses: Boolean(job.allowPrivateAddresses) });
+        for (const run of runs) {
+          if (run.ok) services.logger.info({ supplier: run.supplier, pages: run.report.pages, new: run.report.new.length, priceChanged: run.report.priceChanged.length, gone: run.report.gone.length, problems: run.report.errors.length, seconds: Math.round(run.seconds) }, 'scrape done');
+          else services.logger.warn({ supplier: run.supplier, error: run.error }, 'scrape failed');
+        }
+      } catch (error) {
+        services.logger.error({ err: error, suppliers: job.suppliers }, 'scheduled scrape could not run');
+      }
+      if (job.everyHours) {
+        const next = new Date(services.clock.now().getTime() + job.everyHours * 3_600_000);
+        await db.transaction().execute((trx) => enqueueMarketScrape(trx, job, next));
+      }
+    }
   });
 }

@@ -121,7 +121,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const accountMail = createAccountMailHandlers({ db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(db)).site.title });
   const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
   const oauth = wireOAuth({ db, config, sessions, logger });
-  const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake });
+  const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake, contentDir: config.contentDir });
 
   const services: Services = {
     config,

@@ -56,6 +56,8 @@ export interface MarketVariantsTable {
   id: Generated<string>;
   product_id: string;
   sku: string;
+  /** A scraped variant's SKU as the supplier writes it ('' when the page gives none). */
+  supplier_sku: ColumnType<string | null, string | null | undefined, string | null>;
   unit: string;
   size: string | null;
   /** Integer minor units of `currency` (pence for GBP). */
@@ -125,6 +127,8 @@ export interface MarketScrapePagesTable {
   supplier: string;
   etag: string | null;
   last_modified: string | null;
+  /** The canonical URL of the product found on the page. */
+  product_url: ColumnType<string | null, string | null | undefined, string | null>;
   fetched_at: Timestamp;
 }
 
