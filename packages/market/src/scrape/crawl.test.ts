@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPageFetcher } from '@rose/http';
 import { changeReport, formatChangeReport, type KnownProduct } from './change-report.ts';
@@ -121,6 +122,24 @@ describe('a shop read with CSS selectors', () => {
     expect(run.robotsBlocked).toEqual([]);
     expect(run.errors).toEqual([]);
     expect(site.requests.map((r) => r.path).sort()).toEqual(['/item/1', '/item/2', '/item/3', '/robots.txt', '/shop']);
+  });
+});
+
+describe('sitemaps', () => {
+  it('reads a gzipped sitemap and a plain list of URLs, and skips one that is not a sitemap', async () => {
+    const site = await keep(startValleyBakery());
+    const supplier = { ...valleyBakerySupplier(site), startUrls: undefined, sitemap: `${site.origin}/sitemap_index.xml` };
+    site.routes.set('/sitemap_index.xml', {
+      headers: { 'content-type': 'application/xml' },
+      body: `<sitemapindex><sitemap><loc>${site.origin}/sitemap.xml.gz</loc></sitemap><sitemap><loc>${site.origin}/urls.txt</loc></sitemap><sitemap><loc>${site.origin}/broken.xml</loc></sitemap><sitemap><loc>${site.origin}/sitemap_index.xml</loc></sitemap></sitemapindex>`,
+    });
+    site.routes.set('/sitemap.xml.gz', { headers: { 'content-type': 'application/x-gzip' }, body: gzipSync(`<urlset><url><loc>${site.origin}/item/1</loc></url></urlset>`) });
+    site.routes.set('/urls.txt', { headers: { 'content-type': 'text/plain' }, body: `${site.origin}/item/2\n${site.origin}/contact\n` });
+    site.routes.set('/broken.xml', { headers: { 'content-type': 'application/xml' }, body: '<html><body>Not here</body></html>' });
+    const run = await scrapeSupplier(supplier, { fetcher });
+    expect(run.products.map((p) => p.name)).toEqual(['Rye loaf', 'Cinnamon buns (4)']);
+    expect(run.errors.map((e) => e.message.replace(site.origin, ''))).toEqual(['/broken.xml: not a sitemap (no <urlset> or <sitemapindex>); it was skipped']);
+    expect(site.requests.filter((r) => r.path === '/sitemap_index.xml')).toHaveLength(1);
   });
 });
 

@@ -1,3 +1,9 @@
+// The supplier-scraping engine: a pure library (no database). `scrapeSupplier` crawls one
+// supplier's site politely (robots.txt, Crawl-delay, per-host rate and concurrency, maxPages)
+// through @rose/http's page fetcher, `extractProducts` reads schema.org data (JSON-LD, microdata,
+// RDFa), OpenGraph or the supplier's selectors, `parsePrice` reads prices into minor units or says
+// why not, and `changeReport` compares a run with what the database knew. Pages that fail are
+// values in the result, never throws; only configuration that leaves nothing to fetch throws.
 export {
   scrapeSupplier,
   ScrapeConfigError,
