@@ -172,6 +172,25 @@ export async function scrapeSupplier(supplier: SupplierConfig, options: ScrapeOp
 
   const fail = (url: string, reason: ScrapeErrorReason, message: string) => errors.push({ url, reason, message });
 
+  function readPage(url: string, kind: PageKind, finalUrl: string, text: string): void {
+    // Product pages are leaves when there is a product pattern: their products come from them,
+    // and other products are found through listings.
+    if (kind !== 'product' || !productPattern) {
+      const links = extractLinks(text, finalUrl, supplier);
+      for (const link of links.products) enqueue(link, 'product');
+      for (const link of links.listings) enqueue(link, 'listing');
+      if (!productPattern) for (const link of links.other) enqueue(link, 'page');
+    }
+    if (kind === 'listing' && productPattern) return;
+    // Found on the page as requested: products and validators share that key.
+    const found = extractProducts(text, url, supplier);
+    if (found.length === 0 && kind === 'product') fail(url, 'no-products', `${url}: no product data (JSON-LD, microdata, RDFa, OpenGraph${supplier.selectors ? ' or the supplier selectors' : ''}) on the page`);
+    for (const product of found) {
+      const key = productKey(product);
+      if (!products.has(key)) products.set(key, product);
+    }
+  }
+
   async function visitPage(url: string, kind: PageKind): Promise<void> {
     signal?.throwIfAborted();
     try {
@@ -202,21 +221,11 @@ export async function scrapeSupplier(supplier: SupplierConfig, options: ScrapeOp
         const v = { ...(page.etag ? { etag: page.etag } : {}), ...(page.lastModified ? { lastModified: page.lastModified } : {}) };
         if (v.etag || v.lastModified) validators.set(url, v);
       }
-      // Product pages are leaves when there is a product pattern: their products come from them,
-      // and other products are found through listings.
-      if (kind !== 'product' || !productPattern) {
-        const links = extractLinks(page.text, page.url, supplier);
-        for (const link of links.products) enqueue(link, 'product');
-        for (const link of links.listings) enqueue(link, 'listing');
-        if (!productPattern) for (const link of links.other) enqueue(link, 'page');
-      }
-      if (kind === 'listing' && productPattern) return;
-      // Found on the page as requested: products and validators share that key.
-      const found = extractProducts(page.text, url, supplier);
-      if (found.length === 0 && kind === 'product') fail(url, 'no-products', `${url}: no product data (JSON-LD, microdata, RDFa, OpenGraph${supplier.selectors ? ' or the supplier selectors' : ''}) on the page`);
-      for (const product of found) {
-        const key = productKey(product);
-        if (!products.has(key)) products.set(key, product);
+      try {
+        readPage(url, kind, page.url, page.text);
+      } catch (error) {
+        // A page our parsers choke on is that page's problem, not the run's.
+        fail(url, 'malformed', `${url}: could not be read (${error instanceof Error ? error.message : String(error)}); the page was skipped`);
       }
     } finally {
       done++;
@@ -235,7 +244,12 @@ export async function scrapeSupplier(supplier: SupplierConfig, options: ScrapeOp
     const result = await limiter.run(new URL(url).host, () => fetcher.fetchBytes({ url, accept: sitemapTypes, allowedHosts: supplier.allowedHosts, maxBytes: sitemapMaxBytes, signal }), signal);
     if (result.kind === 'refused') return void fail(url, result.reason, result.message);
     if (result.kind === 'not-modified') return;
-    const read = readSitemap(result.bytes, result.contentType, url);
+    let read: SitemapReading;
+    try {
+      read = readSitemap(result.bytes, result.contentType, url);
+    } catch (error) {
+      return void fail(url, 'malformed', `${url}: could not be read (${error instanceof Error ? error.message : String(error)}); it was skipped`);
+    }
     if (!read.ok) return void fail(url, read.reason, read.message);
     for (const child of read.sitemaps) {
       const childUrl = allowedUrl(child, url, supplier);
