@@ -91,9 +91,11 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
   try {
     await handle.migrations.assertCurrent();
     // Responsive variants of new or changed images, stored with the posts in one transaction.
-    const prepared = await prepareContentImages(handle.database.db, images);
+    const { imageCacheDir } = await import('@rose/media');
+    const cacheDir = imageCacheDir(ctx.config.root);
+    const prepared = await prepareContentImages(handle.database.db, images, { cacheDir });
     const summary = await seedContent(handle.database.db, bundle, { clock: systemClock, prune: Boolean(opts.prune), images: prepared });
-    const marketSummary = market ? await seedMarket(handle.database.db, market, { clock: systemClock, prune: Boolean(opts.prune), images: await prepareMarketImages(handle.database.db, market) }) : undefined;
+    const marketSummary = market ? await seedMarket(handle.database.db, market, { clock: systemClock, prune: Boolean(opts.prune), images: await prepareMarketImages(handle.database.db, market, { cacheDir }) }) : undefined;
     if (summary.unchanged && (marketSummary?.unchanged ?? true)) {
       ctx.out.info(`Nothing to do: the database already matches ${dir}.`);
       return;

@@ -8,7 +8,7 @@ import { createLinks, systemClock, type Clock, type Links, type Result } from '@
 import { createMigrations, openDatabase, type DatabaseHandle, type MemberTier, type Migrations } from '@rose/db';
 import { countJobs, type BatchHandler, type JobCounts, type Worker } from '@rose/jobs';
 import { createMailer, type Mailer } from '@rose/mail';
-import { readMediaFiles } from '@rose/media';
+import { imageCacheDir, readMediaFiles } from '@rose/media';
 import { endProviderSessions } from '@rose/oauth';
 import { loadSiteChrome, type SiteChrome } from '@rose/site-chrome';
 import { createFragments, type Fragments } from './fragments.ts';
@@ -121,7 +121,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const accountMail = createAccountMailHandlers({ db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(db)).site.title });
   const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
   const oauth = wireOAuth({ db, config, sessions, logger });
-  const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake, contentDir: config.contentDir });
+  const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake, contentDir: config.contentDir, imageCacheDir: imageCacheDir(config.root) });
 
   const services: Services = {
     config,
@@ -153,7 +153,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       paidMembers: () => listPaidMembers(db),
       mediaFiles: (names) => readMediaFiles(db, names),
       seed: (bundle, { contentDir, ...seedOpts } = {}) =>
-        contentDir ? seedContentWithImages(db, contentDir, bundle, { clock, ...seedOpts }) : seedContent(db, bundle, { clock, ...seedOpts }),
+        contentDir ? seedContentWithImages(db, contentDir, bundle, { clock, imageCacheDir: imageCacheDir(config.root), ...seedOpts }) : seedContent(db, bundle, { clock, ...seedOpts }),
     },
     async health() {
       const [up, c] = await Promise.allSettled([database.ping(), cache.ping()]);

@@ -54,7 +54,7 @@ export interface MarketServices {
   scheduleScrape(suppliers: readonly string[], opts: { everyHours?: number; allowPrivateAddresses?: boolean }): Promise<{ replaced: number }>;
 }
 
-export function wireMarket(deps: { db: Kysely<Database>; clock: Clock; fragments: Fragments; locale: () => Promise<string>; onJobQueued: () => void; contentDir: string }): MarketServices {
+export function wireMarket(deps: { db: Kysely<Database>; clock: Clock; fragments: Fragments; locale: () => Promise<string>; onJobQueued: () => void; contentDir: string; imageCacheDir?: string }): MarketServices {
   const { db, clock } = deps;
   const suppliersFile = path.join(deps.contentDir, 'market', 'suppliers.json');
   const manage = createMarketManager({
@@ -72,7 +72,7 @@ export function wireMarket(deps: { db: Kysely<Database>; clock: Clock; fragments
     currentCycle: () => currentCycle(db, clock.now()),
     manage,
     async seed(bundle, opts = {}) {
-      const summary = await seedMarket(db, bundle, { clock, prune: Boolean(opts.prune), images: await prepareMarketImages(db, bundle) });
+      const summary = await seedMarket(db, bundle, { clock, prune: Boolean(opts.prune), images: await prepareMarketImages(db, bundle, { cacheDir: deps.imageCacheDir }) });
       if (!summary.unchanged) await deps.fragments.purge(marketStockFragment);
       return summary;
     },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { ContentError, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
-import { imageHashes, processImage, sourceHashOf, type ImageInput } from '@rose/media';
+import { imageHashes, processImageCached, sourceHashOf, type ImageInput } from '@rose/media';
 import type { ContentBundle } from './content-loader.ts';
 import { seedContent, type SeedSummary } from './seed.service.ts';
 
@@ -72,13 +72,13 @@ export async function readContentImages(contentDir: string, bundle: ContentBundl
  * other bytes): what `seedContent` stores with the posts, in the same transaction. Unchanged
  * images cost a hash, not a re-encode.
  */
-export async function prepareContentImages(db: Kysely<Database>, images: readonly ContentImage[]): Promise<ImageInput[]> {
+export async function prepareContentImages(db: Kysely<Database>, images: readonly ContentImage[], opts: { cacheDir?: string | undefined } = {}): Promise<ImageInput[]> {
   const known = await imageHashes(db, 'content');
   return Promise.all(
     images.map(async (image): Promise<ImageInput> => {
       if (known.get(image.ref) === image.sourceHash) return { ref: image.ref, sourceHash: image.sourceHash };
       const stem = path.basename(image.file, path.extname(image.file));
-      return { ref: image.ref, sourceHash: image.sourceHash, processed: await processImage(image.bytes, { stem, label: image.file }) };
+      return { ref: image.ref, sourceHash: image.sourceHash, processed: await processImageCached(image.bytes, { stem, label: image.file, cacheDir: opts.cacheDir }) };
     }),
   );
 }
@@ -91,7 +91,8 @@ export async function prepareContentImages(db: Kysely<Database>, images: readonl
  * @example
  * await seedContentWithImages(db, 'content', await loadContent('content'));
  */
-export async function seedContentWithImages(db: Kysely<Database>, contentDir: string, bundle: ContentBundle, deps: { clock?: Clock; prune?: boolean } = {}): Promise<SeedSummary> {
-  const images = await prepareContentImages(db, await readContentImages(contentDir, bundle));
-  return seedContent(db, bundle, { ...deps, images });
+export async function seedContentWithImages(db: Kysely<Database>, contentDir: string, bundle: ContentBundle, deps: { clock?: Clock; prune?: boolean; imageCacheDir?: string } = {}): Promise<SeedSummary> {
+  const { imageCacheDir, ...seedDeps } = deps;
+  const images = await prepareContentImages(db, await readContentImages(contentDir, bundle), { cacheDir: imageCacheDir });
+  return seedContent(db, bundle, { ...seedDeps, images });
 }

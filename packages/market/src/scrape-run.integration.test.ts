@@ -45,9 +45,8 @@ describe.each(databaseKinds)('supplier scrape into the market on %s', (kind) => 
   });
 
   it('adds what the shop sells, with prices in minor units, stock as the shop says, and its image', async () => {
-    const [run] = await scrape();
-    expect(run!.ok).toBe(true);
-    if (!run!.ok) return;
+    const run = (await scrape())[0]!;
+    if (!run.ok) throw new Error(run.error);
     expect(run.report.new.map((p) => p.name).sort()).toEqual(['Apple juice 3 l', 'Apple juice 75 cl', 'Free-range eggs (6)', 'Leeks', 'Sourdough loaf', 'Wildflower honey']);
     expect(run.report.errors.map((e) => e.reason).join('\n')).toMatch(/robots\.txt/);
     expect(run.report.errors.some((e) => e.url.endsWith('/img/leeks.jpg'))).toBe(true);
@@ -68,8 +67,8 @@ describe.each(databaseKinds)('supplier scrape into the market on %s', (kind) => 
   it('a second run asks conditionally and changes nothing', async () => {
     const before = await products();
     site.requests.length = 0;
-    const [run] = await scrape();
-    if (!run!.ok) throw new Error(run!.error);
+    const run = (await scrape())[0]!;
+    if (!run.ok) throw new Error(run.error);
     expect(run.report.notModified).toBeGreaterThan(0);
     expect(site.requests.find((r) => r.path === '/products/honey')!.headers['if-none-match']).toBe('"honey-6.50"');
     expect([run.report.new, run.report.priceChanged, run.report.gone, run.report.backInStock]).toEqual([[], [], [], []]);
@@ -102,5 +101,16 @@ describe.each(databaseKinds)('supplier scrape into the market on %s', (kind) => 
     ]);
     const runs = await lastScrapeRuns(t.db);
     expect(runs.map((r) => [r.supplier, r.status])).toEqual([['hill-farm', 'ok']]);
+  });
+
+  it('a product whose page fails this run is reported, not gone', async () => {
+    show({ honeyPrice: '7.25', eggsInStock: true, withSourdough: false, withJam: true });
+    site.routes.set('/products/honey', { status: 500, body: 'down for maintenance' });
+    const run = (await scrape())[0]!;
+    if (!run.ok) throw new Error(run.error);
+    expect(run.report.gone).toEqual([]);
+    expect(run.report.errors.some((e) => e.url.endsWith('/products/honey'))).toBe(true);
+    const honey = await t.db.selectFrom('market_products').select('available').where('supplier_url', 'like', '%/products/honey').executeTakeFirstOrThrow();
+    expect(honey.available).toBe(true);
   });
 });

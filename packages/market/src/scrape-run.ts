@@ -90,10 +90,11 @@ export async function runScrapes(db: Kysely<Database>, suppliers: readonly Suppl
         {
           products: crawl.products,
           notModified: crawl.notModified,
-          errors: [...crawl.errors.map((e) => ({ url: e.url, reason: e.message })), ...crawl.robotsBlocked.map((url) => ({ url, reason: 'robots.txt does not allow us' }))],
+          errors: [...crawl.errors.map((e) => ({ url: e.url, reason: e.message })), ...crawl.robotsBlocked.map((url) => ({ url, reason: 'not fetched: robots.txt does not allow it, or could not be read' }))],
           pagesFetched: crawl.pagesFetched,
           validators: crawl.validators,
           maxPagesReached: crawl.maxPagesReached,
+          failedPages: [...crawl.errors.map((e) => e.url), ...crawl.robotsBlocked],
         },
         { now: now(), dryRun: Boolean(opts.dryRun), fetchImage, ...(opts.afterChange ? { afterChange: opts.afterChange } : {}) },
       );

@@ -16,6 +16,8 @@ export interface CrawlOutcome {
   validators: ReadonlyMap<string, { etag?: string | undefined; lastModified?: string | undefined }>;
   /** The crawl stopped at the supplier's page limit: products it did not reach are not gone. */
   maxPagesReached?: boolean;
+  /** Pages that failed or robots.txt kept us from: their products were not checked, so they are not gone. */
+  failedPages?: readonly string[];
 }
 
 export interface ScrapeChange {
@@ -33,7 +35,7 @@ export interface ScrapeReport {
   priceChanged: (ScrapeChange & { from: Money; to: Money })[];
   backInStock: ScrapeChange[];
   outOfStock: ScrapeChange[];
-  /** In the database from this supplier, neither seen nor on a page that answered 304: now unavailable. */
+  /** In the database from this supplier, not seen on a page that was read (not a 304, not a failed page): now unavailable. */
   gone: ScrapeChange[];
   unchanged: number;
   errors: { url: string; reason: string }[];
@@ -192,10 +194,9 @@ export async function applyScrape(
       }
     }
     // Not seen this run, and not on a page that answered "not modified": no longer offered.
-    const notModified = crawl.notModified.length
-      ? await trx.selectFrom('market_scrape_pages').select(['url', 'product_url']).where('supplier', '=', supplier.slug).where('url', 'in', [...crawl.notModified]).execute()
-      : [];
-    const unchangedProducts = new Set([...crawl.notModified, ...notModified.map((r) => r.product_url).filter((u): u is string => u !== null)]);
+    const unchecked = [...crawl.notModified, ...(crawl.failedPages ?? [])];
+    const pagesKept = unchecked.length ? await trx.selectFrom('market_scrape_pages').select(['url', 'product_url']).where('supplier', '=', supplier.slug).where('url', 'in', unchecked).execute() : [];
+    const unchangedProducts = new Set([...unchecked, ...pagesKept.map((r) => r.product_url).filter((u): u is string => u !== null)]);
     for (const row of existing) {
       if (crawl.maxPagesReached) break;
       if (byUrl.has(row.supplier_url!) || !row.available || row.archived_at) continue;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { ContentError, RoseError, systemClock, type Clock } from '@rose/core';
 import type { Database, MarketVariantsTable } from '@rose/db';
-import { imageHashes, processImage, replaceImages, sourceHashOf, type ImageInput } from '@rose/media';
+import { imageHashes, processImageCached, replaceImages, sourceHashOf, type ImageInput } from '@rose/media';
 import type { ContentCycle, ContentProduct, MarketBundle } from './content-loader.ts';
 
 export interface MarketSeedCounts {
@@ -57,7 +57,7 @@ export const marketImageRef = (file: string) => `market/${file}`;
  * new or changed ones. A missing file is a ContentError naming who refers to it; nothing is
  * changed.
  */
-export async function prepareMarketImages(db: Kysely<Database>, bundle: MarketBundle): Promise<ImageInput[]> {
+export async function prepareMarketImages(db: Kysely<Database>, bundle: MarketBundle, opts: { cacheDir?: string | undefined } = {}): Promise<ImageInput[]> {
   const wanted = new Map<string, string>();
   for (const p of bundle.producers) if (p.image) wanted.set(p.image, p.file);
   for (const p of bundle.products) if (p.image && !wanted.has(p.image)) wanted.set(p.image, `${p.file} (${p.slug})`);
@@ -83,7 +83,7 @@ export async function prepareMarketImages(db: Kysely<Database>, bundle: MarketBu
       const ref = marketImageRef(file);
       const sourceHash = sourceHashOf(bytes);
       if (known.get(ref) === sourceHash) return { ref, sourceHash };
-      return { ref, sourceHash, processed: await processImage(bytes, { stem: path.basename(file, path.extname(file)), label: `market/${file}` }) };
+      return { ref, sourceHash, processed: await processImageCached(bytes, { stem: path.basename(file, path.extname(file)), label: `market/${file}`, cacheDir: opts.cacheDir }) };
     }),
   );
 }
