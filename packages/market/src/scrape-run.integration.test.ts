@@ -109,6 +109,7 @@ describe.each(databaseKinds)('supplier scrape into the market on %s', (kind) => 
     const run = (await scrape())[0]!;
     if (!run.ok) throw new Error(run.error);
     expect(run.report.gone).toEqual([]);
+    expect(run.report.unchecked.map((p) => p.name)).toEqual(['Wildflower honey']);
     expect(run.report.errors.some((e) => e.url.endsWith('/products/honey'))).toBe(true);
     const honey = await t.db.selectFrom('market_products').select('available').where('supplier_url', 'like', '%/products/honey').executeTakeFirstOrThrow();
     expect(honey.available).toBe(true);

@@ -118,9 +118,9 @@ export function describeRun(run: SupplierRun, money: (m: { minor: number; curren
   const r = run.report;
   const lines = [
     `${run.supplier}: ${r.pages} page(s) fetched, ${r.notModified} unchanged since the last run (${run.seconds.toFixed(1)} s)`,
-    `  ${r.new.length} new, ${r.priceChanged.length} price changed, ${r.backInStock.length} back in stock, ${r.outOfStock.length} out of stock, ${r.gone.length} gone (now unavailable), ${r.unchanged} unchanged, ${r.errors.length} problem(s)`,
+    `  ${r.new.length} new, ${r.priceChanged.length} price changed, ${r.backInStock.length} back in stock, ${r.outOfStock.length} out of stock, ${r.gone.length} gone (now unavailable), ${r.unchecked.length} not checked, ${r.unchanged} unchanged, ${r.errors.length} problem(s)`,
   ];
-  for (const p of r.new.slice(0, 20)) lines.push(`  + ${p.name} (${p.sku}) ${p.url}`);
+  for (const p of r.new.slice(0, 20)) lines.push(`  + ${p.name}${p.sku ? ` (${p.sku})` : ''} ${p.url}`);
   for (const p of r.priceChanged.slice(0, 20)) lines.push(`  ~ ${p.name}: ${money(p.from)} → ${money(p.to)} ${p.url}`);
   for (const p of r.backInStock.slice(0, 20)) lines.push(`  ↑ back in stock: ${p.name} ${p.url}`);
   for (const p of r.outOfStock.slice(0, 20)) lines.push(`  ↓ out of stock: ${p.name} ${p.url}`);

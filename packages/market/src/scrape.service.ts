@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Money } from '@rose/core';
 import type { Database } from '@rose/db';
 import { imageHashes, processImage, sourceHashOf, upsertImages, type ImageInput } from '@rose/media';
+import { changeReport, type KnownProduct } from './scrape/change-report.ts';
 import type { ScrapedProduct } from './scrape/extract.ts';
 import { productKey } from './scrape/extract.ts';
 
@@ -23,7 +24,8 @@ export interface CrawlOutcome {
 export interface ScrapeChange {
   url: string;
   name: string;
-  sku: string;
+  /** The supplier's SKU, when it gives one. */
+  sku?: string | undefined;
 }
 
 /** What a run changed, product by product; `errors` are pages or products it had to skip. */
@@ -37,6 +39,8 @@ export interface ScrapeReport {
   outOfStock: ScrapeChange[];
   /** In the database from this supplier, not seen on a page that was read (not a 304, not a failed page): now unavailable. */
   gone: ScrapeChange[];
+  /** Known, but their pages failed or were not reached this run: left as they were. */
+  unchecked: ScrapeChange[];
   unchanged: number;
   errors: { url: string; reason: string }[];
   /** Products whose pages must be rebuilt (their slugs). */
@@ -85,13 +89,16 @@ export async function applyScrape(
   if (!producer || producer.archived_at) {
     throw new ScrapeSetupError(`Supplier "${supplier.slug}" belongs to producer "${supplier.producer}", which ${producer ? 'is archived' : 'does not exist'}.`, `Add the producer (rose market producers add --slug ${supplier.producer} …) or fix "producer" in content/market/suppliers.json.`);
   }
-  const report: ScrapeReport = { supplier: supplier.slug, pages: crawl.pagesFetched, notModified: crawl.notModified.length, new: [], priceChanged: [], backInStock: [], outOfStock: [], gone: [], unchanged: 0, errors: [...crawl.errors], changedProducts: [] };
+  const report: ScrapeReport = { supplier: supplier.slug, pages: crawl.pagesFetched, notModified: crawl.notModified.length, new: [], priceChanged: [], backInStock: [], outOfStock: [], gone: [], unchecked: [], unchanged: 0, errors: [...crawl.errors], changedProducts: [] };
+  // A product whose price could not be read is not applied, and not gone either: unchecked.
+  const unpriced = new Set<string>();
 
   // One product per supplier URL; its variants are the SKUs found at that URL.
   const byUrl = new Map<string, ScrapedProduct[]>();
   for (const p of crawl.products) {
     if (!p.price) {
       report.errors.push({ url: p.url, reason: p.priceProblem ? `price "${p.priceProblem.text}" not read: ${p.priceProblem.message}` : 'no price on the page' });
+      unpriced.add(p.pageUrl);
       continue;
     }
     byUrl.set(p.url, [...(byUrl.get(p.url) ?? []).filter((q) => productKey(q) !== productKey(p)), p]);
@@ -133,6 +140,25 @@ export async function applyScrape(
     const taken = new Set((await trx.selectFrom('market_products').select('slug').execute()).map((r) => r.slug));
     const skus = new Set((await trx.selectFrom('market_variants').select('sku').execute()).map((r) => r.sku));
     const changed = new Set<string>();
+    // What the last runs left, as the engine's change report compares it.
+    const pageOf = new Map((await trx.selectFrom('market_scrape_pages').select(['url', 'product_url']).where('supplier', '=', supplier.slug).execute()).filter((r) => r.product_url).map((r) => [r.product_url!, r.url]));
+    const known: KnownProduct[] = existing
+      .filter((r) => r.available && r.archived_at === null)
+      .flatMap((r) =>
+        variants
+          .filter((v) => v.product_id === r.id && v.archived_at === null)
+          .map((v) => ({ url: r.supplier_url!, ...(v.supplier_sku ? { sku: v.supplier_sku } : {}), name: r.name, price: { minor: v.price_minor, currency: v.currency }, availability: v.stock_mode === 'tracked' && v.stock_count === 0 ? ('out-of-stock' as const) : ('in-stock' as const), pageUrl: pageOf.get(r.supplier_url!) })),
+      );
+    const priced = [...byUrl.values()].flat();
+    const diff = changeReport(known, priced, crawl.notModified, { failedPages: [...(crawl.failedPages ?? []), ...unpriced], incomplete: Boolean(crawl.maxPagesReached) });
+    const ref = (p: { url: string; name: string; sku?: string | undefined }): ScrapeChange => ({ url: p.url, name: p.name, ...(p.sku ? { sku: p.sku } : {}) });
+    report.new = diff.new.map(ref);
+    report.priceChanged = diff.priceChanged.filter((c) => c.from && c.to).map((c) => ({ ...ref(c), from: c.from!, to: c.to! }));
+    report.backInStock = diff.backInStock.map(ref);
+    report.outOfStock = diff.outOfStock.map(ref);
+    report.gone = diff.gone.map(ref);
+    report.unchecked = diff.unchecked.map(ref);
+    report.unchanged = diff.unchanged;
     if (toStore.length) await upsertImages(trx, 'scrape', toStore, deps.now);
 
     for (const [url, found] of byUrl) {
@@ -167,7 +193,6 @@ export async function applyScrape(
         // A SKU the supplier reused on another page (or one of ours): made unique, never moved.
         if (!current && skus.has(sku)) sku = `${sku}-${createHash('sha256').update(productKey(p)).digest('hex').slice(0, 6).toUpperCase()}`;
         skus.add(sku);
-        const change = { url, name: p.name, sku };
         const stock = p.availability === 'out-of-stock' ? { stock_mode: 'tracked' as const, stock_count: 0 } : { stock_mode: 'on-demand' as const, stock_count: null };
         const price = p.price!;
         if (!current) {
@@ -175,33 +200,19 @@ export async function applyScrape(
             .insertInto('market_variants')
             .values({ product_id: productId, sku, supplier_sku: p.sku ?? '', unit: (p.unit ?? 'each').slice(0, 40), size: null, price_minor: price.minor, currency: price.currency, ...stock, position, created_at: deps.now, updated_at: deps.now })
             .execute();
-          report.new.push(change);
           changed.add(slug);
           continue;
         }
-        const wasOut = current.stock_mode === 'tracked' && current.stock_count === 0;
-        const isOut = stock.stock_mode === 'tracked';
-        const priceMoved = current.price_minor !== price.minor || current.currency !== price.currency;
-        if (priceMoved) report.priceChanged.push({ ...change, from: { minor: current.price_minor, currency: current.currency }, to: price });
-        if (wasOut && !isOut) report.backInStock.push(change);
-        if (!wasOut && isOut) report.outOfStock.push(change);
-        if (!priceMoved && wasOut === isOut && current.archived_at === null && (!row || row.available)) {
-          report.unchanged++;
-          continue;
-        }
+        const same = current.price_minor === price.minor && current.currency === price.currency && current.stock_mode === stock.stock_mode && current.stock_count === stock.stock_count && current.archived_at === null;
+        if (same) continue;
         await trx.updateTable('market_variants').set({ price_minor: price.minor, currency: price.currency, ...stock, archived_at: null, updated_at: deps.now }).where('id', '=', current.id).execute();
         changed.add(slug);
       }
     }
-    // Not seen this run, and not on a page that answered "not modified": no longer offered.
-    const unchecked = [...crawl.notModified, ...(crawl.failedPages ?? [])];
-    const pagesKept = unchecked.length ? await trx.selectFrom('market_scrape_pages').select(['url', 'product_url']).where('supplier', '=', supplier.slug).where('url', 'in', unchecked).execute() : [];
-    const unchangedProducts = new Set([...unchecked, ...pagesKept.map((r) => r.product_url).filter((u): u is string => u !== null)]);
-    for (const row of existing) {
-      if (crawl.maxPagesReached) break;
-      if (byUrl.has(row.supplier_url!) || !row.available || row.archived_at) continue;
-      if (unchangedProducts.has(row.supplier_url!)) continue;
-      report.gone.push({ url: row.supplier_url!, name: row.name, sku: variants.find((v) => v.product_id === row.id)?.sku ?? '' });
+    // Not seen on a page that was read this run (not a 304, not a failed page): no longer offered.
+    for (const gone of diff.gone) {
+      const row = existingByUrl.get(gone.url);
+      if (!row || !row.available) continue;
       await trx.updateTable('market_products').set({ available: false, updated_at: deps.now }).where('id', '=', row.id).execute();
       changed.add(row.slug);
     }
