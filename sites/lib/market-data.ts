@@ -29,6 +29,6 @@ export function formatMoment(date: Date, locale: string, timeZone: string): stri
 export const availabilityText = {
   'in-stock': 'In stock',
   'out-of-stock': 'Sold out',
-  'on-demand': 'Made to order',
+  'on-demand': 'Available to order',
   unavailable: 'Not available now',
 } as const;
