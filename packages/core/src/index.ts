@@ -13,5 +13,5 @@ export { parseWithFriendlyErrors } from './validation.ts';
 export { parts, partPath, blogLinks, marketLinks, siteLinks, accountLinks, absoluteUrl, type Part } from './links.ts';
 export { createLinks, linkPaths, type Links } from './part-links.ts';
 export { isSiteOnlyPath } from './part-links.ts';
-export { currencyDigits, parseAmount, formatMoney, isCurrency, type Money } from './money.ts';
+export { currencyDigits, parseAmount, formatMoney, decimalAmount, isCurrency, type Money } from './money.ts';
 export { isTimeZone, localTimeToInstant } from './zoned-time.ts';

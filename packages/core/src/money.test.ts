@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currencyDigits, formatMoney, isCurrency, parseAmount } from './money.ts';
+import { currencyDigits, decimalAmount, formatMoney, isCurrency, parseAmount } from './money.ts';
 
 describe('money', () => {
   it('parses plain decimals to minor units without floats', () => {
@@ -24,6 +24,13 @@ describe('money', () => {
     expect(isCurrency('EUR')).toBe(true);
     expect(isCurrency('XYZ')).toBe(false);
     expect(isCurrency('gbp')).toBe(false);
+  });
+
+  it('writes minor units back as the decimal parseAmount reads', () => {
+    expect(decimalAmount({ minor: 350, currency: 'GBP' })).toBe('3.50');
+    expect(decimalAmount({ minor: 5, currency: 'EUR' })).toBe('0.05');
+    expect(decimalAmount({ minor: 1200, currency: 'JPY' })).toBe('1200');
+    for (const text of ['0.01', '12.34', '999999.99']) expect(parseAmount(decimalAmount({ minor: (parseAmount(text, 'GBP') as { value: number }).value, currency: 'GBP' }), 'GBP')).toEqual(parseAmount(text, 'GBP'));
   });
 
   it('formats in the site locale', () => {

@@ -52,12 +52,19 @@ export function parseAmount(text: string, currency: string): Result<number, stri
 }
 
 /**
+ * Minor units as a plain decimal string, the inverse of `parseAmount`: what forms and
+ * schema.org prices want (`decimalAmount({minor: 350, currency: 'GBP'})` → `"3.50"`).
+ */
+export function decimalAmount(money: Money): string {
+  const digits = currencyDigits(money.currency);
+  const abs = String(Math.abs(money.minor)).padStart(digits + 1, '0');
+  return `${money.minor < 0 ? '-' : ''}${digits === 0 ? abs : `${abs.slice(0, -digits)}.${abs.slice(-digits)}`}`;
+}
+
+/**
  * An amount for people to read, in the site's locale: `formatMoney({minor: 350, currency: 'GBP'}, 'en-GB')` → `£3.50`.
  * The decimal goes to Intl as a string, so no float rounding is involved.
  */
 export function formatMoney(money: Money, locale: string): string {
-  const digits = currencyDigits(money.currency);
-  const abs = String(Math.abs(money.minor)).padStart(digits + 1, '0');
-  const decimal = `${money.minor < 0 ? '-' : ''}${digits === 0 ? abs : `${abs.slice(0, -digits)}.${abs.slice(-digits)}`}`;
-  return new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency }).format(decimal as unknown as number);
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: money.currency }).format(decimalAmount(money) as unknown as number);
 }

@@ -1,4 +1,4 @@
-import { absoluteUrl, marketLinks } from '@rose/core';
+import { absoluteUrl, decimalAmount, marketLinks } from '@rose/core';
 import type { MarketSnapshot, ProductView } from './market.view.ts';
 import { marketPerPage } from './page-keys.ts';
 
@@ -14,17 +14,11 @@ function escapeXml(value: string): string {
 
 const schemaAvailability = { 'in-stock': 'https://schema.org/InStock', 'out-of-stock': 'https://schema.org/OutOfStock', 'on-demand': 'https://schema.org/MadeToOrder', unavailable: 'https://schema.org/Discontinued' } as const;
 
-/** A price as schema.org wants it: a decimal string (never a float), e.g. "3.50". */
-function decimalPrice(minor: number, digits: number): string {
-  const abs = String(minor).padStart(digits + 1, '0');
-  return digits === 0 ? abs : `${abs.slice(0, -digits)}.${abs.slice(-digits)}`;
-}
-
 /**
  * schema.org `Product` JSON-LD for a product page: one `Offer` per variant with its SKU,
  * price, currency and availability; the seller is the producer.
  */
-export function productJsonLd(product: ProductView, siteUrl: string, currencyDigits: (currency: string) => number): Record<string, unknown> {
+export function productJsonLd(product: ProductView, siteUrl: string): Record<string, unknown> {
   const url = absoluteUrl(siteUrl, product.url);
   return {
     '@context': 'https://schema.org',
@@ -40,7 +34,8 @@ export function productJsonLd(product: ProductView, siteUrl: string, currencyDig
       '@type': 'Offer',
       sku: v.sku,
       name: [v.size, v.unit].filter(Boolean).join(' '),
-      price: decimalPrice(v.price.minor, currencyDigits(v.price.currency)),
+      // A decimal string, never a float: "3.50".
+      price: decimalAmount(v.price),
       priceCurrency: v.price.currency,
       availability: schemaAvailability[v.availability],
       url,
