@@ -1,16 +1,5 @@
-import { absoluteUrl, blogLinks } from '@rose/core';
+import { absoluteUrl, blogLinks, escapeXml } from '@rose/core';
 import type { BlogSnapshot, PostView } from './blog.view.ts';
-
-/** Escapes text for XML element content and attribute values. */
-export function escapeXml(value: string): string {
-  return value
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 /** Feed items carry the full body of public posts; of members-only ones the excerpt and public teaser. */
 function itemContent(post: PostView): string {

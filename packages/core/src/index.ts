@@ -15,3 +15,4 @@ export { createLinks, linkPaths, type Links } from './part-links.ts';
 export { isSiteOnlyPath } from './part-links.ts';
 export { currencyDigits, parseAmount, formatMoney, decimalAmount, isCurrency, type Money } from './money.ts';
 export { isTimeZone, localTimeToInstant } from './zoned-time.ts';
+export { escapeXml } from './xml.ts';

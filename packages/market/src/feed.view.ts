@@ -1,16 +1,6 @@
-import { absoluteUrl, decimalAmount, marketLinks } from '@rose/core';
+import { absoluteUrl, decimalAmount, escapeXml, marketLinks } from '@rose/core';
 import type { MarketSnapshot, ProductView } from './market.view.ts';
 import { marketPerPage } from './page-keys.ts';
-
-function escapeXml(value: string): string {
-  return value
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 const schemaAvailability = { 'in-stock': 'https://schema.org/InStock', 'out-of-stock': 'https://schema.org/OutOfStock', 'on-demand': 'https://schema.org/MadeToOrder', unavailable: 'https://schema.org/Discontinued' } as const;
 
