@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { RoseError } from '@rose/core';
@@ -167,7 +168,10 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     for (const s of sources) for (const [p, k] of s.pageKeys(request.snapshots[s.part])) keys.set(p, k);
     lap('keys');
     const current = await releases.current();
-    const codeHash = request.liveCode && current?.codeHash ? current.codeHash : await sourceHash(deps.root);
+    // The site URL is baked into pages (canonical links, Astro.site) as much as the code is: a
+    // release built for another origin is not re-rendered through, it is built again.
+    const origin = createHash('sha1').update(deps.siteUrl).digest('hex').slice(0, 8);
+    const codeHash = request.liveCode && current?.codeHash?.endsWith(`-${origin}`) ? current.codeHash : `${await sourceHash(deps.root)}-${origin}`;
     lap('code hash');
     const warm = !request.fresh && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
     if (!warm) {

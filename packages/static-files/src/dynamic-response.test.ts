@@ -6,6 +6,7 @@ import { prepareDynamicResponse } from './dynamic-response.ts';
 
 interface Reply {
   status: number;
+  statusMessage: string;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
@@ -33,7 +34,7 @@ describe('prepareDynamicResponse', () => {
       const req = http.request({ host: '127.0.0.1', port, path: '/', method, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () => resolve({ status: res.statusCode!, statusMessage: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks) }));
       });
       req.on('error', reject);
       req.end();
@@ -48,6 +49,12 @@ describe('prepareDynamicResponse', () => {
     }
     res.end();
   };
+
+  it("gives a page that only set its status the status's own reason phrase, not Astro's stale OK", async () => {
+    const port = await serve((_req, res) => void res.writeHead(400, 'OK', { 'content-type': 'text/plain' }).end('bad'));
+    const res = await request(port);
+    expect([res.status, res.statusMessage]).toEqual([400, 'Bad Request']);
+  });
 
   it('compresses a streamed page with brotli when the client takes it', async () => {
     const port = await serve(astroLike);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
 import { isCompressibleType } from './content-types.ts';
 import { baseSecurityHeaders, defaultDynamicPolicy } from './csp.ts';
@@ -134,7 +134,9 @@ export function prepareDynamicResponse(req: IncomingMessage, res: ServerResponse
 
   res.writeHead = function writeHead(statusCode: number, reason?: string | OutgoingHttpHeaders | OutgoingHttpHeader[], headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]) {
     res.statusCode = statusCode;
-    if (typeof reason === 'string') res.statusMessage = reason;
+    // Astro keeps the Response's default statusText ("OK") when a page only sets its status:
+    // "HTTP/1.1 400 OK" would contradict itself, so a stale "OK" gives way to the status's phrase.
+    if (typeof reason === 'string') res.statusMessage = reason === 'OK' && statusCode !== 200 ? (STATUS_CODES[statusCode] ?? '') : reason;
     applyHeaders(res, typeof reason === 'string' ? headers : reason);
     if (state === 'open') decide();
     return res;
