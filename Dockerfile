@@ -18,9 +18,11 @@ COPY packages/ghost/package.json packages/ghost/
 COPY packages/http/package.json packages/http/
 COPY packages/jobs/package.json packages/jobs/
 COPY packages/mail/package.json packages/mail/
+COPY packages/market/package.json packages/market/
 COPY packages/media/package.json packages/media/
 COPY packages/oauth/package.json packages/oauth/
 COPY packages/releases/package.json packages/releases/
+COPY packages/rich-text/package.json packages/rich-text/
 COPY packages/site-build/package.json packages/site-build/
 COPY packages/site-chrome/package.json packages/site-chrome/
 COPY packages/static-files/package.json packages/static-files/
