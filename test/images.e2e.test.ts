@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountLinks, blogLinks, siteLinks } from '@rose/core';
+import { accountLinks, blogLinks, marketLinks, siteLinks } from '@rose/core';
 import { normalisePerRender } from '@rose/site-build';
 import { createEmptyPostgresDatabase, freePort, httpRequest, makeProjectTempDir, repoRoot, runRose, startRose, type RunResult } from '@rose/testing';
 
@@ -112,9 +112,9 @@ describe('images, the front page and build output, with Astro and with the warm 
     const dir = await live();
     const home = await read(dir, 'index.html');
     const hrefs = new Set([...home.matchAll(/<a [^>]*href="([^"]+)"/g)].map((m) => m[1]));
-    for (const href of [blogLinks.home(), blogLinks.search(), blogLinks.rss(), accountLinks.signIn(), accountLinks.signUp(), accountLinks.home()]) expect(hrefs.has(href), href).toBe(true);
+    for (const href of [blogLinks.home(), blogLinks.search(), blogLinks.rss(), marketLinks.home(), marketLinks.producers(), marketLinks.search(), accountLinks.signIn(), accountLinks.signUp(), accountLinks.home()]) expect(hrefs.has(href), href).toBe(true);
     // Parts that do not exist yet are not linked.
-    expect([...hrefs].filter((h) => /^\/(market|events|cart|social)\b/.test(h ?? ''))).toEqual([]);
+    expect([...hrefs].filter((h) => /^\/(events|cart|social)\b/.test(h ?? ''))).toEqual([]);
     expect(home).toMatch(/<h1[^>]*>Rose Ash Co-operative<\/h1>/);
     expect((home.match(/<picture[ >]/g) ?? []).length).toBeGreaterThanOrEqual(2);
     // Every page's header brand leads back to the front page.

@@ -57,7 +57,7 @@ describe('rose build: warm renderer and targeted rebuilds', () => {
     await db.updateTable('blog_posts').set({ title: 'An edited title for the warm renderer', updated_at: new Date() }).where('id', '=', post.id).execute();
 
     const targeted = await rose('build', '--targeted');
-    expect(targeted.stdout).toMatch(/Re-rendering blog, market: \d+ page\(s\) changed, 0 removed/);
+    expect(targeted.stdout).toMatch(/Re-rendering blog: \d+ page\(s\) changed, 0 removed/);
     expect(targeted.stdout).not.toContain('with Astro');
     const warmDir = await live();
     expect(warmDir).not.toBe(before);

@@ -62,13 +62,16 @@ export function buildMarketSearchIndex(snapshot: MarketSnapshot): MarketSearchEn
 }
 
 /** The market's pages for the sitemap: home, producers, products and every category page. */
-export function marketSitemapEntries(snapshot: MarketSnapshot): { path: string; lastModified?: Date }[] {
-  const out: { path: string; lastModified?: Date }[] = [{ path: marketLinks.home(), lastModified: snapshot.lastModified }, { path: marketLinks.producers() }];
+export function marketSitemapEntries(snapshot: MarketSnapshot): { path: string; lastModified: Date }[] {
+  const out: { path: string; lastModified: Date }[] = [
+    { path: marketLinks.home(), lastModified: snapshot.lastModified },
+    { path: marketLinks.producers(), lastModified: snapshot.lastModified },
+  ];
   for (const c of snapshot.categories) {
     const pages = Math.max(1, Math.ceil(c.productCount / marketPerPage));
-    for (let n = 1; n <= pages; n++) out.push({ path: marketLinks.category(c.slug, n) });
+    for (let n = 1; n <= pages; n++) out.push({ path: marketLinks.category(c.slug, n), lastModified: c.updatedAt });
   }
-  for (const p of snapshot.producers) out.push({ path: p.url });
+  for (const p of snapshot.producers) out.push({ path: p.url, lastModified: p.updatedAt });
   for (const p of snapshot.products) out.push({ path: p.url, lastModified: p.updatedAt });
   return out;
 }

@@ -76,11 +76,15 @@ export interface ProducerView extends ProducerRef {
   contactPhone: string | null;
   featured: boolean;
   products: ProductCard[];
+  /** The newest change to the producer or one of their products. */
+  updatedAt: Date;
 }
 
 export interface CategoryView extends CategoryRef {
   description: string | null;
   productCount: number;
+  /** The newest change to a product listed in it. */
+  updatedAt: Date;
 }
 
 export interface MarketSnapshot {
@@ -231,11 +235,19 @@ export async function loadMarketSnapshot(db: Kysely<Database>, opts: { now?: Dat
         contactPhone: p.contact_phone,
         featured: p.featured,
         products: (productsByProducer.get(p.slug) ?? []).map(card),
+        updatedAt: new Date(Math.max(p.updated_at.getTime(), ...(productsByProducer.get(p.slug) ?? []).map((x) => x.updatedAt.getTime()))),
       };
     })
     .sort(byName);
   const categories: CategoryView[] = categoryRows
-    .map((c) => ({ slug: c.slug, name: c.name, url: marketLinks.category(c.slug), description: c.description, productCount: productsByCategory.get(c.slug)?.length ?? 0 }))
+    .map((c) => ({
+      slug: c.slug,
+      name: c.name,
+      url: marketLinks.category(c.slug),
+      description: c.description,
+      productCount: productsByCategory.get(c.slug)?.length ?? 0,
+      updatedAt: new Date(Math.max(c.updated_at.getTime(), ...(productsByCategory.get(c.slug) ?? []).map((x) => x.updatedAt.getTime()))),
+    }))
     .filter((c) => c.productCount > 0);
   const producerRefsByCycle = new Map<string, ProducerRef[]>();
   for (const cp of cycleProducers) {

@@ -26,6 +26,9 @@ export function marketPageKeys(snapshot: MarketSnapshot): Map<string, string> {
   const shared = createHash('sha1').update(JSON.stringify([snapshot.site, snapshot.navigation])).digest('base64url');
   const at = snapshot.readAt;
   const keys = new Map<string, string>();
+  // The market's home shows the cycles, which no other page key covers (its other contents —
+  // producers, categories, products — change their own keys): a cycle change rebuilds the part.
+  keys.set(marketLinks.home(), createHash('sha1').update(shared).update(JSON.stringify(snapshot.cycles.map((c) => [cycleText(c, at), c.note, c.productCount, c.producers.map((p) => p.slug)]))).digest('base64url'));
   for (const f of snapshot.mediaFiles) keys.set(f.url, f.name);
   const productKey = (p: ProductView) =>
     createHash('sha1')

@@ -242,13 +242,17 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     lap: (name: string) => void,
   ): Promise<BuildResult> {
     const previousKeys = new Map(Object.entries((await readReleaseFile<Record<string, string>>(current.dir, pagesFile)) ?? {}));
-    const owned = (p: string) => {
-      const owner = ownerOf(deps.sources, p);
-      return owner === undefined || parts.includes(owner);
-    };
     // Paths of the built parts that disappeared; other parts keep theirs.
     const removedPaths = [...previousKeys.keys()].filter((p) => !keys.has(p) && parts.includes(ownerOf(deps.sources, p) ?? ''));
     const renderOnly = request.targeted ? new Set([...keys].filter(([p, k]) => previousKeys.get(p) !== k).map(([p]) => p)) : undefined;
+    // A targeted build renders the pages without parameters (lists, feeds) only of the parts
+    // with a changed key: a part whose keys all match (its key-less pages have keys too, for
+    // what no other key covers) would render the same bytes.
+    const renderParts = renderOnly ? parts.filter((part) => [...renderOnly, ...removedPaths].some((p) => ownerOf(deps.sources, p) === part)) : parts;
+    const owned = (p: string) => {
+      const owner = ownerOf(deps.sources, p);
+      return owner === undefined || renderParts.includes(owner);
+    };
     if (renderOnly && renderOnly.size === 0 && removedPaths.length === 0) {
       deps.info(`Nothing to rebuild: every page of release ${current.id} is up to date.`);
       return { release: current.id, kind: 'unchanged', parts, pages: current.pages, rendered: 0, changed: 0, removed: 0, seconds: (performance.now() - started) / 1000, dir: current.dir, timings };
@@ -261,7 +265,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     const expected = renderOnly ? renderOnly.size : [...keys.keys()].filter(owned).length;
     deps.info(
       renderOnly
-        ? `Re-rendering ${parts.join(', ')}: ${renderOnly.size} page(s) changed, ${removedPaths.length} removed (of ${keys.size}).`
+        ? `Re-rendering ${renderParts.join(', ') || 'shared pages'}: ${renderOnly.size} page(s) changed, ${removedPaths.length} removed (of ${keys.size}).`
         : `Rendering ${sources.map((s) => `${s.part} (${s.describe(request.snapshots[s.part])})`).join(', ')}`,
     );
     const progress = deps.progress(renderOnly ? 'Rendering changed pages' : 'Rendering pages', expected);
@@ -272,7 +276,8 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
           // already: one copy fewer in memory); worker threads render the others.
           (
             await Promise.all([
-              r.render({ share: { index: 0, of: threads.threads }, select: (p) => owned(p), onRendered: () => progress.tick() }),
+              // The plan this thread makes counts every share's pages: the whole total.
+              r.render({ share: { index: 0, of: threads.threads }, select: (p) => owned(p), onPlanned: (count) => progress.setTotal(count), onRendered: () => progress.tick() }),
               renderInWorkers(
                 {
                   releaseDir: current.dir,
