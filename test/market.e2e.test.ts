@@ -169,6 +169,10 @@ describe('market on the built demo site', { timeout: 120_000 }, () => {
     base = `http://127.0.0.1:${port}/`;
     // The demo site, migrated, seeded and built once per checkout state (shared by e2e files).
     env = { ...(await copyBuiltSite(tmp)), ROSE_SITE_URL: `http://127.0.0.1:${port}` };
+    // The shared site was built for another origin; pages name their origin (canonical links,
+    // JSON-LD), so the release is built again for this one before rebuilds re-render through it.
+    const rebuilt = await runRose(['build'], env, { timeoutMs: 300_000 });
+    if (rebuilt.code !== 0) throw new Error(rebuilt.stderr);
     // Info level: the server logs "rebuild live" when a rebuild's release is published. Islands
     // cached for an hour: only a purge, never expiry, can make one show a change here.
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], { ...env, ROSE_LOG_LEVEL: 'info', ROSE_FRAGMENT_TTL: '3600' });

@@ -352,7 +352,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     await releases.publish(staged, { pages, seconds: round(seconds), parts, codeHash, kind: 'targeted', rendered: files.length }, { pageKeys: nextKeys });
     lap('publish');
     await releases.prune();
-    return { release: staged.id, kind: 'warm', parts, pages, rendered: files.length, changed: changed.length, removed: removedFiles.length, seconds, dir: staged.dir, timings };
+    return { release: staged.id, kind: 'warm', parts: renderParts, pages, rendered: files.length, changed: changed.length, removed: removedFiles.length, seconds, dir: staged.dir, timings };
   }
 }
 
