@@ -202,9 +202,9 @@ const marketPages = pagesBoth.total - pagesBlogOnly.total;
 log(`  the market's extra cost (${marketPages} more pages than the blog-only release), per 1,000 pages; CPU seconds are the steadier figure on a busy machine:`);
 const signed = (x: number, digits = 2) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
 const verdict = (ratio: number) => (ratio < 0 ? '(the build with the market was the faster one: noise)' : ratio <= 1.5 ? '(about the same or less)' : '(more than a blog page)');
-for (const [kind, blog, both] of [
-  ['Astro (--fresh)', m.blogFresh, m.bothFresh],
-  ['warm', m.blogWarm, m.bothWarm],
+for (const [kind, blog, both, blogRuns, bothRuns] of [
+  ['Astro (--fresh)', m.blogFresh, m.bothFresh, results.blogFresh, results.bothFresh],
+  ['warm', m.blogWarm, m.bothWarm, results.blogWarm, results.bothWarm],
 ] as const) {
   for (const [what, of] of [
     ['wall', (r: Timed) => r.seconds],
@@ -216,6 +216,13 @@ for (const [kind, blog, both] of [
     log(
       `    ${`${kind}, ${what}`.padEnd(22)} blog ${blogPer.toFixed(2)} s / 1,000 pages; market ${signed(of(both) - of(blog))} s = ${marketPer.toFixed(2)} s / 1,000 pages → ${ratio.toFixed(2)}× a blog page ${verdict(ratio)}`,
     );
+    if (blogRuns.length > 1) {
+      // The same ratio within each run (its two builds ran minutes apart, under much the same
+      // load), then the median of those: steadier than the ratio of medians when the load moves.
+      const paired = blogRuns.map((b, i) => ((of(bothRuns[i]!) - of(b)) / marketPages / (of(b) / pagesBlogOnly.total)));
+      const mid = [...paired].sort((x, y) => x - y)[Math.floor(paired.length / 2)]!;
+      log(`    ${''.padEnd(22)} within each run: ${paired.map((r) => `${r.toFixed(2)}×`).join(', ')} → median ${mid.toFixed(2)}× ${verdict(mid)}`);
+    }
   }
   log(`    ${`${kind}, peak RSS`.padEnd(22)} ${signed(both.rssMiB - blog.rssMiB, 0)} MiB with the market`);
 }
