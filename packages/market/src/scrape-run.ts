@@ -72,7 +72,14 @@ export async function runScrapes(db: Kysely<Database>, suppliers: readonly Suppl
       // Images under the same rules as pages: robots.txt, the host's rate limit, allowed hosts.
       const limiter = createHostLimiter({ rateLimitMs: supplier.rateLimitMs ?? 1000, perHostConcurrency: supplier.concurrency ?? 2 });
       const robots = createRobots({ fetcher, allowedHosts: supplier.allowedHosts, limiter });
+      // The crawl's own limiter is gone with it: the first image waits one interval, so the
+      // host never sees two requests closer than its limit.
+      let waited = false;
       const fetchImage: ImageFetch = async (url) => {
+        if (!waited) {
+          waited = true;
+          await new Promise((resolve) => setTimeout(resolve, supplier.rateLimitMs ?? 1000));
+        }
         let parsed: URL;
         try {
           parsed = new URL(url);

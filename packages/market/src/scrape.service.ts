@@ -104,31 +104,37 @@ export async function applyScrape(
     byUrl.set(p.url, [...(byUrl.get(p.url) ?? []).filter((q) => productKey(q) !== productKey(p)), p]);
   }
 
-  // Images before the transaction: fetched and encoded once, new ones only.
+  // Images before the transaction: each image URL fetched and encoded once (many products of
+  // a shop share a picture), and only when the database does not have it yet.
   const images = new Map<string, string>();
   const toStore: ImageInput[] = [];
   if (deps.fetchImage && !deps.dryRun) {
     const known = await imageHashes(db, 'scrape');
+    const outcome = new Map<string, string | undefined>();
     for (const [url, variants] of byUrl) {
       const imageUrl = variants.find((v) => v.imageUrl)?.imageUrl;
       if (!imageUrl) continue;
       const ref = imageRef(imageUrl);
-      if (known.has(ref)) {
-        images.set(url, ref);
-        continue;
-      }
-      const fetched = await deps.fetchImage(imageUrl);
-      if (!fetched.ok) {
-        report.errors.push({ url: imageUrl, reason: `image not stored: ${fetched.reason}` });
-        continue;
-      }
-      try {
-        const processed = await processImage(Buffer.from(fetched.bytes), { stem: `${supplier.slug}-${slugify(variants[0]!.name)}`.slice(0, 60), label: imageUrl });
-        toStore.push({ ref, sourceHash: sourceHashOf(Buffer.from(fetched.bytes)), processed });
-        images.set(url, ref);
-      } catch (error) {
-        report.errors.push({ url: imageUrl, reason: `image not stored: ${(error as Error).message}` });
-      }
+      if (!outcome.has(imageUrl)) outcome.set(imageUrl, known.has(ref) ? ref : await fetchAndProcess(imageUrl, ref));
+      const stored = outcome.get(imageUrl);
+      if (stored) images.set(url, stored);
+    }
+  }
+  async function fetchAndProcess(imageUrl: string, ref: string): Promise<string | undefined> {
+    const fetched = await deps.fetchImage!(imageUrl);
+    if (!fetched.ok) {
+      report.errors.push({ url: imageUrl, reason: `image not stored: ${fetched.reason}` });
+      return undefined;
+    }
+    try {
+      // Named after the file, not a product: one picture, one set of files.
+      const stem = slugify(decodeURIComponent(new URL(imageUrl).pathname.split('/').pop() ?? '').replace(/\.[a-z0-9]+$/i, '')).slice(0, 40);
+      const processed = await processImage(Buffer.from(fetched.bytes), { stem: `${supplier.slug}-${stem}`, label: imageUrl });
+      toStore.push({ ref, sourceHash: sourceHashOf(Buffer.from(fetched.bytes)), processed });
+      return ref;
+    } catch (error) {
+      report.errors.push({ url: imageUrl, reason: `image not stored: ${(error as Error).message}` });
+      return undefined;
     }
   }
 
