@@ -343,7 +343,7 @@ interface Row {
 const rowOf = (step: string, n: number, t: { seconds: number; cpu: number; shop: ShopStats; load: number }, note?: string): Row => ({ step, pages: n, seconds: t.seconds, cpu: t.cpu, shopCpu: t.shop.cpuMicros / 1e6, load: t.load, ...(note ? { note } : {}) });
 
 async function crawlPhase(origin: string) {
-  const { scrapeSupplier } = await import('../packages/market/src/scrape/crawl.ts');
+  const { scrapeSupplier } = await import('@rose/market');
   const baseRss = process.memoryUsage().rss;
   const supplier = benchSupplier(origin, { rateLimitMs: 0, concurrency: 4 });
   const expected = scrapedProductsOf(pages);
@@ -379,9 +379,9 @@ async function crawlPhase(origin: string) {
 async function e2ePhase(origin: string) {
   // test-database.ts itself, not @rose/testing's index (which loads playwright-core): its
   // memory would count against the phase.
-  const { createTestDatabase } = await import('../packages/testing/src/test-database.ts');
-  const { createMarketManager } = await import('../packages/market/src/manage.service.ts');
-  const { runScrapes } = await import('../packages/market/src/scrape-run.ts');
+  const { createTestDatabase } = await import('@rose/testing/test-database');
+  const { createMarketManager } = await import('@rose/market');
+  const { runScrapes } = await import('@rose/market');
   const { processImage } = await import('@rose/media');
   const { sql } = await import('kysely');
   const baseRss = process.memoryUsage().rss;
@@ -486,10 +486,10 @@ async function e2ePhase(origin: string) {
 }
 
 async function politePhase(origin: string) {
-  const { scrapeSupplier } = await import('../packages/market/src/scrape/crawl.ts');
-  const { createTestDatabase } = await import('../packages/testing/src/test-database.ts');
-  const { createMarketManager } = await import('../packages/market/src/manage.service.ts');
-  const { runScrapes } = await import('../packages/market/src/scrape-run.ts');
+  const { scrapeSupplier } = await import('@rose/market');
+  const { createTestDatabase } = await import('@rose/testing/test-database');
+  const { createMarketManager } = await import('@rose/market');
+  const { runScrapes } = await import('@rose/market');
   // No rateLimitMs, no concurrency: the engine's defaults (1000 ms, 2 per host).
   const supplier = benchSupplier(origin, { limit: politePages });
   const bound = (requests: number) => ((requests - 1) * intervalMs) / 1000;

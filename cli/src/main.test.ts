@@ -30,7 +30,7 @@ describe('rose: help, version and argument errors (in-process)', () => {
     expect(db.code).toBe(0);
     for (const word of ['migrate', 'rollback', 'status', 'seed']) expect(db.stdout).toContain(word);
     const build = await rose(['build', '--help']);
-    expect(build.stdout).toContain('parts to build (blog)');
+    expect(build.stdout).toContain('parts to build (blog, market)');
     expect((await rose(['help', 'serve'])).stdout).toContain('--no-worker');
   });
 

@@ -8,7 +8,7 @@ import type { ensureAstroKey as ensureAstroKeyNow } from './astro-key.ts';
  */
 
 /** Names of the parts with prerendered pages (for help texts; `staticSources` has the rest). */
-export const staticPartNames = ['blog'] as const;
+export const staticPartNames = ['blog', 'market'] as const;
 
 /** `ensureAstroKey` (astro-key.ts), loaded on first call: it validates with @rose/config, which help texts do without. */
 export const ensureAstroKey: typeof ensureAstroKeyNow = async (dataDir, env) => (await import('./astro-key.ts')).ensureAstroKey(dataDir, env);

@@ -8,3 +8,4 @@ export { createMarketManager, describeManageError, type MarketManager, type Mana
 export { runScrapes, selectSuppliers, describeRun, describeRunLines, type SupplierRun, type ScrapeRunOptions } from './scrape-run.ts';
 export { lastScrapeRuns, type ScrapeReport, type ScrapeRunRow } from './scrape.service.ts';
 export { loadSuppliers, type SupplierConfig } from './scrape/supplier-config.ts';
+export { scrapeSupplier, type ScrapeResult, type ScrapeOptions } from './scrape/index.ts';
