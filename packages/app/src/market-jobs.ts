@@ -64,7 +64,7 @@ export async function enqueueMarketScrape(trx: Transaction<Database>, job: { sup
  * the next run when it repeats. A run that fails as a whole is logged and still rescheduled
  * (the next one may succeed); the job itself succeeds so it is not retried at once.
  */
-export function createMarketScrapeHandlers(db: Kysely<Database>, services: Pick<Services, 'market' | 'logger' | 'clock'>): Record<string, BatchHandler> {
+export function createMarketScrapeHandlers(db: Kysely<Database>, services: { market: Pick<Services['market'], 'scrape'> } & Pick<Services, 'logger' | 'clock'>): Record<string, BatchHandler> {
   return handle(marketScrapeJob, async (payloads) => {
     for (const job of payloads) {
       try {
