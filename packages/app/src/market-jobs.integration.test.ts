@@ -4,7 +4,8 @@ import { createFixedClock } from '@rose/core';
 import type { Job } from '@rose/db';
 import { createTestDatabase, type TestDatabase } from '@rose/testing';
 import { createLogger } from './logger.ts';
-import { createMarketScrapeHandlers, enqueueMarketScrape, marketScrapeJob } from './market-jobs.ts';
+import { createMarketManager } from '@rose/market';
+import { createMarketScrapeHandlers, enqueueMarketScrape, marketRebuildJob, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
 import type { MarketServices } from './wire-market.ts';
 
 // Scheduled scrapes: one schedule per set of suppliers, and a run that repeats queues the next
@@ -52,5 +53,21 @@ describe('market.scrape jobs', () => {
     // Each run replaced the schedule it came from: one pending run, 6 hours after the last.
     const next = await pending();
     expect(next.map((j) => [j.payload, j.run_at.toISOString()])).toEqual([[{ suppliers: ['hill-farm'], everyHours: 6 }, '2026-11-30T00:00:00.000Z']]);
+  });
+
+  it('queues one market rebuild for the next time a cycle opens or closes', async () => {
+    const manage = createMarketManager({ db: t.db, clock });
+    expect((await manage.addProducer('cli:test', { slug: 'hill-farm', name: 'Hill Farm' })).ok).toBe(true);
+    const added = await manage.addCycle('cli:test', { slug: 'spring', name: 'Spring', opensAt: '2027-04-01T08:00', closesAt: '2027-06-30T20:00', timeZone: 'Europe/London' }, { producers: ['hill-farm'] });
+    expect(added.ok).toBe(true);
+    await t.db.deleteFrom('jobs').execute();
+    const rebuilds = () => t.db.selectFrom('jobs').select('run_at').where('type', '=', marketRebuildJob.type).where('status', '=', 'pending').orderBy('run_at').execute();
+    // Opens 08:00 BST = 07:00Z; twice asked, once queued.
+    expect(await scheduleCycleBoundaryRebuild(t.db, new Date('2027-03-01T00:00:00Z'))).toEqual(new Date('2027-04-01T07:00:01Z'));
+    await scheduleCycleBoundaryRebuild(t.db, new Date('2027-03-01T00:00:00Z'));
+    expect((await rebuilds()).map((r) => r.run_at.toISOString())).toEqual(['2027-04-01T07:00:01.000Z']);
+    // Once open, the next boundary is its closing.
+    expect(await scheduleCycleBoundaryRebuild(t.db, new Date('2027-04-01T07:00:01Z'))).toEqual(new Date('2027-06-30T19:00:01Z'));
+    expect(await scheduleCycleBoundaryRebuild(t.db, new Date('2027-07-01T00:00:00Z'))).toBeUndefined();
   });
 });

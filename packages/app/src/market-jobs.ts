@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '@rose/db';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import { sql } from 'kysely';
-import type { MarketChange } from '@rose/market';
+import { nextCycleBoundary, type MarketChange } from '@rose/market';
 import type { RebuildRequest } from './blog-jobs.ts';
 import type { Services } from './services.ts';
 
@@ -26,10 +26,11 @@ export async function enqueueMarketRebuild(trx: Transaction<Database>, change: M
  * change may have been made by another process (a CLI command) whose purge reached only its
  * own in-process cache — then the pages whose keys changed are re-rendered.
  */
-export function createMarketJobHandlers(purgeStock: () => Promise<unknown>, rebuild: (request: RebuildRequest) => Promise<void>): Record<string, BatchHandler> {
+export function createMarketJobHandlers(purgeStock: () => Promise<unknown>, rebuild: (request: RebuildRequest) => Promise<void>, afterRebuild?: () => Promise<unknown>): Record<string, BatchHandler> {
   return handle(marketRebuildJob, async (payloads) => {
     await purgeStock();
     await rebuild({ part: 'market', slugs: [...new Set(payloads.flatMap((p) => [...p.products, ...p.producers]))].sort(), shared: false });
+    await afterRebuild?.();
   });
 }
 
@@ -82,4 +83,21 @@ export function createMarketScrapeHandlers(db: Kysely<Database>, services: { mar
       }
     }
   });
+}
+
+/**
+ * Queues a market rebuild for the next time a cycle opens or closes (unless one is queued for
+ * then already), so pages saying "opens …" or "open until …" change when the cycle does. Called
+ * when a worker with a build pipeline starts and after each market rebuild, so the chain goes on.
+ */
+export async function scheduleCycleBoundaryRebuild(db: Kysely<Database>, now: Date): Promise<Date | undefined> {
+  const at = await nextCycleBoundary(db, now);
+  if (!at) return undefined;
+  // A second after the boundary: the snapshot then reads the cycle as opened (or gone).
+  const runAt = new Date(at.getTime() + 1000);
+  await db.transaction().execute(async (trx) => {
+    const queued = await trx.selectFrom('jobs').select('id').where('type', '=', marketRebuildJob.type).where('status', '=', 'pending').where('run_at', '=', runAt).executeTakeFirst();
+    if (!queued) await enqueue(trx, marketRebuildJob, { products: [], producers: [] }, { runAt });
+  });
+  return runAt;
 }

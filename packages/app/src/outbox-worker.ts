@@ -3,7 +3,7 @@ import type { Database } from '@rose/db';
 import { createWorker, type Worker } from '@rose/jobs';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
-import { createMarketJobHandlers, createMarketScrapeHandlers } from './market-jobs.ts';
+import { createMarketJobHandlers, createMarketScrapeHandlers, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
 import { marketStockFragment } from './wire-market.ts';
 import type { Services } from './services.ts';
 import { readSnapshots, staticSources } from './wire-site.ts';
@@ -57,12 +57,14 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
   const worker = createWorker({
     db,
     // Without a build pipeline (rose dev) rebuild jobs stay queued for a worker that has one.
-    handlers: siteBuild ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers } : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers },
+    handlers: siteBuild ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers } : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers },
     logger: services.logger,
     clock: services.clock,
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
   });
   services.jobs.setWaker(() => worker.poke());
+  // Pages that say when a cycle opens or closes are rebuilt when it does.
+  if (siteBuild) void scheduleCycleBoundaryRebuild(db, services.clock.now()).catch((error: unknown) => services.logger.warn({ err: error }, 'could not schedule the rebuild at the next cycle boundary'));
   return worker;
 }
 

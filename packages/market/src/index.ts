@@ -3,7 +3,7 @@ export { seedMarket, prepareMarketImages, MarketSeedPruneNeededError, type Marke
 export { loadMarketSnapshot, type MarketSnapshot, type ProductView, type ProductCard, type ProducerView, type CategoryView, type CycleView, type VariantView, type Availability } from './market.view.ts';
 export { marketPageKeys, marketPerPage, cycleState } from './page-keys.ts';
 export { productJsonLd, buildMarketSearchIndex, marketSitemapEntries, renderMarketRss } from './feed.view.ts';
-export { readLiveProducts, currentCycle, type LiveProduct, type LiveVariant, type Ordering } from './stock.service.ts';
+export { readLiveProducts, currentCycle, nextCycleBoundary, type LiveProduct, type LiveVariant, type Ordering } from './stock.service.ts';
 export { createMarketManager, describeManageError, type MarketManager, type ManageError, type MarketChange, type ProductRow, type ProducerRow, type CycleRow } from './manage.service.ts';
 export { runScrapes, selectSuppliers, describeRun, describeRunLines, type SupplierRun, type ScrapeRunOptions } from './scrape-run.ts';
 export { lastScrapeRuns, type ScrapeReport, type ScrapeRunRow } from './scrape.service.ts';

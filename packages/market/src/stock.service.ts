@@ -102,3 +102,13 @@ export async function currentCycle(db: Kysely<Database>, now: Date): Promise<{ s
   if (!pick) return null;
   return { state: open ? 'open' : 'upcoming', slug: pick.slug, name: pick.name, opensAt: pick.opens_at, closesAt: pick.closes_at, timeZone: pick.time_zone, note: pick.note };
 }
+
+/**
+ * The next instant a cycle opens or closes after `now` (static pages say "opens …" or "open
+ * until …" as of their build: they must be rebuilt then), or undefined when none is planned.
+ */
+export async function nextCycleBoundary(db: Kysely<Database>, now: Date): Promise<Date | undefined> {
+  const rows = await db.selectFrom('market_cycles').select(['opens_at', 'closes_at']).where('archived_at', 'is', null).where('closes_at', '>', now).execute();
+  const times = rows.flatMap((r) => [r.opens_at, r.closes_at]).filter((t) => t > now);
+  return times.length ? new Date(Math.min(...times.map((t) => t.getTime()))) : undefined;
+}
