@@ -12,7 +12,7 @@ export async function runWorker(ctx: CommandContext, opts: { once?: boolean }, u
     if (opts.once) {
       const handled = await worker.drain();
       const counts = await services.jobs.counts();
-      ctx.out.info(`Handled ${handled} job(s); ${counts.pending} pending, ${counts.failed} failed in total.`);
+      ctx.out.info(`Handled ${handled} job(s); ${counts.pending} pending, ${counts.scheduled} scheduled for later, ${counts.failed} failed in total.`);
       return;
     }
     ctx.out.info('Worker running: draining the outbox (Ctrl+C to stop).');

@@ -142,7 +142,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       setWaker: (fn) => {
         waker = fn;
       },
-      counts: () => countJobs(db),
+      counts: () => countJobs(db, clock.now()),
       startWorker: (workerOpts = {}) => startOutboxWorker({ db, services }, workerOpts),
     },
     site: { chrome: () => loadSiteChrome(db) },
@@ -167,7 +167,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         cache: c.status === 'fulfilled' ? { status: 'up', kind: cache.kind } : { status: 'down', kind: cache.kind, error: reason(c.reason) },
       };
       if (report.database.status === 'up') {
-        const counts = await countJobs(db).catch(() => undefined);
+        const counts = await countJobs(db, clock.now()).catch(() => undefined);
         if (counts) report.outbox = { pending: counts.pending, failed: counts.failed };
       }
       return report;

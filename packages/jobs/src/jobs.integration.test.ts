@@ -21,7 +21,14 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
-    expect(await countJobs(t.db)).toEqual({ pending: 0, running: 0, done: 0, failed: 0 });
+    expect(await countJobs(t.db)).toEqual({ pending: 0, scheduled: 0, running: 0, done: 0, failed: 0 });
+  });
+
+  it('counts a job queued for later as scheduled, not as backlog, until it is due', async () => {
+    const id = await enqueueJob(t.db, { type: 'later', runAt: new Date(clock.now().getTime() + 3_600_000) });
+    expect(await countJobs(t.db, clock.now())).toMatchObject({ pending: 0, scheduled: 1 });
+    expect(await countJobs(t.db, new Date(clock.now().getTime() + 3_600_000))).toMatchObject({ pending: 1, scheduled: 0 });
+    await t.db.deleteFrom('jobs').where('id', '=', id).execute();
   });
 
   it('retries with back-off, then marks the job failed with its last error', async () => {

@@ -85,15 +85,22 @@ export async function recoverStaleJobs(db: Kysely<Database>, opts: { now: Date; 
 }
 
 export interface JobCounts {
+  /** Waiting to run: due now, or retrying after a failure (the backlog). */
   pending: number;
+  /** Queued for later and never tried yet (a scheduled scrape, a rebuild when a cycle opens): not a backlog. */
+  scheduled: number;
   running: number;
   done: number;
   failed: number;
 }
 
-export async function countJobs(db: Kysely<Database>): Promise<JobCounts> {
-  const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
-  const counts: JobCounts = { pending: 0, running: 0, done: 0, failed: 0 };
-  for (const r of rows) counts[r.status] = Number(r.n);
+export async function countJobs(db: Kysely<Database>, now: Date = new Date()): Promise<JobCounts> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select((eb) => ['status', eb.and([eb('status', '=', 'pending'), eb('attempts', '=', 0), eb('run_at', '>', now)]).as('later'), eb.fn.countAll<number>().as('n')])
+    .groupBy(['status', 'later'])
+    .execute();
+  const counts: JobCounts = { pending: 0, scheduled: 0, running: 0, done: 0, failed: 0 };
+  for (const r of rows) counts[r.later ? 'scheduled' : r.status] += Number(r.n);
   return counts;
 }
