@@ -19,6 +19,12 @@ export async function mediaFile(name: string): Promise<Uint8Array> {
   return (await getSiteData()).media.read(name);
 }
 
+/** The GET of a published media file route (blog and market images): its bytes as they are. */
+export async function mediaFileResponse(props: unknown): Promise<Response> {
+  const { file } = props as { file: { name: string; type: string } };
+  return new Response(Buffer.from(await mediaFile(file.name)), { headers: { 'Content-Type': file.type } });
+}
+
 export interface PageOf<T> {
   items: T[];
   page: number;

@@ -102,7 +102,8 @@ export interface HttpClient {
 /** Error bodies are kept for the caller to read the service's reason; this much is plenty. */
 const errorBodyLimit = 64 * 1024;
 
-const defaultSleep = (ms: number, signal?: AbortSignal) =>
+/** Waits `ms`, or rejects with the signal's reason when it is aborted first. */
+export const abortableSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(() => {
@@ -147,7 +148,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const baseUrl = opts.baseUrl === undefined ? undefined : new URL(opts.baseUrl);
   const doFetch = opts.fetch ?? globalThis.fetch;
   const clock = opts.clock ?? systemClock;
-  const sleep = opts.sleep ?? defaultSleep;
+  const sleep = opts.sleep ?? abortableSleep;
   const random = opts.random ?? Math.random;
   const extraKeys = opts.sensitiveQueryKeys ?? [];
   const service = opts.service;

@@ -1,4 +1,4 @@
-export { createHttpClient, type HttpClient, type HttpResponse } from './http-client.ts';
+export { abortableSleep, createHttpClient, type HttpClient, type HttpResponse } from './http-client.ts';
 export { HttpError } from './http.error.ts';
 export { redactText } from './redact.ts';
 export {

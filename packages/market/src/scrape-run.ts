@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { RoseError } from '@rose/core';
 import type { Database } from '@rose/db';
-import { createPageFetcher } from '@rose/http';
+import { abortableSleep, createPageFetcher } from '@rose/http';
 import { scrapeSupplier } from './scrape/crawl.ts';
 import { createHostLimiter } from './scrape/host-limiter.ts';
 import { createRobots } from './scrape/robots.ts';
@@ -78,7 +78,7 @@ export async function runScrapes(db: Kysely<Database>, suppliers: readonly Suppl
       const fetchImage: ImageFetch = async (url) => {
         if (!waited) {
           waited = true;
-          await new Promise((resolve) => setTimeout(resolve, supplier.rateLimitMs ?? 1000));
+          await abortableSleep(supplier.rateLimitMs ?? 1000);
         }
         let parsed: URL;
         try {

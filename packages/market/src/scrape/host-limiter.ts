@@ -1,3 +1,4 @@
+import { abortableSleep } from '@rose/http';
 export interface HostLimiterOptions {
   /** Least time between the starts of two requests to one host. Default 1000; 0 turns it off (benchmarks). */
   readonly rateLimitMs?: number;
@@ -22,22 +23,6 @@ export interface HostLimiter {
   intervalFor(host: string): number;
 }
 
-/** Waits `ms`, or rejects with the signal's reason when it is aborted first. */
-export function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Politeness for a crawl: per host, a least interval between request starts (raised by
  * Crawl-delay) and a cap on requests in flight; overall, a cap on requests in flight. A host
@@ -56,7 +41,7 @@ export function createHostLimiter(options: HostLimiterOptions = {}): HostLimiter
   if (!(Number.isInteger(perHost) && perHost >= 1)) throw new RangeError(`perHostConcurrency must be a whole number >= 1, got ${perHost}`);
   if (!(Number.isInteger(overall) && overall >= 1)) throw new RangeError(`globalConcurrency must be a whole number >= 1, got ${overall}`);
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? realSleep;
+  const sleep = options.sleep ?? abortableSleep;
   const globalSlots = createSemaphore(overall);
   const hosts = new Map<string, { slots: Semaphore; gate: Promise<void>; lastStart: number; crawlDelayMs: number }>();
   const stateOf = (host: string) => {

@@ -1,5 +1,5 @@
 import type { APIRoute, GetStaticPaths } from 'astro';
-import { blogSnapshot, mediaFile, selectPaths } from '../../../lib/blog-data.ts';
+import { blogSnapshot, mediaFileResponse, selectPaths } from '../../../lib/blog-data.ts';
 
 // The blog's images: the variants made from content/images/ when content was seeded, copied
 // from the database as they are (ADR 0010). Named by their content, so both kinds of build
@@ -10,7 +10,4 @@ export const getStaticPaths = (async () => {
   return selectPaths(all, (e) => e.props.file.url);
 }) satisfies GetStaticPaths;
 
-export const GET: APIRoute = async ({ props }) => {
-  const { file } = props as { file: { name: string; type: string } };
-  return new Response(Buffer.from(await mediaFile(file.name)), { headers: { 'Content-Type': file.type } });
-};
+export const GET: APIRoute = ({ props }) => mediaFileResponse(props);

@@ -1,5 +1,5 @@
 import type { APIRoute, GetStaticPaths } from 'astro';
-import { mediaFile, selectPaths } from '../../../lib/blog-data.ts';
+import { mediaFileResponse, selectPaths } from '../../../lib/blog-data.ts';
 import { marketSnapshot } from '../../../lib/market-data.ts';
 
 // The market's images: variants made when content was seeded (or a supplier's image was
@@ -10,7 +10,4 @@ export const getStaticPaths = (async () => {
   return selectPaths(all, (e) => e.props.file.url);
 }) satisfies GetStaticPaths;
 
-export const GET: APIRoute = async ({ props }) => {
-  const { file } = props as { file: { name: string; type: string } };
-  return new Response(Buffer.from(await mediaFile(file.name)), { headers: { 'Content-Type': file.type } });
-};
+export const GET: APIRoute = ({ props }) => mediaFileResponse(props);
