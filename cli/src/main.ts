@@ -13,6 +13,7 @@ import { createOutput, reportError, type Output } from './output.ts';
 const commands = {
   build: () => import('./commands/build.ts'),
   db: () => import('./commands/db.ts'),
+  deploy: () => import('./commands/deploy.ts'),
   dev: () => import('./commands/dev.ts'),
   errors: () => import('./commands/errors.ts'),
   ghost: () => import('./commands/ghost.ts'),
@@ -388,6 +389,33 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .description('list the error codes rose reports, or explain one')
     .argument('[code]', 'an error code, e.g. not-built')
     .action(async (code?: string) => io.writeOut((await commands.errors()).explainErrors(code)));
+
+  const parseWait = (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) > 3600) throw new InvalidArgumentError('expected a whole number of seconds from 0 to 3600.');
+    return Number(value);
+  };
+  const parseParts = (value: string) => value.split(',').map((p) => p.trim());
+  const deployCmd = program
+    .command('deploy')
+    .description('ship what changed since the last deploy to a target (deploy/targets.json): migrate, seed, build, upload, switch, check health, roll back on failure')
+    .argument('[target]', 'a target named in deploy/targets.json (default: its "default", or its only one)')
+    .option('--parts <parts>', `only these parts, comma-separated (${staticPartNames.join(', ')}), whatever changed`, parseParts)
+    .option('--dry-run', 'print the plan (changes, migrations, parts) and stop')
+    .option('--allow-destructive', 'run migrations that drop tables or columns (they break servers still on the old code)')
+    .option('--allow-dirty', 'deploy with uncommitted changes (the next deploy then ships everything)')
+    .addOption(new Option('--wait <seconds>', 'wait this long for another deploy of the same database to finish (default: refuse at once)').argParser(parseWait))
+    .option('--targets <file>', 'the targets file (default: deploy/targets.json)')
+    .action((target: string | undefined, opts: { parts?: string[]; dryRun?: boolean; allowDestructive?: boolean; allowDirty?: boolean; wait?: number; targets?: string }) =>
+      run(program, io, async (ctx) => (await commands.deploy()).deploy(ctx, io.env, target, opts)),
+    );
+  deployCmd
+    .command('history')
+    .description("list a target's deploys, newest first: who, when, commit, parts, result")
+    .argument('[target]', 'a target named in deploy/targets.json')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--limit <n>', 'how many').argParser(parseSteps).default(20))
+    .option('--targets <file>', 'the targets file (default: deploy/targets.json)')
+    .action((target: string | undefined, opts: { json?: boolean; limit: number; targets?: string }) => run(program, io, async (ctx) => (await commands.deploy()).deployHistory(ctx, io.env, target, opts)));
 
   const release = program.command('release').description('releases: every build is one; the live one is <dist>/current');
   release

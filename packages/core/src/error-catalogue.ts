@@ -41,6 +41,14 @@ export const errorCatalogue = {
   'http-aborted': { title: 'Request cancelled', explain: 'A request to another service was cancelled before it finished.' },
   'mail-smtp': { title: 'Mail not sent', explain: 'The SMTP server (SMTP_URL) could not be reached or refused the message; the hint says whether sending again can help.' },
   'mail-file': { title: 'Mail not sent', explain: 'Writing the message to the mail folder under ROSE_DATA_DIR failed (without SMTP_URL, mail is written there).' },
+  'deploy-targets': { title: 'Deploy targets invalid', explain: 'deploy/targets.json is missing, unreadable or names something wrong, or a setting a target reads from the environment is not set. The message names the field.' },
+  'deploy-git': { title: 'Nothing to deploy from', explain: 'A deploy records the commit it ships, so it runs from a git checkout with at least one commit.' },
+  'deploy-dirty': { title: 'Uncommitted changes', explain: 'Tracked files differ from the commit a deploy would record. Commit them, or pass --allow-dirty (the next deploy then ships everything).' },
+  'deploy-locked': { title: 'Another deploy is running', explain: 'One deploy at a time runs against a database (a Postgres advisory lock). Wait for it, or pass --wait to queue behind it.' },
+  'deploy-destructive': { title: 'Destructive migration', explain: 'A pending migration drops or renames a table or column that servers still on the previous code use. Ship it in two steps (expand/contract), or pass --allow-destructive.' },
+  'deploy-failed': { title: 'Deploy step failed', explain: 'A step of the deploy (upload, switch, restart, docker) failed; the message names it. What was live stays live unless the message says it was switched.' },
+  'deploy-unhealthy': { title: 'Deploy unhealthy', explain: 'After the switch the site did not answer /api/ready with the new release in time, and there was no earlier release to go back to.' },
+  'deploy-rolled-back': { title: 'Deploy rolled back', explain: 'The new release failed its health check through the front door, so the previous release was made live again. `rose deploy history` has the steps.' },
 } as const satisfies Record<string, { title: string; explain: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

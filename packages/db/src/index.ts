@@ -1,4 +1,4 @@
 export { openDatabase, openPglite, type DatabaseHandle } from './database.ts';
-export { createMigrations, type Migrations } from './migrations.ts';
-export { describeLosses, RollbackRefusedError } from './rollback.ts';
-export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus } from './schema.ts';
+export { createMigrations, type Migrations, type MigratePlan } from './migrations.ts';
+export { describeLosses, RollbackRefusedError, type DataLoss } from './rollback.ts';
+export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus, DeployResult, DeployStepRecord, DeployTargetKind } from './schema.ts';

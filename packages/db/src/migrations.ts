@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
 import { RoseError, PendingMigrationsError, systemClock, type Clock } from '@rose/core';
-import { countLoss, losesData, lossesBetween, RollbackRefusedError, shapeOf, writeBackup, type RollbackBackup, type RollbackPlan } from './rollback.ts';
+import { countLoss, losesData, type DataLoss, lossesBetween, RollbackRefusedError, shapeOf, writeBackup, type RollbackBackup, type RollbackPlan } from './rollback.ts';
 import type { Database } from './schema.ts';
 
 /** Loads `*.ts` migrations from a folder, ordered by their timestamped names. */
@@ -49,6 +49,14 @@ export interface RollbackResult {
   plan: RollbackPlan;
 }
 
+/** What `migrateToLatest()` would do, found by a dry run (see `planMigrate`). */
+export interface MigratePlan {
+  /** The pending migrations, oldest first. */
+  migrations: string[];
+  /** Every table and column they drop (renames included) and rows they delete, with row counts (possibly 0). */
+  losses: DataLoss[];
+}
+
 export interface Migrations {
   /** Applies every pending migration, in one transaction per migration. */
   migrateToLatest(): Promise<string[]>;
@@ -58,6 +66,13 @@ export interface Migrations {
    * counts before and after. Changes nothing.
    */
   planRollback(steps?: number): Promise<RollbackPlan>;
+  /**
+   * What applying the pending migrations would drop, found the same way (run in a
+   * transaction that is then rolled back). Servers still running the previous code use what
+   * a migration drops or renames, so a deploy refuses such a migration unless told
+   * otherwise (expand/contract). Changes nothing.
+   */
+  planMigrate(): Promise<MigratePlan>;
   /**
    * Reverts the most recent `steps` migrations in one transaction. When that deletes data,
    * `approve` must agree, and every row of the affected tables is written under
@@ -101,7 +116,26 @@ export function createMigrations(db: Kysely<Database>, folder: string): Migratio
       });
     return plan!;
   };
+  const planMigrate = async (): Promise<MigratePlan> => {
+    let plan: MigratePlan | undefined;
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        const before = await shapeOf(trx);
+        await sql`savepoint rose_migrate_plan`.execute(trx);
+        const migrations = applied(await new Migrator({ db: trx, provider }).migrateToLatest(), 'migrate');
+        const after = await shapeOf(trx);
+        await sql`rollback to savepoint rose_migrate_plan`.execute(trx);
+        plan = { migrations, losses: await lossesBetween(trx, before, after) };
+        throw dryRunDone;
+      })
+      .catch((error: unknown) => {
+        if (error !== dryRunDone) throw error;
+      });
+    return plan!;
+  };
   return {
+    planMigrate,
     async migrateToLatest() {
       return applied(await migrator.migrateToLatest(), 'migrate');
     },

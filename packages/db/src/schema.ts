@@ -1,6 +1,7 @@
 // The database as Kysely sees it: one interface per part (schema/<part>.ts), joined here.
 import type { AccountTables } from './schema/accounts.ts';
 import type { BlogTables } from './schema/blog.ts';
+import type { DeployTables } from './schema/deploys.ts';
 import type { JobTables } from './schema/jobs.ts';
 import type { MarketTables } from './schema/market.ts';
 import type { MediaTables } from './schema/media.ts';
@@ -15,5 +16,6 @@ export type * from './schema/jobs.ts';
 export type * from './schema/oauth.ts';
 export type * from './schema/media.ts';
 export type * from './schema/market.ts';
+export type * from './schema/deploys.ts';
 
-export interface Database extends AccountTables, BlogTables, SiteTables, JobTables, OAuthTables, MediaTables, MarketTables {}
+export interface Database extends AccountTables, BlogTables, SiteTables, JobTables, OAuthTables, MediaTables, MarketTables, DeployTables {}

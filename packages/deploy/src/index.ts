@@ -1,1 +1,10 @@
-export {};
+export { classifyChanges, restrictToParts, type ChangePlan } from './change-plan.ts';
+export { listDeploys, findLastSuccessfulDeploy, type DeployRecord } from './deploy-history.repository.ts';
+export { withDeployLock } from './deploy-lock.ts';
+export { runDeploy, type DeployDeps, type DeployOptions, type DeployOutcome, type Shipper, type StepRunner } from './deploy.service.ts';
+export { createGitRepo, type GitRepo } from './git.ts';
+export { checkHealth, type HealthExpectation, type HealthResult } from './health-check.ts';
+export { createReleaseShipper, type BuiltRelease } from './release-shipper.ts';
+export { createLocalTarget, createSshTarget, parseRsyncStats, sshArgs, type ReleaseTarget, type FarSide, type UploadStats } from './release-targets.ts';
+export { createSwarmShipper } from './swarm-shipper.ts';
+export { loadTargets, parseTargets, pickTarget, resolveTargetEnv, type TargetConfig, type TargetsFile } from './targets-config.ts';

@@ -1,0 +1,93 @@
+import type { Kysely } from 'kysely';
+import type { Database, DeployResult, DeployStepRecord, DeployTargetKind } from '@rose/db';
+
+export interface DeployRecord {
+  id: number;
+  target: string;
+  kind: DeployTargetKind;
+  startedAt: Date;
+  finishedAt: Date | undefined;
+  deployedBy: string;
+  commit: string;
+  parts: string[];
+  releaseId: string | undefined;
+  previousReleaseId: string | undefined;
+  result: DeployResult;
+  message: string | undefined;
+  steps: DeployStepRecord[];
+}
+
+type Row = Awaited<ReturnType<typeof selectDeploys>>[number];
+const selectDeploys = (db: Kysely<Database>) => db.selectFrom('deploys').selectAll().execute();
+
+const toRecord = (r: Row): DeployRecord => ({
+  id: Number(r.id),
+  target: r.target,
+  kind: r.kind,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at ?? undefined,
+  deployedBy: r.deployed_by,
+  commit: r.commit,
+  parts: r.parts,
+  releaseId: r.release_id ?? undefined,
+  previousReleaseId: r.previous_release_id ?? undefined,
+  result: r.result,
+  message: r.message ?? undefined,
+  steps: r.steps,
+});
+
+export async function startDeploy(
+  db: Kysely<Database>,
+  d: { target: string; kind: DeployTargetKind; deployedBy: string; commit: string; parts: string[]; previousReleaseId: string | undefined; now: Date },
+): Promise<number> {
+  const row = await db
+    .insertInto('deploys')
+    .values({ target: d.target, kind: d.kind, deployed_by: d.deployedBy, commit: d.commit, parts: JSON.stringify(d.parts), previous_release_id: d.previousReleaseId ?? null, started_at: d.now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+export async function finishDeploy(
+  db: Kysely<Database>,
+  id: number,
+  d: { result: Exclude<DeployResult, 'running'>; releaseId: string | undefined; message: string | undefined; steps: DeployStepRecord[]; now: Date },
+): Promise<void> {
+  await db
+    .updateTable('deploys')
+    .set({ result: d.result, release_id: d.releaseId ?? null, message: d.message?.slice(0, 2000) ?? null, steps: JSON.stringify(d.steps), finished_at: d.now })
+    .where('id', '=', String(id))
+    .execute();
+}
+
+/** The newest successful deploy of `target`: what is live there and which commit it came from. */
+export async function findLastSuccessfulDeploy(db: Kysely<Database>, target: string): Promise<DeployRecord | undefined> {
+  const row = await db.selectFrom('deploys').selectAll().where('target', '=', target).where('result', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row ? toRecord(row) : undefined;
+}
+
+/** Deploys newest first, of one target or all. */
+export async function listDeploys(db: Kysely<Database>, opts: { target?: string; limit: number }): Promise<DeployRecord[]> {
+  const rows = await db
+    .selectFrom('deploys')
+    .selectAll()
+    .$if(Boolean(opts.target), (q) => q.where('target', '=', opts.target!))
+    .orderBy('id', 'desc')
+    .limit(opts.limit)
+    .execute();
+  return rows.map(toRecord);
+}
+
+/**
+ * Deploys left `running` by a process that died (its lock is gone, so no deploy runs now):
+ * marked failed so the history tells the truth.
+ */
+export async function closeAbandonedDeploys(db: Kysely<Database>, target: string, now: Date): Promise<number> {
+  const r = await db
+    .updateTable('deploys')
+    .set({ result: 'failed', message: 'the deploying process stopped before it finished', finished_at: now })
+    .where('target', '=', target)
+    .where('result', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
