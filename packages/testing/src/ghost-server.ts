@@ -6,6 +6,7 @@ import path from 'node:path';
 import { freePort } from './cli.ts';
 import { processAlive, withDirLock } from './dir-lock.ts';
 import { startSmtpSink } from './smtp-sink.ts';
+import { parentWatch } from './watchdog.ts';
 
 const ghostVersion = '6.65.0';
 // Ghost 6.65 declares `node: ^22.23.1 || ^24.20.0`; the cached install is built for Node 22.
@@ -202,19 +203,6 @@ async function installInto(work: string, log: Log): Promise<void> {
   log('ghost: checking better-sqlite3 loads under Node 22');
   await run(node, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: ghostDir, env: childEnv({}), log });
   await fs.writeFile(path.join(work, markerFile), JSON.stringify({ ghost: ghostVersion, installedAt: new Date().toISOString() }));
-}
-
-/**
- * Watchdog loaded into Ghost with `node -r`: when its stdin closes, i.e. the test process that
- * started it is gone without calling stop() (killed, crashed), Ghost exits. Its folder is removed
- * in the synchronous exit hook, when Ghost can no longer write into it.
- */
-function parentWatch(tmp: string): string {
-  return `process.on('exit', () => {
-  try { require('node:fs').rmSync(${JSON.stringify(tmp)}, { recursive: true, force: true, maxRetries: 3 }); } catch {}
-});
-process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
-`;
 }
 
 /** Signs an Admin API token: HS256, kid = key id, aud '/admin/', five minutes. */

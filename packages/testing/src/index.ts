@@ -6,3 +6,4 @@ export { launchBrowser } from './browser.ts';
 export { startGhost, type GhostServer } from './ghost-server.ts';
 export { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 export { httpRequest } from './http.ts';
+export { startSshd, type Sshd } from './sshd.ts';
