@@ -159,7 +159,7 @@ export function createSshTarget(config: SshTargetConfig): ReleaseTarget {
         await remote(`rm -rf ${q(partial)}`, 'Cleaning up a failed upload').catch(() => undefined);
         throw failed(`Uploading release ${release.id} to ${config.host}:${root} failed`, error, 'Nothing was switched; run the deploy again once the connection works.');
       }
-      await remote(`mv ${q(partial)} ${q(`${root}/releases/${release.id}`)}`, 'Completing the upload');
+      await remote(`mv -T ${q(partial)} ${q(`${root}/releases/${release.id}`)}`, 'Completing the upload');
       return parseRsyncStats(out.stdout);
     },
     async activate(id) {
