@@ -7,4 +7,5 @@ export { checkHealth, type HealthExpectation, type HealthResult } from './health
 export { createReleaseShipper, type BuiltRelease } from './release-shipper.ts';
 export { createLocalTarget, createSshTarget, parseRsyncStats, sshArgs, type ReleaseTarget, type FarSide, type UploadStats } from './release-targets.ts';
 export { createSwarmShipper } from './swarm-shipper.ts';
+export { renderSwarmStack, swarmDeployCommand, type SwarmStackOptions } from './swarm-stack.ts';
 export { loadTargets, parseTargets, pickTarget, resolveTargetEnv, type TargetConfig, type TargetsFile } from './targets-config.ts';
