@@ -1,12 +1,14 @@
 /**
- * `npm run bench [-- --posts N --runs R --ghost-posts M --products P --producers Q --only blog|ghost|static|live|build|market --keep]`:
+ * `npm run bench [-- --posts N --runs R --ghost-posts M --products P --producers Q --only blog|ghost|static|live|build|market|jobs --keep]`:
  * the blog build benchmark (build vs bare Astro, targeted rebuild), the Ghost sync
  * benchmark and the static path benchmark (`rose serve` vs plain node:http, precompression),
  * the CLI start-up benchmark (`rose --help`, `rose db status`), the market build benchmark
  * (blog-only vs blog + market builds in the same run, `rose build market`, a targeted
  * rebuild after a sale), the supplier-scrape benchmark (`--pages N --polite-pages M`: a loopback
  * shop crawled with the rate limit off, end to end into PGlite, and under the default limit),
- * each in its own process so one's memory does not count against the other.
+ * the outbox benchmark (`--jobs N`: enqueue→start latency polling vs LISTEN/NOTIFY, jobs/s with
+ * 1 and 4 worker processes on Postgres), each in its own process so one's memory does not count
+ * against the other.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -16,7 +18,7 @@ import { parseArgs } from 'node:util';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const { values } = parseArgs({ args, options: { only: { type: 'string' } }, strict: false });
-const benches = { blog: 'blog-build.bench.ts', ghost: 'ghost-sync.bench.ts', static: 'static-serve.bench.ts', live: 'edit-to-live.bench.ts', build: 'full-build.bench.ts', socket: 'embedded-socket.bench.ts', cli: 'cli-startup.bench.ts', market: 'market-build.bench.ts', scrape: 'scrape.bench.ts' } as const;
+const benches = { blog: 'blog-build.bench.ts', ghost: 'ghost-sync.bench.ts', static: 'static-serve.bench.ts', live: 'edit-to-live.bench.ts', build: 'full-build.bench.ts', socket: 'embedded-socket.bench.ts', cli: 'cli-startup.bench.ts', market: 'market-build.bench.ts', scrape: 'scrape.bench.ts', jobs: 'jobs.bench.ts' } as const;
 const selected = values.only ? [values.only as keyof typeof benches] : (Object.keys(benches) as (keyof typeof benches)[]);
 for (const name of selected) {
   if (!(name in benches)) {

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '@rose/db';
-import { createWorker, type Worker } from '@rose/jobs';
+import { createWorker, listenForJobs, type Worker } from '@rose/jobs';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
-import { createMarketJobHandlers, createMarketScrapeHandlers, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
+import { createMarketJobHandlers, createMarketScrapeHandlers, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
 import { marketStockFragment } from './wire-market.ts';
 import type { Services } from './services.ts';
 import { readSnapshots, staticSources } from './wire-site.ts';
@@ -54,6 +54,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
       'rebuild live',
     );
   };
+  const database = services.config.database;
   const worker = createWorker({
     db,
     // Without a build pipeline (rose dev) rebuild jobs stay queued for a worker that has one.
@@ -61,6 +62,11 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     logger: services.logger,
     clock: services.clock,
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
+    // A scrape crawls politely (one request per interval per host): hours, not the default half hour.
+    deadlines: { [marketScrapeJob.type]: 4 * 3_600_000 },
+    // On Postgres, jobs queued by another process (`rose serve --no-worker`) wake this worker at
+    // once; polling stays as the fallback, and is all PGlite's socket allows (ADR 0012).
+    ...(database.kind === 'postgres' ? { wakeUps: (poke: () => void) => listenForJobs({ url: database.url, onJobs: poke, logger: services.logger }) } : {}),
   });
   services.jobs.setWaker(() => worker.poke());
   // Pages that say when a cycle opens or closes are rebuilt when it does.

@@ -1,4 +1,5 @@
 export { countJobs, type JobCounts } from './outbox.repository.ts';
-export { createWorker, type Worker, type BatchHandler } from './worker.ts';
+export { createWorker, JobDeadlineError, workerDefaults, type Worker, type BatchHandler, type HandlerContext } from './worker.ts';
 export { defineJob, enqueue, handle } from './job-type.ts';
+export { listenForJobs, type JobListener } from './postgres-job-listener.ts';
 export { recordInboundDelivery } from './inbound-delivery.repository.ts';

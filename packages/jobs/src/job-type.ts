@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { parseWithFriendlyErrors } from '@rose/core';
 import type { Database, Job } from '@rose/db';
 import { enqueueJob } from './outbox.repository.ts';
-import type { BatchHandler, BatchOutcome } from './worker.ts';
+import type { BatchHandler, BatchOutcome, HandlerContext } from './worker.ts';
 
 /**
  * A kind of outbox job: its name and the schema of its payload. Payloads are checked when
@@ -42,10 +42,10 @@ export async function enqueue<S extends z.ZodType>(
  */
 export function handle<S extends z.ZodType>(
   job: JobType<S>,
-  handler: (payloads: z.output<S>[], jobs: Job[]) => Promise<void | BatchOutcome>,
+  handler: (payloads: z.output<S>[], jobs: Job[], ctx: HandlerContext) => Promise<void | BatchOutcome>,
 ): Record<string, BatchHandler> {
   return {
-    [job.type]: async (jobs) => {
+    [job.type]: async (jobs, ctx) => {
       const good: Job[] = [];
       const payloads: z.output<S>[] = [];
       const failed: BatchOutcome['failed'] = [];
@@ -57,7 +57,7 @@ export function handle<S extends z.ZodType>(
         } else failed.push({ id: j.id, error: new Error(`Bad ${job.type} payload: ${parsed.problems.join('; ')}`) });
       }
       if (good.length === 0) return { failed };
-      const outcome = await handler(payloads, good);
+      const outcome = await handler(payloads, good, ctx ?? { signal: new AbortController().signal });
       return { failed: [...failed, ...(outcome?.failed ?? [])] };
     },
   };

@@ -73,15 +73,32 @@ export function backoffMs(attempts: number, random: () => number = Math.random):
   return Math.round(base * (0.8 + random() * 0.4));
 }
 
-/** Jobs left `running` by a worker that died go back to `pending`. */
+/**
+ * Jobs left `running` by a worker that died (their lock not renewed for `staleAfterMs`) go back
+ * to `pending`; the run that died counts as an attempt, so a job out of attempts (one that
+ * kills its worker every time) is marked `failed` instead. Returns how many were taken back.
+ */
 export async function recoverStaleJobs(db: Kysely<Database>, opts: { now: Date; staleAfterMs: number }): Promise<number> {
   const result = await db
     .updateTable('jobs')
-    .set({ status: 'pending', locked_at: null, locked_by: null, updated_at: opts.now })
+    .set({
+      status: sql<Job['status']>`case when attempts >= max_attempts then 'failed' else 'pending' end`,
+      last_error: sql<string>`'the worker running it (' || coalesce(locked_by, '?') || ') stopped before finishing it'`,
+      finished_at: sql<Date | null>`case when attempts >= max_attempts then ${opts.now}::timestamptz end`,
+      locked_at: null,
+      locked_by: null,
+      updated_at: opts.now,
+    })
     .where('status', '=', 'running')
     .where('locked_at', '<', new Date(opts.now.getTime() - opts.staleAfterMs))
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Renews this worker's lock on jobs it is still running, so they do not look stale. */
+export async function touchJobs(db: Kysely<Database>, ids: number[], opts: { workerId: string; now: Date }): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('jobs').set({ locked_at: opts.now }).where('id', 'in', ids).where('status', '=', 'running').where('locked_by', '=', opts.workerId).execute();
 }
 
 export interface JobCounts {
