@@ -2,7 +2,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createSiteBuild, provideServices, type FrontHandler } from '@rose/app';
+import { isTrustedProxy } from '@rose/config';
 import { RoseError } from '@rose/core';
+import { createRequestObserver } from '@rose/observability';
 import { createReleaseStore } from '@rose/releases';
 import type { ReleasePatch } from '@rose/site-build';
 import { createStaticHandler, patchStaticIndex, prepareDynamicResponse } from '@rose/static-files';
@@ -59,13 +61,20 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   });
   // `partial`: serving a rebuild's pages on top of the previous release's files while the
   // rest of its release is still being linked; the complete release replaces it once live.
-  let live: { id: string; partial?: boolean } & Awaited<ReturnType<typeof load>> = { id: first.id, ...(await load(first.dir)) };
+  let live: { id: string; dir: string; build?: { seconds: number; kind: string }; partial?: boolean } & Awaited<ReturnType<typeof load>> = {
+    id: first.id,
+    dir: first.dir,
+    build: { seconds: first.seconds, kind: first.kind ?? 'full' },
+    ...(await load(first.dir)),
+  };
+  // /api/ready and the metrics report what this process serves, not what `current` says.
+  services.observability.setServedRelease(() => ({ id: live.id, dir: live.dir, ...(live.build ? { buildSeconds: live.build.seconds, buildKind: live.build.kind } : {}) }));
   const servePatch = async (patch: ReleasePatch) => {
     const root = path.join(patch.dir, 'client');
     const written = patch.written.map((abs) => path.relative(root, abs).split(path.sep).join('/'));
     const index = await patchStaticIndex(live.statics.index, root, { written, removed: patch.removed });
     const statics = await createStaticHandler({ root, index, release: patch.id, onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file') });
-    live = { ...live, id: patch.id, partial: true, statics };
+    live = { ...live, id: patch.id, dir: patch.dir, build: undefined, partial: true, statics };
     services.logger.info({ release: patch.id, written: written.length, removed: patch.removed.length }, 'serving the rebuilt pages');
   };
 
@@ -75,28 +84,34 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
     for (const handler of handlers) if (await handler(req, res)) return true;
     return false;
   };
+  // Request ids (X-Request-Id from a trusted proxy, or made here), one log line and the
+  // latency metrics per request; static files only count (and log at debug).
+  const observe = createRequestObserver({ logger: services.logger, metrics: services.observability.metrics, isTrustedProxy: (address) => isTrustedProxy(ctx.config.trustedProxies, address) });
   const server = http.createServer((req, res) => {
-    if (live.statics.handle(req, res)) return;
-    prepareDynamicResponse(req, res);
-    // Node's fetch Request refuses TRACE, so Astro's handler would answer 500 with a stack
-    // in the log; nothing here supports it.
-    if (req.method === 'TRACE') {
-      res.writeHead(405, 'Method Not Allowed', { Allow: 'GET, HEAD, POST, OPTIONS', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end('TRACE is not allowed here.\n');
-      return;
-    }
-    front(req, res, services.frontHandlers).then(
-      (handled) => {
-        if (!handled) live.handler(req, res);
-      },
-      (error: unknown) => {
-        services.logger.error({ err: error, path: req.url?.split('?')[0] }, 'a handler in front of the site failed');
-        if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'text/plain' });
-          res.end('Internal error');
-        }
-      },
-    );
+    const started = performance.now();
+    if (live.statics.handle(req, res)) return observe.served(req, res, started);
+    observe.dynamic(req, res, () => {
+      prepareDynamicResponse(req, res);
+      // Node's fetch Request refuses TRACE, so Astro's handler would answer 500 with a stack
+      // in the log; nothing here supports it.
+      if (req.method === 'TRACE') {
+        res.writeHead(405, 'Method Not Allowed', { Allow: 'GET, HEAD, POST, OPTIONS', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end('TRACE is not allowed here.\n');
+        return;
+      }
+      front(req, res, services.frontHandlers).then(
+        (handled) => {
+          if (!handled) live.handler(req, res);
+        },
+        (error: unknown) => {
+          services.logger.error({ err: error, path: req.url?.split('?')[0] }, 'a handler in front of the site failed');
+          if (!res.headersSent) {
+            res.writeHead(500, { 'Content-Type': 'text/plain' });
+            res.end('Internal error');
+          }
+        },
+      );
+    });
   });
   // Follow `current`: a switch is picked up within a second. Each release's server bundle
   // is a separate module graph; the old one is dropped once no request uses it.
@@ -109,7 +124,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
       await services.oauth.reloadIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
       const current = await releases.current();
       if (current && (current.id !== live.id || live.partial)) {
-        live = { id: current.id, ...(await load(current.dir)) };
+        live = { id: current.id, dir: current.dir, build: { seconds: current.seconds, kind: current.kind ?? 'full' }, ...(await load(current.dir)) };
         services.logger.info({ release: current.id }, 'now serving release');
       }
     } catch (error) {
@@ -145,7 +160,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   // The outbox worker: webhook changes become rebuilds without a second process (the
   // embedded database allows only one).
   const worker = opts.worker === false ? undefined : services.jobs.startWorker({
-          siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }),
+          siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }, { metrics: services.observability.metrics }),
           onPatch: servePatch,
         });
   const workerDone = worker?.run();
@@ -171,6 +186,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
       const timer = setTimeout(() => server.closeAllConnections(), 5_000);
       await closed;
       clearTimeout(timer);
+      services.observability.setServedRelease(undefined);
       provideServices(undefined);
       await services.close();
       resolveStopped();

@@ -28,6 +28,21 @@ describe('fragments', () => {
     expect(await render()).toBe('<p>2</p>');
   });
 
+  it('tells whether each cached lookup was a hit (for the island cache hit ratio); private fragments are not lookups', async () => {
+    const { logger } = capture();
+    const lookups: [string, boolean][] = [];
+    const fragments = createFragments({ cache: createMemoryCache(), logger, ttlSeconds: 60, onLookup: (component, hit) => lookups.push([component, hit]) });
+    await fragments.render('menu', 'anon', async () => 'm', 'fallback');
+    await fragments.render('menu', 'anon', async () => 'm', 'fallback');
+    await fragments.render('stock', 'bread', async () => Promise.reject(new Error('down')), 'fallback');
+    await fragments.renderPrivate('members-content', 'agm', async () => 'p', 'fallback');
+    expect(lookups).toEqual([
+      ['menu', false],
+      ['menu', true],
+      ['stock', false],
+    ]);
+  });
+
   it('a failing island shows its fallback, is logged by name once, and is not retried until the back-off ends', async () => {
     const clock = createFixedClock(new Date('2026-01-01T00:00:00Z'));
     const { lines, logger } = capture();

@@ -20,7 +20,15 @@ export interface Fragments {
   purge(component: string): Promise<number>;
 }
 
-export function createFragments(deps: { cache: Cache; logger: Logger; ttlSeconds: number; failureTtlSeconds?: number; clock?: Clock }): Fragments {
+export function createFragments(deps: {
+  cache: Cache;
+  logger: Logger;
+  ttlSeconds: number;
+  failureTtlSeconds?: number;
+  clock?: Clock;
+  /** Told whether each cached lookup was a hit (the app counts them: the island cache hit ratio). */
+  onLookup?: (component: string, hit: boolean) => void;
+}): Fragments {
   const clock = deps.clock ?? systemClock;
   const failureTtlMs = (deps.failureTtlSeconds ?? 30) * 1000;
   const failedUntil = new Map<string, number>();
@@ -50,7 +58,28 @@ export function createFragments(deps: { cache: Cache; logger: Logger; ttlSeconds
   };
   return {
     render: (component, variant, compute, fallback) =>
-      guarded(component, variant, () => getOrSet(deps.cache, `fragment:${component}:${variant}`, deps.ttlSeconds, compute, onCacheError), fallback),
+      guarded(
+        component,
+        variant,
+        async () => {
+          let rendered = false;
+          try {
+            return await getOrSet(
+              deps.cache,
+              `fragment:${component}:${variant}`,
+              deps.ttlSeconds,
+              () => {
+                rendered = true;
+                return compute();
+              },
+              onCacheError,
+            );
+          } finally {
+            deps.onLookup?.(component, !rendered);
+          }
+        },
+        fallback,
+      ),
     renderPrivate: (component, variant, compute, fallback) => guarded(component, variant, compute, fallback),
     async purge(component) {
       for (const key of [...failedUntil.keys()]) if (key.startsWith(`${component}:`)) failedUntil.delete(key);

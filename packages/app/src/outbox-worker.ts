@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '@rose/db';
-import { createWorker, listenForJobs, type Worker } from '@rose/jobs';
+import { createWorker, listenForJobs, type BatchHandler, type Worker } from '@rose/jobs';
+import { runWithLogContext, type LogContext } from '@rose/observability';
+import type { Logger } from './logger.ts';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
 import { createMarketJobHandlers, createMarketScrapeHandlers, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
@@ -58,7 +60,12 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
   const worker = createWorker({
     db,
     // Without a build pipeline (rose dev) rebuild jobs stay queued for a worker that has one.
-    handlers: siteBuild ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers } : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers },
+    handlers: traced(
+      services.logger,
+      siteBuild
+        ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers }
+        : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers },
+    ),
     logger: services.logger,
     clock: services.clock,
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
@@ -74,3 +81,37 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
   return worker;
 }
 
+/**
+ * Handlers that log as the request that queued their jobs: each job's outcome as one line
+ * from a child logger with `{reqId, jobId, jobType}`, and everything the handler logs with
+ * the log context of the batch (the job and its request for a batch of one; the request
+ * when every job of the batch came from the same one), which jobs it queues carry on.
+ */
+function traced(logger: Logger, handlers: Record<string, BatchHandler>): Record<string, BatchHandler> {
+  const out: Record<string, BatchHandler> = {};
+  for (const [jobType, handler] of Object.entries(handlers)) {
+    out[jobType] = async (...args: Parameters<BatchHandler>) => {
+      const jobs = args[0];
+      const started = performance.now();
+      const reqIds = new Set(jobs.map((job) => job.request_id));
+      const reqId = reqIds.size === 1 ? ([...reqIds][0] ?? undefined) : undefined;
+      const context: LogContext = { ...(reqId ? { reqId } : {}), jobType, ...(jobs.length === 1 ? { jobId: jobs[0]!.id } : {}) };
+      const perJob = (job: (typeof jobs)[number]) => logger.child({ ...(job.request_id ? { reqId: job.request_id } : {}), jobId: job.id, jobType });
+      try {
+        const outcome = await runWithLogContext(context, () => handler(...args));
+        const failed = new Map((outcome?.failed ?? []).map((f) => [f.id, f.error]));
+        const ms = Math.round(performance.now() - started);
+        for (const job of jobs) {
+          if (failed.has(job.id)) perJob(job).error({ err: failed.get(job.id), ms }, 'job failed');
+          else perJob(job).info({ ms }, 'job done');
+        }
+        return outcome;
+      } catch (error) {
+        const ms = Math.round(performance.now() - started);
+        for (const job of jobs) perJob(job).error({ err: error, ms }, 'job failed');
+        throw error;
+      }
+    };
+  }
+  return out;
+}

@@ -1,15 +1,17 @@
+import { promises as fs } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createAccountMailHandlers, createAccounts, createSessions, type Accounts, type Sessions } from '@rose/auth';
 import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, seedContentWithImages, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
-import { loadConfig, type Config } from '@rose/config';
+import { isTrustedProxy, loadConfig, type Config } from '@rose/config';
 import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
 import { createMigrations, openDatabase, type DatabaseHandle, type MemberTier, type Migrations } from '@rose/db';
-import { countJobs, type BatchHandler, type JobCounts, type Worker } from '@rose/jobs';
+import { countJobs, oldestPendingJobAge, type BatchHandler, type JobCounts, type Worker } from '@rose/jobs';
 import { createMailer, type Mailer } from '@rose/mail';
 import { imageCacheDir, readMediaFiles } from '@rose/media';
 import { endProviderSessions } from '@rose/oauth';
+import { checkReadiness, createMetrics, createOperationsHandler, type Metrics, type ReadinessReport } from '@rose/observability';
 import { loadSiteChrome, type SiteChrome } from '@rose/site-chrome';
 import { createFragments, type Fragments } from './fragments.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -25,6 +27,16 @@ export interface HealthReport {
   cache: { status: 'up' | 'down'; kind: 'redis' | 'memory'; error?: string };
   /** Outbox backlog (when the database answers): pending jobs and jobs out of retries. */
   outbox?: { pending: number; failed: number };
+}
+
+/** The release a server in this process serves, as `rose serve` tells the services. */
+export interface ServedRelease {
+  id: string;
+  /** Its folder (`<dist>/releases/<id>`). */
+  dir: string;
+  /** From its manifest, when it has one (a rebuild's pages served before it is complete have none yet). */
+  buildSeconds?: number;
+  buildKind?: string;
 }
 
 export interface Services {
@@ -73,6 +85,16 @@ export interface Services {
    * /auth now, ActivityPub and WebFinger next. `rose serve` and `rose dev` both use this list.
    */
   readonly frontHandlers: readonly FrontHandler[];
+  /**
+   * Metrics and readiness (`/api/metrics`, `/api/ready`, answered by a front handler). The
+   * server says which release it serves (`setServedRelease`); without one (rose dev, the
+   * CLI) the process is not ready.
+   */
+  readonly observability: {
+    readonly metrics: Metrics;
+    setServedRelease(served: (() => ServedRelease | undefined) | undefined): void;
+    readiness(): Promise<ReadinessReport>;
+  };
   readonly jobs: {
     /** Wakes an in-process outbox worker right after a job was queued (no-op without one). */
     wake(): void;
@@ -109,19 +131,46 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const db = database.db;
   const cache = createCache(config.cache);
   const migrations = createMigrations(db, path.join(config.root, 'migrations'));
-  const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock });
+  const metrics = createMetrics({
+    outbox: async () => {
+      const now = clock.now();
+      const [counts, oldestPendingSeconds] = await Promise.all([countJobs(db, now), oldestPendingJobAge(db, now)]);
+      return { ...counts, oldestPendingSeconds };
+    },
+    // Deploys run in another process (`rose deploy`) and are recorded in the database: a
+    // reader of the deploys table goes here as `deploys: () => …` (DeploySummary per target and result).
+  });
+  let served: (() => ServedRelease | undefined) | undefined;
+  metrics.setSource('servedRelease', async () => {
+    const release = served?.();
+    return release && { id: release.id, ...(release.buildSeconds !== undefined ? { buildSeconds: release.buildSeconds } : {}), ...(release.buildKind ? { buildKind: release.buildKind } : {}) };
+  });
+  const fragments = createFragments({ cache, logger, ttlSeconds: config.fragmentTtlSeconds, clock, onLookup: (component, hit) => metrics.islandLookup(component, hit) });
   let waker: (() => void) | undefined;
   const wake = () => waker?.();
   // A sign-out also ends the user's sessions at the OpenID provider, so no part signs them
   // back in silently.
   const sessions = createSessions({ db, cache, clock, onUserSignedOut: async (userId) => void (await endProviderSessions(db, userId)) });
   const mailer = createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, dataDir: config.dataDir, log: (msg, fields) => logger.info(fields, msg) });
-  const accounts = createAccounts({ db, sessions, cache, clock, onJobQueued: wake });
+  const accounts = createAccounts({ db, sessions, cache, clock, onJobQueued: wake, onLoginFailed: (reason) => metrics.loginFailed(reason) });
   // Account mail is written and sent by the outbox worker, greeting with the site's name.
   const accountMail = createAccountMailHandlers({ db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(db)).site.title });
   const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
   const oauth = wireOAuth({ db, config, sessions, logger });
   const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake, contentDir: config.contentDir, imageCacheDir: imageCacheDir(config.root) });
+  const readiness = () =>
+    checkReadiness({
+      database: () => database.ping(),
+      cache: () => cache.ping(),
+      migrations: () => migrations.assertCurrent(),
+      served: async () => {
+        const release = served?.();
+        if (!release) return { id: undefined, problem: 'this process serves no release (`rose serve` does; `rose dev` and the CLI do not)' };
+        const present = await fs.stat(release.dir).then((stat) => stat.isDirectory(), () => false);
+        return present ? { id: release.id } : { id: release.id, problem: `the folder of release ${release.id} is gone (${release.dir})` };
+      },
+    });
+  const operations = createOperationsHandler({ readiness, metrics, access: { token: config.metricsToken, isTrustedProxy: (address) => isTrustedProxy(config.trustedProxies, address) } });
 
   const services: Services = {
     config,
@@ -136,7 +185,14 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     market,
     auth: { sessions, accounts, mailer, jobHandlers: accountMail },
     oauth,
-    frontHandlers: [oauth.handle],
+    frontHandlers: [operations, oauth.handle],
+    observability: {
+      metrics,
+      setServedRelease: (provider) => {
+        served = provider;
+      },
+      readiness,
+    },
     jobs: {
       wake,
       setWaker: (fn) => {

@@ -9,6 +9,7 @@ import type { Config } from '@rose/config';
 import type { Database } from '@rose/db';
 import { fillMediaFolder, mediaFolder } from '@rose/media';
 import { createSiteBuilder, type RenderData, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
+import type { Metrics } from '@rose/observability';
 import { precompressTree } from '@rose/static-files';
 import type { Kysely } from 'kysely';
 import { setBuildProgressReporter } from './build-progress.ts';
@@ -71,8 +72,8 @@ export function provideRenderData(config: Config, data: RenderData | undefined):
   );
 }
 
-export function createSiteBuild(config: Config, out: SiteBuildOutput): SiteBuilder {
-  return createSiteBuilder({
+export function createSiteBuild(config: Config, out: SiteBuildOutput, opts: { metrics?: Pick<Metrics, 'buildFinished'> } = {}): SiteBuilder {
+  const builder = createSiteBuilder({
     root: config.root,
     distDir: config.distDir,
     cacheDir: path.join(config.dataDir, 'astro-cache'),
@@ -89,6 +90,24 @@ export function createSiteBuild(config: Config, out: SiteBuildOutput): SiteBuild
     progress: out.progress,
     verbose: out.verbose,
   });
+  const metrics = opts.metrics;
+  if (!metrics) return builder;
+  // Build durations for /api/metrics, observed in the process that builds (rose serve's worker).
+  return {
+    ...builder,
+    async build(request) {
+      const started = performance.now();
+      const kind = request.targeted ? 'targeted' : 'full';
+      try {
+        const result = await builder.build(request);
+        metrics.buildFinished(kind, 'ok', result.seconds);
+        return result;
+      } catch (error) {
+        metrics.buildFinished(kind, 'failed', (performance.now() - started) / 1000);
+        throw error;
+      }
+    },
+  };
 }
 
 /** Migrations current, then every static part's snapshot: the read every build starts with. */

@@ -89,6 +89,8 @@ export function createAccounts(deps: {
   loginThrottle?: LoginThrottleSettings;
   /** Called after a mail was queued, so an in-process worker sends it at once. */
   onJobQueued?: () => void;
+  /** Told why each sign-in failed (the app counts them for its metrics). */
+  onLoginFailed?: (reason: LoginError['type']) => void;
   clock?: Clock;
   passwordCost?: PasswordCost;
   passwords?: PasswordHasher;
@@ -289,19 +291,23 @@ export function createAccounts(deps: {
     },
 
     async login(input) {
+      const failed = <E extends LoginError>(error: E) => {
+        deps.onLoginFailed?.(error.type);
+        return err(error);
+      };
       const account = normaliseEmail(input.email);
       const allowed = await throttle.attempt(account, input.ip);
-      if (!allowed.ok) return err({ type: 'rate-limited', retryAfterSeconds: allowed.retryAfterSeconds });
+      if (!allowed.ok) return failed({ type: 'rate-limited', retryAfterSeconds: allowed.retryAfterSeconds });
       const user = await findByEmail(account);
       let valid = false;
       if (user?.password_hash) valid = await passwords.verify(user.password_hash, input.password);
       else await passwords.verify(await (dummyHash ??= passwords.hash('not a real password, only for timing')), input.password);
       if (!user || !valid) {
         await throttle.failed(account, input.ip);
-        return err({ type: 'invalid-credentials' });
+        return failed({ type: 'invalid-credentials' });
       }
       await throttle.succeeded(account, input.ip);
-      if (!user.email_verified_at) return err({ type: 'email-not-verified' });
+      if (!user.email_verified_at) return failed({ type: 'email-not-verified' });
       // A fresh token at every login: a session id planted before login is worthless.
       const token = generateSessionToken();
       const session = await deps.sessions.create(token, user.id, { userAgent: input.userAgent, ip: input.ip });

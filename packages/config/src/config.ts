@@ -18,8 +18,10 @@ export interface Config {
   readonly siteUrl: string;
   /** Whether ROSE_SITE_URL was set; when not, `withListenOrigin` makes siteUrl follow the listen address. */
   readonly siteUrlExplicit: boolean;
-  /** Proxies (IPs and CIDR ranges) whose X-Forwarded-Host/-Proto are believed; none by default. */
+  /** Proxies (IPs and CIDR ranges) whose X-Forwarded-Host/-Proto and X-Request-Id are believed; none by default. */
   readonly trustedProxies: readonly string[];
+  /** ROSE_METRICS_TOKEN: the bearer token `/api/metrics` asks for; unset: private addresses only. */
+  readonly metricsToken: string | undefined;
   readonly server: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
   readonly fragmentTtlSeconds: number;
@@ -126,6 +128,15 @@ const envSchema = z.object({
       .refine((v) => v.split(',').every((entry) => parseProxyEntry(entry) !== undefined), 'expected IP addresses or CIDR ranges like 127.0.0.1,10.0.0.0/8,::1')
       .optional(),
   ),
+  ROSE_METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .min(16, 'expected at least 16 characters (e.g. `openssl rand -hex 24`)')
+      .max(256, 'expected at most 256 characters')
+      .regex(/^[\x21-\x7e]+$/, 'expected printable characters without spaces')
+      .optional(),
+  ),
   HOST: z.preprocess(
     emptyToUndefined,
     z.string().regex(/^[A-Za-z0-9.:\-[\]]+$/, 'expected a host name or IP address').default('localhost'),
@@ -144,8 +155,8 @@ const envSchema = z.object({
   ),
 });
 
-const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET']);
-const opaqueSecrets = new Set(['GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET', 'ASTRO_KEY']);
+const secretKeys = new Set(['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET', 'ROSE_METRICS_TOKEN']);
+const opaqueSecrets = new Set(['GHOST_CONTENT_KEY', 'GHOST_ADMIN_KEY', 'GHOST_WEBHOOK_SECRET', 'ASTRO_KEY', 'ROSE_METRICS_TOKEN']);
 
 /**
  * Validates the environment and returns a frozen Config.
@@ -209,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     siteUrl: new URL(v.ROSE_SITE_URL ?? defaultSiteUrl).origin,
     siteUrlExplicit: v.ROSE_SITE_URL !== undefined,
     trustedProxies: v.ROSE_TRUSTED_PROXIES ? v.ROSE_TRUSTED_PROXIES.split(',').map((entry) => parseProxyEntry(entry)!) : [],
+    metricsToken: v.ROSE_METRICS_TOKEN,
     server: { host: v.HOST, port: v.PORT },
     logLevel: v.ROSE_LOG_LEVEL,
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,

@@ -1,2 +1,2 @@
 export { loadConfig, describeDatabase, withListenOrigin, isAstroKey, settings, type Config, type LogLevel } from './config.ts';
-export { listenOrigin, sameHost, requestOrigin, receivedFromNode, siteOriginRedirect, type OriginSettings } from './site-origin.ts';
+export { listenOrigin, sameHost, requestOrigin, receivedFromNode, siteOriginRedirect, isTrustedProxy, type OriginSettings } from './site-origin.ts';

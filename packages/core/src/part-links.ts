@@ -59,7 +59,14 @@ export const linkPaths = {
     interactionAbort: (uid: string) => `${providerPrefix}/interaction/${encodeURIComponent(uid)}/abort`,
   },
   api: {
+    /** Where every API endpoint lives (a route group of its own in the metrics). */
+    prefix: () => '/api/',
+    /** Liveness (database and cache answer). */
     health: () => '/api/health',
+    /** Readiness: database, cache, migrations current, a release served. */
+    ready: () => '/api/ready',
+    /** Prometheus metrics (a token, or private addresses only). */
+    metrics: () => '/api/metrics',
     ghostWebhook: () => '/api/ghost/webhook',
   },
 } as const;

@@ -1,4 +1,4 @@
-export { countJobs, type JobCounts } from './outbox.repository.ts';
+export { countJobs, oldestPendingJobAge, type JobCounts } from './outbox.repository.ts';
 export { createWorker, JobDeadlineError, workerDefaults, type Worker, type BatchHandler, type HandlerContext } from './worker.ts';
 export { defineJob, enqueue, handle } from './job-type.ts';
 export { listenForJobs, type JobListener } from './postgres-job-listener.ts';

@@ -23,12 +23,15 @@ export function defineJob<S extends z.ZodType>(type: string, schema: S): JobType
   return { type, schema };
 }
 
-/** Queues a job of `job`'s type; pass the transaction of the change it follows from. */
+/**
+ * Queues a job of `job`'s type; pass the transaction of the change it follows from. The job
+ * carries the id of the request being handled (the log context), unless `requestId` says otherwise.
+ */
 export async function enqueue<S extends z.ZodType>(
   db: Kysely<Database> | Transaction<Database>,
   job: JobType<S>,
   payload: z.input<S>,
-  opts: { runAt?: Date; maxAttempts?: number } = {},
+  opts: { runAt?: Date; maxAttempts?: number; requestId?: string | null } = {},
 ): Promise<number> {
   const parsed = parseWithFriendlyErrors(job.schema, payload);
   if (!parsed.ok) throw new Error(`Refusing to queue a ${job.type} job with a bad payload: ${parsed.problems.join('; ')}`);

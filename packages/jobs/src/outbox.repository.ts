@@ -1,11 +1,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, Job } from '@rose/db';
+import { currentRequestId } from '@rose/observability/context';
 
 export interface NewJob {
   type: string;
   payload?: unknown;
   runAt?: Date;
   maxAttempts?: number;
+  /** The request that queued it (for the worker's logs); by default the current log context's. */
+  requestId?: string | null;
 }
 
 /** Adds a job; pass the transaction of the change it follows from. */
@@ -15,6 +18,7 @@ export async function enqueueJob(db: Kysely<Database> | Transaction<Database>, j
     .values({
       type: job.type,
       payload: JSON.stringify(job.payload ?? {}),
+      request_id: job.requestId === undefined ? (currentRequestId() ?? null) : job.requestId,
       ...(job.runAt ? { run_at: job.runAt } : {}),
       ...(job.maxAttempts ? { max_attempts: job.maxAttempts } : {}),
     })
@@ -120,4 +124,11 @@ export async function countJobs(db: Kysely<Database>, now: Date = new Date()): P
   const counts: JobCounts = { pending: 0, scheduled: 0, running: 0, done: 0, failed: 0 };
   for (const r of rows) counts[r.later ? 'scheduled' : r.status] += Number(r.n);
   return counts;
+}
+
+/** How long the longest-waiting ready job (pending, due by `now`) has been due, in seconds; 0 when none waits. */
+export async function oldestPendingJobAge(db: Kysely<Database>, now: Date = new Date()): Promise<number> {
+  const row = await db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('since')).where('status', '=', 'pending').where('run_at', '<=', now).executeTakeFirst();
+  const since = row?.since;
+  return since ? Math.max(0, (now.getTime() - new Date(since).getTime()) / 1000) : 0;
 }

@@ -17,6 +17,8 @@ export interface JobsTable {
   created_at: CreatedAt;
   updated_at: UpdatedAt;
   finished_at: Timestamp | null;
+  /** The request that queued the job (its `X-Request-Id`), for the worker's logs; null outside a request. */
+  request_id: string | null;
 }
 
 export interface InboundDeliveriesTable {

@@ -1,0 +1,58 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { linkPaths } from '@rose/core';
+import { metricsAllowed, type MetricsAccessSettings } from './metrics-access.ts';
+import type { Metrics } from './metrics.ts';
+import type { ReadinessReport } from './readiness.ts';
+
+/**
+ * `/api/ready` and `/api/metrics`, answered in front of the site (a front handler of
+ * `rose serve` and `rose dev`): the process that answers knows which release it serves.
+ *
+ * - `GET /api/ready`: the readiness report as JSON, 200 when ready, 503 otherwise.
+ * - `GET /api/metrics`: the Prometheus exposition, to a request `metricsAllowed` admits;
+ *   anyone else gets the site's plain 404 (the endpoint is not advertised).
+ * Both `Cache-Control: no-store`; other methods get 405. Returns false for any other path.
+ */
+export function createOperationsHandler(deps: { readiness: () => Promise<ReadinessReport>; metrics: Metrics; access: MetricsAccessSettings }) {
+  const ready = linkPaths.api.ready();
+  const metricsPath = linkPaths.api.metrics();
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path !== ready && path !== metricsPath) return false;
+    if (path === metricsPath) {
+      const allowed = metricsAllowed(
+        { authorization: req.headers.authorization, remoteAddress: req.socket.remoteAddress, forwardedFor: header(req, 'x-forwarded-for') },
+        deps.access,
+      );
+      if (!allowed) {
+        send(res, 404, 'text/plain; charset=utf-8', 'Not found\n');
+        return true;
+      }
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end('Only GET and HEAD are allowed here.\n');
+      return true;
+    }
+    if (path === ready) {
+      const report = await deps.readiness();
+      send(res, report.status === 'ready' ? 200 : 503, 'application/json', JSON.stringify(report), req.method === 'HEAD');
+    } else {
+      const { contentType, body } = await deps.metrics.scrape();
+      send(res, 200, contentType, body, req.method === 'HEAD');
+    }
+    return true;
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head = false): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
+  res.end(head ? undefined : body);
+}
