@@ -14,6 +14,8 @@ describe('metrics', () => {
     metrics.observeRequest('static', 304, 0.0007);
     metrics.observeRequest('island', 200, 0.03);
     metrics.observeRequest('auth', 503, 2);
+    metrics.observeRequest('blog', 404, 20);
+    metrics.observeRequest('other', 101, 0.001);
     const { body, contentType } = await metrics.scrape();
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(sample(body, 'rose_http_request_duration_seconds_count{group="static",status="2xx"}')).toBe(1);
@@ -22,6 +24,13 @@ describe('metrics', () => {
     expect(sample(body, 'rose_http_request_duration_seconds_bucket{le="0.025",group="island",status="2xx"}')).toBe(0);
     expect(sample(body, 'rose_http_request_duration_seconds_bucket{le="0.05",group="island",status="2xx"}')).toBe(1);
     expect(sample(body, 'rose_http_request_duration_seconds_sum{group="auth",status="5xx"}')).toBe(2);
+    // Slower than the last bound: only in +Inf.
+    expect(sample(body, 'rose_http_request_duration_seconds_bucket{le="10",group="blog",status="4xx"}')).toBe(0);
+    expect(sample(body, 'rose_http_request_duration_seconds_bucket{le="+Inf",group="blog",status="4xx"}')).toBe(1);
+    expect(sample(body, 'rose_http_request_duration_seconds_bucket{le="0.001",group="other",status="1xx"}')).toBe(1);
+    // Label pairs nobody used are not exposed.
+    expect(body).not.toContain('group="market"');
+    expect(body).toContain('# TYPE rose_http_request_duration_seconds histogram');
     // Process metrics come with the first scrape.
     expect(body).toContain('process_cpu_user_seconds_total');
     expect(body).toContain('nodejs_eventloop_lag_seconds');
