@@ -12,6 +12,7 @@ import { createOutput, reportError, type Output } from './output.ts';
 // `rose --help` stays fast. cli/src/main.test.ts checks what `--help` loads.
 const commands = {
   build: () => import('./commands/build.ts'),
+  caddy: () => import('./commands/caddy.ts'),
   db: () => import('./commands/db.ts'),
   deploy: () => import('./commands/deploy.ts'),
   dev: () => import('./commands/dev.ts'),
@@ -136,6 +137,17 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .option('--content <dir>', 'content folder (default: ROSE_CONTENT_DIR or content/)')
     .option('--prune', 'allow removing more than 3 posts, pages, tags or authors the folder no longer has')
     .action((opts: { content?: string; prune?: boolean }) => run(program, io, async (ctx) => (await commands.db()).dbSeed(ctx, opts)));
+  db.command('backup')
+    .description('dump the whole database to a new file (pg_dump for Postgres; works while rose serve runs)')
+    .option('--out <dir>', 'folder for the backup (default: ROSE_DATA_DIR/backups/database)')
+    .option('--prune', 'then delete the oldest backups in that folder beyond --keep')
+    .addOption(new Option('--keep <n>', 'how many backups --prune keeps (default: 7)').argParser(parseSteps))
+    .action((opts: { out?: string; prune?: boolean; keep?: number }) => run(program, io, async (ctx) => (await commands.db()).dbBackup(ctx, opts)));
+  db.command('restore')
+    .description('replace the database with a backup; asks first when it is not empty')
+    .argument('<file>', 'a backup written by rose db backup')
+    .option('--force', 'do not ask before replacing a database that is not empty (needed when not at a terminal)')
+    .action((file: string, opts: { force?: boolean }) => run(program, io, async (ctx) => (await commands.db()).dbRestore(ctx, file, opts)));
 
   const users = program.command('users').description('accounts: create, list, change roles');
   const roleOption = () => new Option('--role <role>', 'member, staff or admin').choices(roles);
@@ -415,7 +427,20 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--limit <n>', 'how many').argParser(parseSteps).default(20))
     .option('--targets <file>', 'the targets file (default: deploy/targets.json)')
-    .action((target: string | undefined, opts: { json?: boolean; limit: number; targets?: string }) => run(program, io, async (ctx) => (await commands.deploy()).deployHistory(ctx, io.env, target, opts)));
+    // `--targets` given before or after `history` (commander hands it to `deploy` when both take it).
+    .action((target: string | undefined, opts: { json?: boolean; limit: number; targets?: string }) =>
+      run(program, io, async (ctx) => (await commands.deploy()).deployHistory(ctx, io.env, target, { ...opts, targets: opts.targets ?? (deployCmd.opts() as { targets?: string }).targets })),
+    );
+
+  program
+    .command('caddy')
+    .description('Caddy in front of the app servers')
+    .command('config')
+    .description('write a Caddyfile for ROSE_SITE_URL and ROSE_PART_ORIGINS: static files from the live release, the rest to the app servers')
+    .option('--out <file>', 'write it to this file (default: print it)')
+    .option('--upstream <host:port>', 'an app server (`rose serve`) as Caddy reaches it; repeat for each (default: HOST:PORT)', collect)
+    .option('--dist <dir>', 'the releases folder on the machine Caddy runs on (default: ROSE_DIST_DIR)')
+    .action((opts: { out?: string; upstream?: string[]; dist?: string }) => run(program, io, async (ctx) => (await commands.caddy()).caddyConfig(ctx, opts)));
 
   const release = program.command('release').description('releases: every build is one; the live one is <dist>/current');
   release

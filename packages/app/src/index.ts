@@ -2,8 +2,6 @@ export { createServices, getServices, provideServices, type Services, type Creat
 export { reportPageRendered } from './build-progress.ts';
 export { getSiteData } from './site-data.ts';
 export { createSiteBuild, readSnapshots } from './wire-site.ts';
-export { seedContentDir, type ContentSeedSummary } from './seed-content.ts';
-export { openDeploy, deployBuild, type OpenedDeploy } from './wire-deploy.ts';
 export type { SsoState } from '@rose/oauth';
 export { requestOrigin, siteOriginRedirect, sameHost, type OriginSettings } from '@rose/config';
 export type { SessionUser, ValidSession } from '@rose/auth';

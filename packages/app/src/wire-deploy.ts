@@ -93,11 +93,13 @@ async function seedParts(database: DatabaseHandle, config: Config, parts: string
 
 /** Builds a release of the parts a plan names, for a target whose live release is `live`. */
 export function deployBuild(config: Config, out: SiteBuildOutput) {
-  return async (plan: { parts: string[] }, live: string | undefined) => {
+  return async (plan: { parts: string[]; code: boolean }, live: string | undefined) => {
     const here = await createReleaseStore({ distDir: config.distDir }).current();
-    // Only when this folder's live release is what runs there can the other parts' pages be kept.
-    const parts = here && here.id === live ? plan.parts : [];
-    const result = await createSiteBuild(config, out).build({ snapshots: await readSnapshots(config), parts });
+    // Only when this folder's live release is what runs there can the rest be kept: then just
+    // the pages whose data changed are re-rendered (the post, its neighbours, lists, feeds).
+    const same = here !== undefined && here.id === live;
+    const request = same ? { parts: plan.parts, ...(plan.code ? {} : { targeted: true }) } : { parts: [] };
+    const result = await createSiteBuild(config, out).build({ snapshots: await readSnapshots(config), ...request });
     const summary =
       result.kind === 'astro'
         ? `Astro build, ${result.pages} pages`

@@ -7,3 +7,4 @@ export { startGhost, type GhostServer } from './ghost-server.ts';
 export { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 export { httpRequest } from './http.ts';
 export { startSshd, type Sshd } from './sshd.ts';
+export { countLinkedFiles } from './files.ts';
