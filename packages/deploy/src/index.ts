@@ -1,3 +1,4 @@
+export { createCaddyConfig, caddyPagePolicy, dynamicPaths, type CaddyConfigInput } from './caddy-config.ts';
 export { classifyChanges, restrictToParts, type ChangePlan } from './change-plan.ts';
 export { listDeploys, findLastSuccessfulDeploy, type DeployRecord } from './deploy-history.repository.ts';
 export { withDeployLock } from './deploy-lock.ts';
