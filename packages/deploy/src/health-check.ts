@@ -44,7 +44,8 @@ export async function checkHealth(origin: string, expect: HealthExpectation): Pr
         continue;
       }
     } catch (error) {
-      problem = `${origin} did not answer: ${(error as Error).message}`;
+      // A probe cut short by our own deadline says nothing new: keep what the site last said.
+      if (Date.now() < deadline - 100 || problem === 'no answer yet') problem = `${origin} did not answer: ${(error as Error).message}`;
     }
     streak = 0;
     await abortableSleep(expect.intervalMs ?? 500, expect.signal);
