@@ -19,9 +19,10 @@ export interface Shipper {
   live(): Promise<string | undefined>;
   /**
    * Makes what `plan` needs (a build of its parts, an image) and sends it; returns its id.
-   * `current` is what runs there now: builds reuse it where they can.
+   * `current` is what runs there now: builds reuse it where they can. `commit` is the one
+   * deployed (`<sha>+dirty` with uncommitted changes).
    */
-  prepare(plan: ChangePlan, current: string | undefined, step: StepRunner): Promise<{ id: string; expectRelease: boolean }>;
+  prepare(plan: ChangePlan, current: string | undefined, step: StepRunner, commit: string): Promise<{ id: string; expectRelease: boolean }>;
   /** Makes `id` live. */
   activate(id: string, step: StepRunner): Promise<void>;
   /** After a successful deploy: old releases deleted. */
@@ -164,7 +165,7 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
     try {
       await step('migrate', () => deps.migrations.migrateToLatest(), (names) => (names.length ? names.join(', ') : 'none pending'));
       if (plan.seed.length > 0) await step(`seed ${plan.seed.join(', ')}`, () => deps.seed(plan.seed), (s) => s);
-      const made = await deps.shipper.prepare(plan, live, step);
+      const made = await deps.shipper.prepare(plan, live, step, commit);
       shipped = made.id;
       if (made.id === live) {
         log(`${made.id} is already live there.`);

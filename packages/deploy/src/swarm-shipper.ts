@@ -3,7 +3,6 @@ import path from 'node:path';
 import { $ } from 'zx';
 import { RoseError } from '@rose/core';
 import type { Shipper } from './deploy.service.ts';
-import { createGitRepo } from './git.ts';
 import { renderSwarmStack, swarmDeployCommand } from './swarm-stack.ts';
 import type { SwarmTargetConfig } from './targets-config.ts';
 
@@ -33,9 +32,8 @@ export function createSwarmShipper(opts: { target: SwarmTargetConfig; root: stri
       const image = out.exitCode === 0 ? out.stdout.trim().replace(/@sha256:[0-9a-f]+$/, '') : '';
       return image.startsWith(`${target.image}:`) ? image : undefined;
     },
-    async prepare(_plan, _live, step) {
-      const commit = await createGitRepo(opts.root).head();
-      const tag = `${target.image}:${commit.slice(0, 12)}`;
+    async prepare(_plan, _live, step, commit) {
+      const tag = `${target.image}:${commit.slice(0, 12)}${commit.endsWith('+dirty') ? '-dirty' : ''}`;
       await step(`build image ${tag}`, () => run('docker build', ['build', '--pull', '--tag', tag, '.']));
       await step(`push image ${tag}`, () => run('docker push', ['push', tag]));
       return { id: tag, expectRelease: false };

@@ -1,0 +1,116 @@
+import { promises as fs } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '@rose/core';
+import { createMigrations } from '@rose/db';
+import { createTestDatabase, migrationsDir, type TestDatabase } from '@rose/testing';
+import { listDeploys } from './deploy-history.repository.ts';
+import { runDeploy, type DeployDeps } from './deploy.service.ts';
+import { checkHealth } from './health-check.ts';
+import { createSwarmShipper } from './swarm-shipper.ts';
+import { parseTargets, pickTarget, type SwarmTargetConfig } from './targets-config.ts';
+
+/**
+ * No Docker engine runs here, so `docker` is a stand-in script on PATH that records its
+ * arguments and remembers the image `docker stack deploy` was given (as a Swarm manager
+ * would answer `docker service inspect`). Everything else is the production code: the stack
+ * file, the commands, the health check through a front door, the rollback, the history.
+ */
+describe('rose deploy to a Docker Swarm', () => {
+  let tmp: string;
+  let db: TestDatabase;
+  let front: Server;
+  let healthy = true;
+  let target: SwarmTargetConfig;
+  const savedPath = process.env.PATH;
+  let commit = 'a'.repeat(40);
+
+  const docker = async () => (await fs.readFile(path.join(tmp, 'docker.log'), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+
+  beforeAll(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'rose-swarm-'));
+    await fs.mkdir(path.join(tmp, 'bin'));
+    await fs.writeFile(
+      path.join(tmp, 'bin', 'docker'),
+      `#!/bin/sh
+echo "$*" >> "${tmp}/docker.log"
+case "$1 $2" in
+  "service inspect") if [ -f "${tmp}/state" ]; then cat "${tmp}/state"; else echo "Error: no such service: $3" >&2; exit 1; fi ;;
+  "stack deploy") grep -m1 'image:' "$4" | sed 's/.*image: *//' | tr -d "\\"'" > "${tmp}/state" ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    process.env.PATH = `${path.join(tmp, 'bin')}:${savedPath}`;
+    db = await createTestDatabase('postgres', { migrate: true });
+    front = createServer((req, res) => {
+      const ok = healthy || req.url !== '/api/ready';
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: ok ? 'ready' : 'not-ready' }));
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    target = pickTarget(
+      parseTargets(JSON.stringify({ targets: { swarm: { kind: 'swarm', stack: 'rose', image: 'registry.coop.example/rose', replicas: 3, url, healthTimeoutSeconds: 2, secrets: ['database_url', 'redis_url', 'astro_key'] } } })),
+      'swarm',
+    ) as SwarmTargetConfig;
+  });
+
+  afterAll(async () => {
+    process.env.PATH = savedPath;
+    await new Promise((r) => front?.close(r));
+    await db?.drop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  const deps = (): DeployDeps => ({
+    target,
+    shipper: createSwarmShipper({ target, root: tmp, stackFile: path.join(tmp, 'stack.yml'), siteUrl: 'https://coop.example' }),
+    db: db.db,
+    migrations: createMigrations(db.db, migrationsDir),
+    git: { head: async () => commit, changedSince: async () => ['packages/core/src/money.ts'], uncommitted: async () => [] },
+    parts: ['blog', 'market'],
+    seed: async () => 'nothing to seed',
+    health: (origin, expect) => checkHealth(origin, { ...expect, intervalMs: 20 }),
+    clock: systemClock,
+    user: 'test',
+    log: () => {},
+  });
+
+  it('builds and pushes an image per commit, writes the stack file and rolls it out', async () => {
+    const outcome = await runDeploy(deps());
+    expect(outcome.result).toBe('succeeded');
+    const tag = `registry.coop.example/rose:${commit.slice(0, 12)}`;
+    expect(await docker()).toEqual([
+      'service inspect rose_app --format {{.Spec.TaskTemplate.ContainerSpec.Image}}',
+      `build --pull --tag ${tag} .`,
+      `push ${tag}`,
+      `stack deploy --compose-file ${path.join(tmp, 'stack.yml')} --with-registry-auth --prune --detach=false rose`,
+    ]);
+    const stack = parse(await fs.readFile(path.join(tmp, 'stack.yml'), 'utf8')) as { services: Record<string, { image: string; deploy?: { replicas?: number } }> };
+    expect(stack.services.app).toMatchObject({ image: tag, deploy: { replicas: 3 } });
+    expect(JSON.stringify(stack)).not.toMatch(/postgres:\/\//);
+    expect((await listDeploys(db.db, { target: 'swarm', limit: 1 }))[0]).toMatchObject({ result: 'succeeded', releaseId: tag, kind: 'swarm' });
+  });
+
+  it('deploys the previous image again when the new one is not healthy', async () => {
+    const previous = `registry.coop.example/rose:${commit.slice(0, 12)}`;
+    commit = 'b'.repeat(40);
+    const tag = `registry.coop.example/rose:${commit.slice(0, 12)}`;
+    await fs.rm(path.join(tmp, 'docker.log'));
+    healthy = false;
+    const deploying = runDeploy(deps());
+    // Healthy again once the previous image is back: Swarm's tasks from before.
+    const watch = setInterval(async () => {
+      if ((await docker()).filter((l) => l.startsWith('stack deploy')).length >= 2) healthy = true;
+    }, 20);
+    const outcome = await deploying.finally(() => clearInterval(watch));
+    expect(outcome).toMatchObject({ result: 'rolled-back', release: tag, previous });
+    expect((await fs.readFile(path.join(tmp, 'state'), 'utf8')).trim()).toBe(previous);
+    expect((await listDeploys(db.db, { target: 'swarm', limit: 1 }))[0]).toMatchObject({ result: 'rolled-back', releaseId: tag, previousReleaseId: previous });
+  });
+});
