@@ -2,7 +2,20 @@ import path from 'node:path';
 import type { SeedCounts } from '@rose/blog';
 import { describeDatabase } from '@rose/config';
 import { RoseError, systemClock } from '@rose/core';
-import { createMigrations, describeLosses, openDatabase, RollbackRefusedError, type DatabaseHandle, type Migrations } from '@rose/db';
+import {
+  createBackup,
+  createMigrations,
+  defaultBackupDir,
+  describeLosses,
+  describeTargetState,
+  openDatabase,
+  pruneBackups,
+  restoreBackup,
+  RollbackRefusedError,
+  type DatabaseHandle,
+  type TargetState,
+  type Migrations,
+} from '@rose/db';
 import type { CommandContext } from '../context.ts';
 
 /**
@@ -122,4 +135,58 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
   } finally {
     await handle.close();
   }
+}
+
+/** The word a person types to confirm a restore over a database that is not empty. */
+export const restoreConfirmWord = 'restore';
+
+export async function dbBackup(ctx: CommandContext, opts: { out?: string; prune?: boolean; keep?: number }): Promise<void> {
+  if (opts.keep !== undefined && !opts.prune) {
+    throw new RoseError({ code: 'bad-argument', title: '--keep without --prune', message: '--keep says how many backups --prune keeps; nothing is deleted without --prune.', hint: 'Add --prune, e.g. `rose db backup --prune --keep 7`.' });
+  }
+  const dir = opts.out ? path.resolve(opts.out) : defaultBackupDir(ctx.config.dataDir);
+  const { path: file, manifest, bytes } = await createBackup(ctx.config.database, { dir, clock: systemClock, onProgress: (line) => ctx.out.info(line) });
+  const tables = Object.keys(manifest.tables).length;
+  const rows = Object.values(manifest.tables).reduce((a, b) => a + b, 0);
+  const latest = manifest.migrations.at(-1);
+  ctx.out.info(`Backed up ${describeDatabase(ctx.config)} to ${file}`);
+  ctx.out.info(`  ${formatBytes(bytes)}, ${tables} tables, ${rows.toLocaleString('en')} rows, ${manifest.migrations.length} migrations${latest ? ` (latest ${latest})` : ''}; ${manifest.dumpedBy}`);
+  if (!opts.prune) return;
+  const { deleted, kept } = await pruneBackups(dir, opts.keep ?? 7);
+  if (deleted.length === 0) ctx.out.info(`Pruned nothing: ${kept.length} backup(s) in ${dir}, keeping up to ${opts.keep ?? 7}.`);
+  else {
+    ctx.out.info(`Pruned ${deleted.length} older backup(s), kept the newest ${kept.length}:`);
+    for (const f of deleted) ctx.out.info(`  deleted ${f.name} (${formatBytes(f.bytes)})`);
+  }
+}
+
+export async function dbRestore(ctx: CommandContext, file: string, opts: { force?: boolean }): Promise<void> {
+  const where = describeDatabase(ctx.config);
+  const approve = async (target: TargetState): Promise<boolean> => {
+    ctx.out.info(`Restoring ${file} replaces everything in ${where}:`);
+    for (const line of describeTargetState(target)) ctx.out.info(line);
+    if (opts.force) return true;
+    const answer = await ctx.out.ask!(`Type "${restoreConfirmWord}" to go ahead, anything else to stop: `);
+    return answer.trim() === restoreConfirmWord;
+  };
+  const result = await restoreBackup(ctx.config.database, {
+    file: path.resolve(file),
+    migrationsFolder: path.join(ctx.config.root, 'migrations'),
+    onProgress: (line) => ctx.out.info(line),
+    // Not at a terminal and not forced: nobody to ask, so a database with data is refused (the error lists it).
+    ...(opts.force || ctx.out.ask ? { approve } : {}),
+  });
+  const { manifest } = result;
+  const rows = Object.values(manifest.tables).reduce((a, b) => a + b, 0);
+  ctx.out.info(`Restored ${where} from the backup of ${manifest.createdAt}: ${Object.keys(manifest.tables).length} tables, ${rows.toLocaleString('en')} rows, ${manifest.migrations.length} migrations.`);
+  if (result.unknown.length > 0) ctx.out.info(`The backup has ${result.unknown.length} migration(s) this code does not have (${result.unknown.join(', ')}): it was made by newer code; restore it with that version.`);
+  if (result.pending.length > 0) ctx.out.info(`${result.pending.length} migration(s) in migrations/ are newer than the backup: run \`rose db migrate\`.`);
+  else if (result.unknown.length === 0) ctx.out.info('Migrations are current.');
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }
