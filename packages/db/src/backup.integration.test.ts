@@ -334,3 +334,37 @@ describe('pruning backups', () => {
     await expect(pruneBackups(dir, 0)).rejects.toThrow(/at least 1/);
   });
 });
+
+describe('Postgres client tools that cannot do the job', () => {
+  let work: string;
+  let t: TestDatabase;
+  const path0 = process.env.PATH;
+
+  beforeAll(async () => {
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'rose-backup-tools-'));
+    t = await createTestDatabase('postgres');
+  });
+  afterAll(async () => {
+    process.env.PATH = path0;
+    await t?.drop();
+    await fs.rm(work, { recursive: true, force: true });
+  });
+
+  it('refuses with pg_dump older than the server, or none, and leaves no file', async () => {
+    const bin = path.join(work, 'bin');
+    await fs.mkdir(bin);
+    await fs.writeFile(path.join(bin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 9.6.24"\n', { mode: 0o755 });
+    const dir = path.join(work, 'out');
+    process.env.PATH = `${bin}:${path0}`;
+    const old = await createBackup({ kind: 'postgres', url: t.url! }, { dir }).catch((e: unknown) => e);
+    expect(old).toMatchObject({ code: 'backup-failed', title: 'pg_dump is older than the server' });
+    expect((old as RoseError).message).toMatch(/^The database server runs PostgreSQL (\d+), but pg_dump here is version 9\.6 \(9\): pg_dump refuses to dump a newer server\.$/);
+    expect((old as RoseError).hint).toMatch(/^Install the PostgreSQL \d+ client tools/);
+
+    process.env.PATH = bin.replace(/bin$/, 'empty');
+    const none = await createBackup({ kind: 'postgres', url: t.url! }, { dir }).catch((e: unknown) => e);
+    expect(none).toMatchObject({ code: 'backup-failed', title: 'pg_dump not found' });
+    process.env.PATH = path0;
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+});
