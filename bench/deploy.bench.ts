@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { $ } from 'zx';
-import { deployBuild, openDeploy } from '@rose/app/operations';
+import { deployBuild, openDeploy } from '@rose/app/deploy';
 import { seedContent } from '@rose/blog';
 import { loadConfig } from '@rose/config';
 import { createMigrations, openDatabase } from '@rose/db';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDeploy, type OpenedDeploy } from '@rose/app/operations';
+import { openDeploy, type OpenedDeploy } from '@rose/app/deploy';
 import { loadConfig } from '@rose/config';
 import { createSshTarget, listDeploys, runDeploy, type GitRepo } from '@rose/deploy';
 import { builtSiteUrl, copyBuiltSite, countLinkedFiles, createTestDatabase, freePort, makeProjectTempDir, repoRoot, startRose, startSshd, type RunningRose, type Sshd, type TestDatabase } from '@rose/testing';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployBuild, openDeploy, type OpenedDeploy } from '@rose/app/operations';
+import { deployBuild, openDeploy, type OpenedDeploy } from '@rose/app/deploy';
 import { loadConfig } from '@rose/config';
 import { createMigrations } from '@rose/db';
 import { createLocalTarget, createReleaseShipper, listDeploys, runDeploy, type DeployDeps, type GitRepo } from '@rose/deploy';

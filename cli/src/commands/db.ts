@@ -94,21 +94,14 @@ export async function dbSeed(ctx: CommandContext, opts: { content?: string; prun
     throw new RoseError({ code: 'bad-argument', title: 'No content folder given', message: '--content needs a folder, but the value is empty.', hint: `Leave it out to use ROSE_CONTENT_DIR (${ctx.config.contentDir}).` });
   }
   const dir = opts.content ?? ctx.config.contentDir;
-  const { loadContent, seedContent, readContentImages, prepareContentImages } = await import('@rose/blog');
-  const { loadMarketContent, prepareMarketImages, seedMarket } = await import('@rose/market');
-  // Validate every file (the blog's and the market's) before touching the database.
-  const bundle = await loadContent(dir);
-  const images = await readContentImages(dir, bundle);
-  const market = await loadMarketContent(dir);
+  const { seedContentDir } = await import('@rose/app/seed');
   const handle = await openMigrations(ctx);
   try {
     await handle.migrations.assertCurrent();
-    // Responsive variants of new or changed images, stored with the posts in one transaction.
-    const { imageCacheDir } = await import('@rose/media');
-    const cacheDir = imageCacheDir(ctx.config.root);
-    const prepared = await prepareContentImages(handle.database.db, images, { cacheDir });
-    const summary = await seedContent(handle.database.db, bundle, { clock: systemClock, prune: Boolean(opts.prune), images: prepared });
-    const marketSummary = market ? await seedMarket(handle.database.db, market, { clock: systemClock, prune: Boolean(opts.prune), images: await prepareMarketImages(handle.database.db, market, { cacheDir }) }) : undefined;
+    // Every file (the blog's and the market's) is validated before anything is written.
+    const seeded = await seedContentDir(handle.database.db, { dir, root: ctx.config.root, clock: systemClock, prune: Boolean(opts.prune) });
+    const summary = seeded.blog!;
+    const marketSummary = seeded.market;
     if (summary.unchanged && (marketSummary?.unchanged ?? true)) {
       ctx.out.info(`Nothing to do: the database already matches ${dir}.`);
       return;

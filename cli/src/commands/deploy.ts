@@ -1,4 +1,4 @@
-import { openDeploy } from '@rose/app/operations';
+import { openDeploy } from '@rose/app/deploy';
 import { RoseError } from '@rose/core';
 import { listDeploys, runDeploy } from '@rose/deploy';
 import type { CommandContext } from '../context.ts';

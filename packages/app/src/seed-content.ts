@@ -14,6 +14,8 @@ export interface ContentSeedSummary {
   noMarketFolder: boolean;
 }
 
+// `@rose/app/seed`: used by `rose db seed` and deploys, kept out of the pages' bundle.
+
 /**
  * Loads `dir` (as `rose db seed` does) into the database for the parts asked: every file of
  * those parts is validated before anything is written, then each part is seeded in one

@@ -31,6 +31,9 @@ export interface OpenedDeploy {
   close(): Promise<void>;
 }
 
+// Its own entry (`@rose/app/deploy`), not the main one: the site's pages import that, and
+// Astro bundles whatever it reaches.
+
 /**
  * A deploy target from `deploy/targets.json`, opened: its settings (secrets from `env`), its
  * database, and everything `runDeploy` needs wired to this site — the build (here, against
