@@ -195,6 +195,19 @@ describe('rose deploy to a local folder', () => {
     expect(history.stdout).toMatch(/succeeded/);
     const json = await runRose(['deploy', 'history', 'staging', '--json', '--targets', path.join(tmp, 'targets.json')], env);
     expect((JSON.parse(json.stdout) as unknown[]).length).toBeGreaterThanOrEqual(4);
+    // The servers report them at /api/metrics (loopback: no token needed).
+    const metrics = await (await fetch(`${origin}/api/metrics`)).text();
+    expect(metrics).toMatch(/^rose_deploys\{target="staging",result="succeeded"\} [1-9]/m);
+    expect(metrics).toMatch(/^rose_deploys\{target="staging",result="rolled-back"\} 1$/m);
+    expect(metrics).toMatch(/^rose_deploy_last_duration_seconds\{target="staging",result="succeeded"\} \d/m);
+    // The real command, on this checkout's git: the plan, and nothing changed.
+    const dry = await runRose(['deploy', 'staging', '--dry-run', '--targets', path.join(tmp, 'targets.json')], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/Deploy of [0-9a-f]{12}.* to "staging" \(the folder .*\); live there now: \d{8}T/);
+    expect(dry.stdout).toContain('Dry run: nothing was changed.');
+    const unknownPart = await runRose(['deploy', '--dry-run', '--parts', 'blog,shop', '--targets', path.join(tmp, 'targets.json')], env);
+    expect(unknownPart.code).not.toBe(0);
+    expect(unknownPart.stderr).toMatch(/shop is not a part with pages/);
     await fs.writeFile(path.join(tmp, 'bad.json'), JSON.stringify({ targets: { x: { kind: 'ssh', host: 'root@host; rm -rf /', path: '/srv', url: 'http://x' } } }));
     const bad = await runRose(['deploy', '--targets', path.join(tmp, 'bad.json'), '--dry-run'], env);
     expect(bad.code).not.toBe(0);

@@ -6,6 +6,8 @@ import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, see
 import { createCache, type Cache } from '@rose/cache';
 import { isTrustedProxy, loadConfig, type Config } from '@rose/config';
 import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
+// The history reader alone: this module is in the pages' bundle, the deploy machinery is not.
+import { summariseDeploys } from '@rose/deploy/history';
 import { createMigrations, openDatabase, type DatabaseHandle, type MemberTier, type Migrations } from '@rose/db';
 import { countJobs, oldestPendingJobAge, type BatchHandler, type JobCounts, type Worker } from '@rose/jobs';
 import { createMailer, type Mailer } from '@rose/mail';
@@ -137,8 +139,8 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       const [counts, oldestPendingSeconds] = await Promise.all([countJobs(db, now), oldestPendingJobAge(db, now)]);
       return { ...counts, oldestPendingSeconds };
     },
-    // Deploys run in another process (`rose deploy`) and are recorded in the database: a
-    // reader of the deploys table goes here as `deploys: () => …` (DeploySummary per target and result).
+    // Deploys run in another process (`rose deploy`) and are recorded in the database.
+    deploys: () => summariseDeploys(db),
   });
   let served: (() => ServedRelease | undefined) | undefined;
   metrics.setSource('servedRelease', async () => {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, DeployResult, DeployStepRecord, DeployTargetKind } from '@rose/db';
 
 export interface DeployRecord {
@@ -90,4 +90,21 @@ export async function closeAbandonedDeploys(db: Kysely<Database>, target: string
     .where('result', '=', 'running')
     .executeTakeFirst();
   return Number(r.numUpdatedRows);
+}
+
+/** Per target and result: how many deploys, and the duration and end of the latest (for /api/metrics). */
+export async function summariseDeploys(db: Kysely<Database>): Promise<{ target: string; result: DeployResult; count: number; lastDurationSeconds: number; lastFinishedAt: Date }[]> {
+  const rows = await db
+    .selectFrom('deploys as d')
+    .where('d.finished_at', 'is not', null)
+    .select((eb) => [
+      'd.target',
+      'd.result',
+      eb.fn.countAll<string>().as('n'),
+      eb.fn.max('d.finished_at').as('last'),
+      sql<number>`(array_agg(extract(epoch from d.finished_at - d.started_at) order by d.finished_at desc))[1]`.as('seconds'),
+    ])
+    .groupBy(['d.target', 'd.result'])
+    .execute();
+  return rows.map((r) => ({ target: r.target, result: r.result, count: Number(r.n), lastDurationSeconds: Number(r.seconds), lastFinishedAt: new Date(r.last as unknown as string) }));
 }
