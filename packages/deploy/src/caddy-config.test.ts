@@ -40,12 +40,17 @@ describe('createCaddyConfig', () => {
     expect(page).toContain('path */');
     expect(page).toContain('file {path}index.html');
     expect(block(site, 'handle @page')).toContain('precompressed br gzip');
-    expect(block(site, 'handle @page')).toContain('Cache-Control "public, no-cache"');
-    expect(block(site, 'handle @file')).toContain('header /_astro/* Cache-Control "public, max-age=31536000, immutable"');
+    expect(block(site, 'handle @page')).toContain('\t\t\tCache-Control "public, no-cache"\n');
+    const fileCaching = block(site, 'map {path} {rose_cache} {rose_policy}');
+    expect(fileCaching).toContain('\t~^/_astro/ "public, max-age=31536000, immutable" "default-src \'none\';');
+    expect(fileCaching).toMatch(/\t~\\\.\[0-9a-f\]\{16,64\}\\\.\[a-z0-9\]\+\$ "public, max-age=31536000, immutable"/);
+    expect(fileCaching).toContain('\tdefault "public, max-age=300"');
     // Security headers on what Caddy answers itself.
-    for (const head of ['handle @page', 'handle @file', 'handle @folder']) {
-      expect(block(site, head)).toContain('header X-Content-Type-Options "nosniff"');
-      expect(block(site, head)).toContain('header Referrer-Policy "strict-origin-when-cross-origin"');
+    for (const head of ['handle @page', 'handle @file', 'handle @folder', 'handle /blog/page/1/']) {
+      const headers = block(block(site, head), 'header {');
+      expect(headers).toContain('\t\t\tX-Content-Type-Options "nosniff"\n');
+      expect(headers).toContain('\t\t\tReferrer-Policy "strict-origin-when-cross-origin"\n');
+      expect(headers).toContain('\t\t\tContent-Security-Policy "');
     }
     expect(block(site, 'handle @page')).toContain(`Content-Security-Policy "${caddyPagePolicy}"`);
     expect(caddyPagePolicy).toContain("frame-ancestors 'self'");
