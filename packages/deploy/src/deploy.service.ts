@@ -69,6 +69,16 @@ export type DeployOutcome =
 
 export type StepRunner = <T>(name: string, body: () => Promise<T>, detail?: (value: T) => string | undefined) => Promise<T>;
 
+/** The target's recent deploys; none before the migration that makes the table has run. */
+async function deployHistory(db: Kysely<Database>, target: string) {
+  try {
+    return await listDeploys(db, { target, limit: 50 });
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return [];
+    throw error;
+  }
+}
+
 /** Files whose uncommitted changes do not make a tree dirty for a deploy. */
 const irrelevant = /^(docs|test|bench|\.ci)\/|\.test\.ts$|(^|\/)CONTEXT\.md$|^README\.md$/;
 
@@ -102,7 +112,7 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
 
   const planFor = async () => {
     const live = await deps.shipper.live();
-    const deployed = live ? (await listDeploys(deps.db, { target: target.name, limit: 50 })).find((d) => d.result === 'succeeded' && d.releaseId === live) : undefined;
+    const deployed = live ? (await deployHistory(deps.db, target.name)).find((d) => d.result === 'succeeded' && d.releaseId === live) : undefined;
     // A dirty deploy's commit is not what ran there: everything.
     const changed = deployed && !deployed.commit.endsWith('+dirty') ? await deps.git.changedSince(deployed.commit) : 'all';
     let plan = classifyChanges(changed, { parts: deps.parts });

@@ -114,3 +114,35 @@ esac
     expect((await listDeploys(db.db, { target: 'swarm', limit: 1 }))[0]).toMatchObject({ result: 'rolled-back', releaseId: tag, previousReleaseId: previous });
   });
 });
+
+describe('rose deploy to a database that has never been migrated', () => {
+  it('plans everything, lists every migration as pending, and changes nothing on a dry run', async () => {
+    const fresh = await createTestDatabase('postgres', { migrate: false });
+    try {
+      const target = pickTarget(parseTargets(JSON.stringify({ targets: { s: { kind: 'swarm', stack: 'rose', image: 'registry.coop.example/rose', url: 'http://127.0.0.1:9' } } })), 's') as SwarmTargetConfig;
+      const lines: string[] = [];
+      const outcome = await runDeploy(
+        {
+          target,
+          shipper: { describe: () => 'nowhere', live: async () => 'registry.coop.example/rose:0123456789ab', prepare: async () => Promise.reject(new Error('not on a dry run')), activate: async () => undefined },
+          db: fresh.db,
+          migrations: createMigrations(fresh.db, migrationsDir),
+          git: { head: async () => 'c'.repeat(40), changedSince: async () => [], uncommitted: async () => ['packages/core/src/money.ts'] },
+          parts: ['blog', 'market'],
+          seed: async () => '',
+          health: checkHealth,
+          clock: systemClock,
+          user: 'test',
+          log: (l) => lines.push(l),
+        },
+        { dryRun: true },
+      );
+      expect(outcome).toMatchObject({ result: 'dry-run', commit: `${'c'.repeat(40)}+dirty`, plan: { parts: ['blog', 'market'] } });
+      if (outcome.result === 'dry-run') expect(outcome.migrate.migrations.length).toBeGreaterThan(10);
+      expect(lines.join('\n')).toMatch(/runs there, but no successful deploy of this target recorded it/);
+      expect((await fresh.db.introspection.getTables()).length).toBe(0);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
