@@ -1,3 +1,4 @@
+import { linkPaths } from '@rose/core';
 import { abortableSleep } from '@rose/http';
 
 export interface HealthExpectation {
@@ -14,13 +15,14 @@ export interface HealthExpectation {
 export type HealthResult = { ok: true; checks: number } | { ok: false; problem: string; checks: number };
 
 /**
- * Polls `<origin>/api/ready` through the front door until it answers 200 for the expected
+ * Polls the site's readiness endpoint (`/api/ready`) through the front door until it answers 200 for the expected
  * release `consecutive` times in a row, then asks for the home page. Never throws for what the
  * site answers: a failed check is a result the deploy acts on (by rolling back).
  */
 export async function checkHealth(origin: string, expect: HealthExpectation): Promise<HealthResult> {
   const doFetch = expect.fetch ?? fetch;
   const needed = expect.consecutive ?? 3;
+  const ready = linkPaths.api.ready();
   const deadline = Date.now() + expect.timeoutMs;
   let streak = 0;
   let checks = 0;
@@ -28,10 +30,10 @@ export async function checkHealth(origin: string, expect: HealthExpectation): Pr
   while (Date.now() < deadline) {
     checks++;
     try {
-      const res = await doFetch(`${origin}/api/ready`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(Math.min(10_000, Math.max(1000, deadline - Date.now()))), redirect: 'manual' });
+      const res = await doFetch(`${origin}${ready}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(Math.min(10_000, Math.max(1000, deadline - Date.now()))), redirect: 'manual' });
       const body = (await res.json().catch(() => undefined)) as { status?: string; release?: string } | undefined;
-      if (res.status !== 200) problem = `/api/ready answered ${res.status}${body?.status ? ` (${body.status})` : ''}`;
-      else if (expect.release && body?.release !== expect.release) problem = `/api/ready reports release ${body?.release ?? '(none)'}, not ${expect.release}`;
+      if (res.status !== 200) problem = `${ready} answered ${res.status}${body?.status ? ` (${body.status})` : ''}`;
+      else if (expect.release && body?.release !== expect.release) problem = `${ready} reports release ${body?.release ?? '(none)'}, not ${expect.release}`;
       else {
         streak++;
         if (streak >= needed) {
