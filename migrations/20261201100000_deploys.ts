@@ -16,6 +16,8 @@ export async function up(db: Db): Promise<void> {
     .addColumn('deployed_by', 'text', (c) => c.notNull())
     .addColumn('commit', 'text', (c) => c.notNull())
     .addColumn('parts', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+    // Narrowed with --parts: changes to the other parts since the last full deploy are still to ship.
+    .addColumn('partial', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('release_id', 'text')
     .addColumn('previous_release_id', 'text')
     .addColumn('result', 'text', (c) => c.notNull().defaultTo('running').check(sql`result in ('running', 'succeeded', 'failed', 'rolled-back')`))

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDeploy, type OpenedDeploy } from '@rose/app/deploy';
+import { deployBuild, openDeploy, type OpenedDeploy } from '@rose/app/deploy';
 import { loadConfig } from '@rose/config';
-import { createSshTarget, listDeploys, runDeploy, type GitRepo } from '@rose/deploy';
+import { createReleaseShipper, createSshTarget, listDeploys, runDeploy, type GitRepo } from '@rose/deploy';
 import { builtSiteUrl, copyBuiltSite, countLinkedFiles, createTestDatabase, freePort, makeProjectTempDir, repoRoot, startRose, startSshd, type RunningRose, type Sshd, type TestDatabase } from '@rose/testing';
 
 /**
@@ -53,7 +53,7 @@ describe('rose deploy over ssh', () => {
             knownHostsFile: sshd.knownHostsFile,
             url: origin,
             env: { DATABASE_URL: '${TEST_DATABASE_URL}', ROSE_SITE_URL: builtSiteUrl },
-            healthTimeoutSeconds: 30,
+            healthTimeoutSeconds: 15,
           },
         },
       }),
@@ -104,5 +104,31 @@ describe('rose deploy over ssh', () => {
     const page = await fetch(`${origin}/blog/agm-2025-report/`);
     expect(await page.text()).toContain('(shipped over ssh)');
     expect((await listDeploys(db.db, { target: 'remote', limit: 5 })).map((d) => d.result)).toEqual(['succeeded', 'succeeded']);
+  }, 300_000);
+
+  it('switches back over ssh when the new release does not come up', async () => {
+    const live = await farCurrent();
+    const file = path.join(tmp, 'content', 'posts', 'agm-2024-report.md');
+    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(/^title: "(.*)"$/m, 'title: "$1 (never served)"'));
+    changes = ['content/posts/agm-2024-report.md'];
+    commitNo = 3;
+    // A release whose server bundle cannot load: the server keeps the previous one.
+    const base = createSshTarget(opened.target as Parameters<typeof createSshTarget>[0]);
+    const breaking = {
+      ...base,
+      async upload(release: { id: string; dir: string }, linkTo: string | undefined) {
+        const stats = await base.upload(release, linkTo);
+        const entry = path.join(far, 'releases', release.id, 'server', 'entry.mjs');
+        await fs.rm(entry); // not through the hard link shared with the live release
+        await fs.writeFile(entry, 'throw new Error("this release is broken");\n');
+        return stats;
+      },
+    };
+    const shipper = createReleaseShipper({ target: breaking, keep: 5, hasRestart: false, build: deployBuild(opened.config, quiet) });
+    const outcome = await runDeploy({ ...opened.deps, git, shipper, log: () => {} });
+    expect(outcome).toMatchObject({ result: 'rolled-back', previous: live });
+    expect(await farCurrent()).toBe(live);
+    expect(await (await fetch(`${origin}/blog/agm-2024-report/`)).text()).not.toContain('(never served)');
+    expect((await listDeploys(db.db, { target: 'remote', limit: 1 }))[0]).toMatchObject({ result: 'rolled-back', previousReleaseId: live });
   }, 300_000);
 });

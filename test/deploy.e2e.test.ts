@@ -129,11 +129,13 @@ describe('rose deploy to a local folder', () => {
     const first = runDeploy(deps({ seed: async (parts) => (entered(), await gate, opened.deps.seed(parts)) }));
     await inSeed;
     await expect(runDeploy(deps())).rejects.toMatchObject({ code: 'deploy-locked', message: expect.stringMatching(/Deploy #\d+ of "staging" by .+ holds the deploy lock/) });
-    const waiting = runDeploy(deps(), { waitMs: 120_000 });
+    // One that may wait: it plans once it holds the lock, after the first was recorded (its
+    // stand-in git then says nothing changed since).
+    const waitLog: string[] = [];
+    const waiting = runDeploy(deps({ git: { ...git, changedSince: async () => [] }, log: (l) => waitLog.push(l) }), { waitMs: 120_000 });
+    await expect.poll(() => waitLog.some((l) => /^Waiting: Deploy #\d+ of "staging" by .+ is deploying/.test(l)), { timeout: 60_000 }).toBe(true);
     release();
     expect((await first).result).toBe('succeeded');
-    // The second one ran after: the first was recorded, so nothing changed since.
-    changes = [];
     expect((await waiting).result).toBe('nothing');
   }, 300_000);
 

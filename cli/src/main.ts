@@ -411,7 +411,7 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .command('deploy')
     .description('ship what changed since the last deploy to a target (deploy/targets.json): migrate, seed, build, upload, switch, check health, roll back on failure')
     .argument('[target]', 'a target named in deploy/targets.json (default: its "default", or its only one)')
-    .option('--parts <parts>', `only these parts, comma-separated (${staticPartNames.join(', ')}), whatever changed`, parseParts)
+    .option('--parts <parts>', `re-seed and rebuild only these parts, comma-separated (${staticPartNames.join(', ')}), even if nothing of theirs changed; other parts' changes wait for the next deploy without --parts`, parseParts)
     .option('--dry-run', 'print the plan (changes, migrations, parts) and stop')
     .option('--allow-destructive', 'run migrations that drop tables or columns (they break servers still on the old code)')
     .option('--allow-dirty', 'deploy with uncommitted changes (the next deploy then ships everything)')

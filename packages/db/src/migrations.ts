@@ -121,6 +121,8 @@ export function createMigrations(db: Kysely<Database>, folder: string): Migratio
     await db
       .transaction()
       .execute(async (trx) => {
+        // A dry run must not stall the site: a table it cannot lock soon is reported, not waited for.
+        await sql`set local lock_timeout = '5s'`.execute(trx);
         const before = await shapeOf(trx);
         await sql`savepoint rose_migrate_plan`.execute(trx);
         const migrations = applied(await new Migrator({ db: trx, provider }).migrateToLatest(), 'migrate');

@@ -62,6 +62,13 @@ describe('createCaddyConfig', () => {
     expect(app).toContain('\treverse_proxy 10.0.0.5:4321 {');
     expect(app).toContain('lb_policy round_robin');
     expect(app).toContain('health_uri /api/health');
+    // The metrics are never answered to the public: Caddy says 404 itself, before anything else.
+    const metrics = block(site, 'handle /api/metrics {');
+    expect(metrics).toContain('\t\trespond "Not found" 404\n');
+    expect(metrics).toContain('\t\t\tCache-Control "no-store"\n');
+    expect(metrics).toContain('\t\t\tX-Content-Type-Options "nosniff"\n');
+    expect(site.indexOf('handle /api/metrics {')).toBeLessThan(site.indexOf('handle {'));
+    expect(text).toMatch(/^# \/api\/metrics is not answered here \(404\): Prometheus scrapes each app server directly/m);
     expect(app).toContain('lb_try_duration 5s');
     expect(app).toContain('fail_duration 10s');
     expect(app).toContain('header_up X-Request-Id {http.request.uuid}');

@@ -36,6 +36,11 @@ describe('classifyChanges', () => {
     expect(plan.ignored).toHaveLength(6);
   });
 
+  it('counts what builds the image as code for a swarm target only', () => {
+    expect(classifyChanges(['Dockerfile'], { parts })).toMatchObject({ empty: true });
+    expect(classifyChanges(['Dockerfile', '.dockerignore'], { parts, kind: 'swarm' })).toMatchObject({ code: true, parts });
+  });
+
   it('ships everything when the last deploy is unknown', () => {
     expect(classifyChanges('all', { parts })).toMatchObject({ parts, seed: parts, code: true, migrations: true, empty: false });
   });
@@ -43,5 +48,6 @@ describe('classifyChanges', () => {
   it('narrows to --parts', () => {
     const plan = restrictToParts(classifyChanges(['content/posts/a.md', 'content/market/market.json'], { parts }), ['market']);
     expect(plan).toMatchObject({ parts: ['market'], seed: ['market'] });
+    expect(restrictToParts(classifyChanges(['packages/core/src/money.ts'], { parts }), ['blog'])).toMatchObject({ parts: ['blog'], seed: ['blog'], code: true });
   });
 });

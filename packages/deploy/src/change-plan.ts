@@ -30,6 +30,8 @@ export interface ClassifyOptions {
   parts: readonly string[];
   /** The project's content folder relative to the repository root (default `content`). */
   contentDir?: string;
+  /** The target's kind: for `swarm` the image is the release, so what builds it is code. */
+  kind?: 'local' | 'ssh' | 'swarm';
 }
 
 /** Files whose change never needs a deploy. */
@@ -68,8 +70,12 @@ export function classifyChanges(changed: readonly string[] | 'all', opts: Classi
   let code = false;
   let migrations = false;
   const codeFiles: string[] = [];
+  const imageFiles = /^(Dockerfile|\.dockerignore)$/;
   for (const file of changed) {
-    if (ignoredPatterns.some((p) => p.test(file))) {
+    if (opts.kind === 'swarm' && imageFiles.test(file)) {
+      code = true;
+      codeFiles.push(file);
+    } else if (ignoredPatterns.some((p) => p.test(file))) {
       ignored.push(file);
     } else if (file.startsWith('migrations/')) {
       migrations = true;
@@ -109,15 +115,17 @@ export function classifyChanges(changed: readonly string[] | 'all', opts: Classi
 }
 
 /**
- * The plan narrowed to `--parts`: those parts are rebuilt (and re-seeded when their content
- * changed) even if nothing of theirs changed. Unknown names are the caller's to refuse.
+ * The plan narrowed to `--parts`: those parts are re-seeded (a no-op when their content is
+ * unchanged) and rebuilt, even if nothing of theirs changed. The other parts' changes are not
+ * shipped: such a deploy is recorded as partial, so the next full one still sees them.
+ * Unknown names are the caller's to refuse.
  */
 export function restrictToParts(plan: ChangePlan, requested: readonly string[]): ChangePlan {
   return {
     ...plan,
-    reasons: [...plan.reasons, `--parts ${requested.join(',')}: only ${requested.length === 1 ? 'that part' : 'those parts'}`],
+    reasons: [...plan.reasons, `--parts ${requested.join(',')}: only ${requested.length === 1 ? 'that part' : 'those parts'} (changes to others wait for the next deploy without --parts)`],
     parts: [...requested],
-    seed: plan.seed.filter((p) => requested.includes(p)),
+    seed: [...requested],
     empty: requested.length === 0,
   };
 }

@@ -10,6 +10,8 @@ export interface DeployRecord {
   deployedBy: string;
   commit: string;
   parts: string[];
+  /** Narrowed with --parts: not a baseline for what changed. */
+  partial: boolean;
   releaseId: string | undefined;
   previousReleaseId: string | undefined;
   result: DeployResult;
@@ -29,6 +31,7 @@ const toRecord = (r: Row): DeployRecord => ({
   deployedBy: r.deployed_by,
   commit: r.commit,
   parts: r.parts,
+  partial: r.partial,
   releaseId: r.release_id ?? undefined,
   previousReleaseId: r.previous_release_id ?? undefined,
   result: r.result,
@@ -38,11 +41,11 @@ const toRecord = (r: Row): DeployRecord => ({
 
 export async function startDeploy(
   db: Kysely<Database>,
-  d: { target: string; kind: DeployTargetKind; deployedBy: string; commit: string; parts: string[]; previousReleaseId: string | undefined; now: Date },
+  d: { target: string; kind: DeployTargetKind; deployedBy: string; commit: string; parts: string[]; partial: boolean; previousReleaseId: string | undefined; now: Date },
 ): Promise<number> {
   const row = await db
     .insertInto('deploys')
-    .values({ target: d.target, kind: d.kind, deployed_by: d.deployedBy, commit: d.commit, parts: JSON.stringify(d.parts), previous_release_id: d.previousReleaseId ?? null, started_at: d.now })
+    .values({ target: d.target, kind: d.kind, deployed_by: d.deployedBy, commit: d.commit, parts: JSON.stringify(d.parts), partial: d.partial, previous_release_id: d.previousReleaseId ?? null, started_at: d.now })
     .returning('id')
     .executeTakeFirstOrThrow();
   return Number(row.id);

@@ -97,11 +97,21 @@ esac
     expect((await listDeploys(db.db, { target: 'swarm', limit: 1 }))[0]).toMatchObject({ result: 'succeeded', releaseId: tag, kind: 'swarm' });
   });
 
+  it('refuses a stack it cannot write before it migrates or builds anything', async () => {
+    const before = (await listDeploys(db.db, { target: 'swarm', limit: 50 })).length;
+    await fs.rm(path.join(tmp, 'docker.log'), { force: true });
+    const bare = { ...target, secrets: [] } as SwarmTargetConfig;
+    const run = runDeploy({ ...deps(), target: bare, shipper: createSwarmShipper({ target: bare, root: tmp, stackFile: path.join(tmp, 'stack.yml'), siteUrl: 'https://coop.example' }) });
+    await expect(run).rejects.toMatchObject({ code: 'deploy-targets', message: expect.stringMatching(/DATABASE_URL/) });
+    expect(await docker()).toEqual([]);
+    expect((await listDeploys(db.db, { target: 'swarm', limit: 50 })).length).toBe(before);
+  });
+
   it('deploys the previous image again when the new one is not healthy', async () => {
     const previous = `registry.coop.example/rose:${commit.slice(0, 12)}`;
     commit = 'b'.repeat(40);
     const tag = `registry.coop.example/rose:${commit.slice(0, 12)}`;
-    await fs.rm(path.join(tmp, 'docker.log'));
+    await fs.rm(path.join(tmp, 'docker.log'), { force: true });
     healthy = false;
     const deploying = runDeploy(deps());
     // Healthy again once the previous image is back: Swarm's tasks from before.
@@ -139,7 +149,7 @@ describe('rose deploy to a database that has never been migrated', () => {
       );
       expect(outcome).toMatchObject({ result: 'dry-run', commit: `${'c'.repeat(40)}+dirty`, plan: { parts: ['blog', 'market'] } });
       if (outcome.result === 'dry-run') expect(outcome.migrate.migrations.length).toBeGreaterThan(10);
-      expect(lines.join('\n')).toMatch(/runs there, but no successful deploy of this target recorded it/);
+      expect(lines.join('\n')).toMatch(/runs there, which no deploy of this target shipped/);
       expect((await fresh.db.introspection.getTables()).length).toBe(0);
     } finally {
       await fresh.drop();

@@ -27,6 +27,8 @@ export interface Shipper {
   activate(id: string, step: StepRunner): Promise<void>;
   /** After a successful deploy: old releases deleted. */
   cleanUp?(step: StepRunner): Promise<void>;
+  /** Checks what can be checked before anything changes (a dry run too): throws a RoseError naming the problem. */
+  preflight?(commit: string): Promise<void>;
 }
 
 export interface DeployDeps {
@@ -50,7 +52,7 @@ export interface DeployDeps {
 }
 
 export interface DeployOptions {
-  /** Only these parts (re-seeded and rebuilt), whatever changed. */
+  /** Only these parts, re-seeded and rebuilt even if nothing of theirs changed; recorded as a partial deploy. */
   parts?: string[];
   dryRun?: boolean;
   /** Run migrations that drop tables or columns (they break servers still on the old code). */
@@ -112,11 +114,16 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
 
   const planFor = async () => {
     const live = await deps.shipper.live();
-    const deployed = live ? (await deployHistory(deps.db, target.name)).find((d) => d.result === 'succeeded' && d.releaseId === live) : undefined;
+    const history = await deployHistory(deps.db, target.name);
+    // What changed since the last deploy that shipped every change of its commit (one narrowed
+    // with --parts left the others' changes behind). Whatever runs there now — a rebuild by the
+    // site's own worker, a rollback — is only about whether the build can reuse it.
+    const baseline = history.find((d) => d.result === 'succeeded' && !d.partial);
     // A dirty deploy's commit is not what ran there: everything.
-    const changed = deployed && !deployed.commit.endsWith('+dirty') ? await deps.git.changedSince(deployed.commit) : 'all';
-    let plan = classifyChanges(changed, { parts: deps.parts });
-    if (live && !deployed) plan.reasons.unshift(`${live} runs there, but no successful deploy of this target recorded it`);
+    const changed = baseline && !baseline.commit.endsWith('+dirty') ? await deps.git.changedSince(baseline.commit) : 'all';
+    let plan = classifyChanges(changed, { parts: deps.parts, kind: target.kind });
+    if (baseline) plan.reasons.unshift(`changes since deploy #${baseline.id} (${baseline.commit.slice(0, 12)}, ${baseline.startedAt.toISOString()})`);
+    if (live && !history.some((d) => d.result === 'succeeded' && d.releaseId === live)) plan.reasons.push(`${live} runs there, which no deploy of this target shipped (a rebuild by its worker, or a rollback): every part is built again`);
     if (opts.parts) plan = restrictToParts(plan, opts.parts);
     return { plan, live };
   };
@@ -140,6 +147,8 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
     });
   };
 
+  await deps.shipper.preflight?.(commit);
+
   if (opts.dryRun) {
     const { plan, live } = await planFor();
     const migrate = await deps.migrations.planMigrate();
@@ -159,7 +168,7 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
       log('Nothing to deploy.');
       return { result: 'nothing' as const, plan, live, commit };
     }
-    const id = await startDeploy(deps.db, { target: target.name, kind: target.kind, deployedBy: deps.user, commit, parts: plan.parts, previousReleaseId: live, now: deps.clock.now() });
+    const id = await startDeploy(deps.db, { target: target.name, kind: target.kind, deployedBy: deps.user, commit, parts: plan.parts, partial: Boolean(opts.parts), previousReleaseId: live, now: deps.clock.now() });
     const steps: DeployStepRecord[] = [];
     const step: StepRunner = async (name, body, detail) => {
       const started = performance.now();
@@ -200,7 +209,22 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
       await finishDeploy(deps.db, id, { result: 'succeeded', releaseId: made.id, message: undefined, steps, now: deps.clock.now() });
       return { result: 'succeeded' as const, id, plan, release: made.id, previous: live, steps, commit };
     } catch (error) {
-      await finishDeploy(deps.db, id, { result: 'failed', releaseId: shipped, message: (error as Error).message, steps, now: deps.clock.now() }).catch(() => undefined);
+      // Failed after the switch (a restart command, say): go back to what ran before.
+      let state = '';
+      if (shipped && live && shipped !== live) {
+        const now = await deps.shipper.live().catch(() => undefined);
+        if (now !== live) {
+          try {
+            await deps.shipper.activate(live, step);
+            state = ` ${live} is live again.`;
+          } catch (again) {
+            state = ` ${now ?? shipped} may be live: switching back to ${live} failed too (${(again as Error).message}).`;
+          }
+        }
+      }
+      const message = `${(error as Error).message}${state}`;
+      await finishDeploy(deps.db, id, { result: 'failed', releaseId: shipped, message, steps, now: deps.clock.now() }).catch(() => undefined);
+      if (state && error instanceof RoseError) throw new RoseError({ code: error.code, title: error.title, message: `${error.message}${state}`, hint: error.hint, cause: error });
       throw error;
     }
   });

@@ -24,12 +24,22 @@ export function createGitRepo(root: string): GitRepo {
       if (!/^[0-9a-f]{7,64}$/.test(from)) return 'all';
       const known = await git`git cat-file -e ${`${from}^{commit}`}`.nothrow();
       if (known.exitCode !== 0) return 'all';
-      const out = await git`git diff --name-only -z ${from} HEAD`;
+      // --no-renames: a file moved from one part to another is a change to both.
+      const out = await git`git diff --name-only --no-renames -z ${from} HEAD`;
       return out.stdout.split('\0').filter(Boolean);
     },
     async uncommitted() {
       const out = await git`git status --porcelain=v1 -z --untracked-files=no`;
-      return out.stdout.split('\0').filter(Boolean).map((line) => line.slice(3));
+      // `XY path`, and for a rename or copy the old path as the next entry.
+      const entries = out.stdout.split('\0');
+      const files: string[] = [];
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        if (entry.length < 4) continue;
+        files.push(entry.slice(3));
+        if (/^[RC]|^.[RC]/.test(entry)) files.push(entries[++i] ?? '');
+      }
+      return files.filter(Boolean);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -107,19 +107,17 @@ export function createLocalTarget(config: LocalTargetConfig): ReleaseTarget {
   };
 }
 
-/** ssh's arguments for a target: batch mode, strict host key checking, its key and port. */
-export function sshArgs(config: SshTargetConfig): string[] {
+/**
+ * ssh's arguments for a target: batch mode, strict host key checking, its key and port, and
+ * one connection shared by a deploy's several ssh and rsync calls (each new one costs a
+ * handshake, 0.3-0.5 s on a busy machine; it closes itself 30 s after the last use). The
+ * control socket lives in `controlDir`, a folder only this user can enter.
+ */
+export function sshArgs(config: SshTargetConfig, controlDir?: string): string[] {
   return [
     '-p',
     String(config.port),
-    // One connection for the deploy's several ssh and rsync calls (each new one costs a
-    // handshake, 0.3-0.5 s on a busy machine); it closes itself 30 s after the last use.
-    '-o',
-    'ControlMaster=auto',
-    '-o',
-    `ControlPath=${path.join(os.tmpdir(), 'rose-ssh-%C')}`,
-    '-o',
-    'ControlPersist=30',
+    ...(controlDir ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${path.join(controlDir, '%C')}`, '-o', 'ControlPersist=30'] : []),
     '-o',
     'BatchMode=yes',
     '-o',
@@ -135,7 +133,10 @@ export function sshArgs(config: SshTargetConfig): string[] {
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function createSshTarget(config: SshTargetConfig): ReleaseTarget {
-  const ssh = sshArgs(config);
+  // mkdtemp makes it 0700: nobody else can put a socket where ours is looked for.
+  const controlDir = mkdtempSync(path.join(os.tmpdir(), 'rose-ssh-'));
+  process.once('exit', () => rmSync(controlDir, { recursive: true, force: true }));
+  const ssh = sshArgs(config, controlDir);
   const root = config.path;
   const remote = async (script: string, what: string) => {
     try {

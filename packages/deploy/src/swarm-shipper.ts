@@ -24,6 +24,18 @@ export function createSwarmShipper(opts: { target: SwarmTargetConfig; root: stri
       throw new RoseError({ code: 'deploy-failed', title: 'Deploy step failed', message: `${what}: ${detail.split('\n').slice(-3).join(' / ')}`, hint: 'Check that `docker info` reaches a Swarm manager from here and that you are logged in to the registry.', cause: error });
     }
   };
+  const tagFor = (commit: string) => `${target.image}:${commit.slice(0, 12)}${commit.endsWith('+dirty') ? '-dirty' : ''}`;
+  const stackFor = async (image: string) => {
+    let caddyfile: { path: string; text: string } | undefined;
+    if (target.caddyfile) {
+      const file = path.resolve(opts.root, target.caddyfile);
+      const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new RoseError({ code: 'deploy-targets', title: 'Caddyfile missing', message: `Target "${target.name}" puts Caddy in front with ${file}, which cannot be read (${error.code ?? error.message}).`, hint: 'Write it with `rose caddy config --out …`, or remove "caddyfile" from the target.' });
+      });
+      caddyfile = { path: file, text };
+    }
+    return renderSwarmStack({ stackName: target.stack, image, replicas: target.replicas, siteUrl: opts.siteUrl, env: {}, secrets: target.secrets, ...(caddyfile ? { caddyfile } : {}) });
+  };
   return {
     describe: () => `the Swarm stack ${target.stack} (${target.image})`,
     async live() {
@@ -33,13 +45,17 @@ export function createSwarmShipper(opts: { target: SwarmTargetConfig; root: stri
       return image.startsWith(`${target.image}:`) ? image : undefined;
     },
     async prepare(_plan, _live, step, commit) {
-      const tag = `${target.image}:${commit.slice(0, 12)}${commit.endsWith('+dirty') ? '-dirty' : ''}`;
+      const tag = tagFor(commit);
       await step(`build image ${tag}`, () => run('docker build', ['build', '--pull', '--tag', tag, '.']));
       await step(`push image ${tag}`, () => run('docker push', ['push', tag]));
       return { id: tag, expectRelease: false };
     },
+    async preflight(commit) {
+      // The stack file is checked before anything changes (migrations run before the image).
+      await stackFor(tagFor(commit));
+    },
     async activate(image, step) {
-      const text = renderSwarmStack({ stackName: target.stack, image, replicas: target.replicas, siteUrl: opts.siteUrl, env: {}, secrets: target.secrets });
+      const text = await stackFor(image);
       await fs.mkdir(path.dirname(opts.stackFile), { recursive: true });
       await fs.writeFile(opts.stackFile, text);
       const { command, args } = swarmDeployCommand({ stackFile: opts.stackFile, stackName: target.stack });

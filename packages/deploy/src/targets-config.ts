@@ -19,7 +19,10 @@ import { RoseError } from '@rose/core';
  * }
  */
 
-const targetName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a target name is lower-case letters, digits and dashes, starting with a letter');
+const targetName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, 'a target name is lower-case letters, digits and dashes, starting with a letter')
+  .refine((n) => n !== 'history', '"history" is taken by `rose deploy history`: pick another name');
 const absolutePath = z
   .string()
   .min(2)
@@ -77,8 +80,10 @@ const swarmTarget = z.strictObject({
   replicas: z.number().int().min(1).max(50).default(2),
   /** Where the stack file is written (default `.rose/deploy/<target>/stack.yml`). */
   stackFile: z.string().min(1).optional(),
-  /** Docker secrets the services read (names only). */
+  /** Docker secrets the services read (names only): `database_url`, `redis_url`, `astro_key`… */
   secrets: z.array(z.string().regex(/^[a-z][a-z0-9_.-]*$/)).default([]),
+  /** A Caddyfile made by `rose caddy config`: puts Caddy in front, in the stack. */
+  caddyfile: z.string().min(1).optional(),
   ...common,
 });
 

@@ -20,6 +20,7 @@ export interface DeploysTable {
   deployed_by: string;
   commit: string;
   parts: ColumnType<string[], string, string>;
+  partial: ColumnType<boolean, boolean | undefined, boolean>;
   release_id: string | null;
   previous_release_id: string | null;
   result: ColumnType<DeployResult, DeployResult | undefined, DeployResult>;
