@@ -35,6 +35,7 @@ describe('deploy targets', () => {
     expect(() => parseTargets('{not json')).toThrow(/not valid JSON/);
     expect(() => parseTargets(file({ a: { kind: 'local', path: '/a', url: 'http://a', surprise: 1 } }))).toThrow(/surprise|Unrecognized/i);
     expect(() => parseTargets(file({ a: { kind: 'local', path: '/a b', url: 'http://a' } }))).toThrow(/letters, digits/);
+    expect(() => parseTargets(file({ history: { kind: 'local', path: '/a', url: 'http://a' } }))).toThrow(/"history" is taken by `rose deploy history`/);
   });
 
   it('needs a target name when there are several and no default', () => {
