@@ -90,7 +90,7 @@ const swarmTarget = z.strictObject({
 const targetSchema = z.discriminatedUnion('kind', [localTarget, sshTarget, swarmTarget]);
 const fileSchema = z.strictObject({
   default: targetName.optional(),
-  targets: z.record(targetName, targetSchema).refine((t) => Object.keys(t).length > 0, 'name at least one target'),
+  targets: z.record(z.string(), targetSchema).refine((t) => Object.keys(t).length > 0, 'name at least one target'),
 });
 
 export type TargetConfig = z.infer<typeof targetSchema> & { name: string };
@@ -127,8 +127,13 @@ export function parseTargets(text: string, file = 'deploy/targets.json'): Target
     throw new RoseError({ code: 'deploy-targets', title: 'Deploy targets unreadable', message: `${file} is not valid JSON: ${(error as Error).message}.`, hint });
   }
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
+  // Names are checked here: zod reports a bad record key without its message.
+  const badNames = Object.keys((raw as { targets?: object })?.targets ?? {}).flatMap((name) => {
+    const r = targetName.safeParse(name);
+    return r.success ? [] : [`  targets.${name}: ${r.error.issues[0]!.message}`];
+  });
+  if (!parsed.success || badNames.length > 0) {
+    const lines = [...badNames, ...(parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`))];
     throw new RoseError({ code: 'deploy-targets', title: 'Deploy targets invalid', message: `${file} has problems:\n${lines.join('\n')}`, hint });
   }
   const targets: Record<string, TargetConfig> = {};
