@@ -193,7 +193,7 @@ describe('Caddy in front of two rose serve processes (Postgres + Redis)', () => 
     expect(fragment.status).toBe(200);
     expect(await fragment.text()).toContain('Sign in');
     const health = await fetch(new URL('/api/health', site));
-    expect(await health.json()).toMatchObject({ status: 'ok', database: { status: 'up', kind: 'postgres' }, cache: { status: 'up', kind: 'redis' } });
+    expect(await health.json()).toEqual({ status: 'ok' });
     const missing = await fetch(new URL('/blog/no-such-post/', site));
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('Page not found');
@@ -203,6 +203,28 @@ describe('Caddy in front of two rose serve processes (Postgres + Redis)', () => 
     const proxied = roundtrips(before).map((l) => l.request!.uri);
     expect(proxied).toEqual(expect.arrayContaining([island, '/api/health', '/blog/no-such-post/']));
     for (const l of roundtrips(before)) expect(l.request!.headers!['X-Request-Id']?.[0]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never answers /api/metrics to the public (Prometheus asks the servers directly), and /api/ready without details', async () => {
+    const before = caddyLog.length;
+    // This client is on loopback, as private as can be: through Caddy it still gets 404, from
+    // Caddy itself, without the request reaching an app server.
+    for (const target of ['/api/metrics', '/api/metrics?x=1']) {
+      const viaCaddy = await request(site, target);
+      expect([viaCaddy.status, viaCaddy.body.toString()], target).toEqual([404, 'Not found']);
+      expect(viaCaddy.headers['cache-control']).toBe('no-store');
+      expect(viaCaddy.body.toString()).not.toContain('rose_');
+    }
+    expect(roundtrips(before).map((l) => l.request!.uri)).not.toContain('/api/metrics');
+    const direct = await request(`http://${upstreams[0]}`, '/api/metrics');
+    expect(direct.status).toBe(200);
+    expect(direct.body.toString()).toContain('rose_http_request_duration_seconds');
+    // Readiness through Caddy: what a deploy needs (status, release), not the details.
+    const ready = await request(site, '/api/ready');
+    expect(ready.status).toBe(200);
+    const body = JSON.parse(ready.body.toString()) as { status: string; release: string; checks: Record<string, unknown> };
+    expect(body).toEqual({ status: 'ready', release: expect.any(String), checks: { database: { ok: true }, cache: { ok: true }, migrations: { ok: true }, release: { ok: true } } });
+    expect(JSON.parse((await request(`http://${upstreams[0]}`, '/api/ready')).body.toString())).toMatchObject({ checks: { database: { ok: true, detail: 'answered' } } });
   });
 
   it('spreads requests over both servers', async () => {

@@ -22,10 +22,11 @@ describe('observability of rose serve', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-  const ready = async () => {
-    const res = await httpRequest(new URL(linkPaths.api.ready(), base));
-    return { status: res.status, cacheControl: res.headers['cache-control'], body: JSON.parse(res.text) as { status: string; release: string | null; checks: Record<'database' | 'cache' | 'migrations' | 'release', { ok: boolean; detail: string }> } };
+  const ready = async (headers: Record<string, string> = {}) => {
+    const res = await httpRequest(new URL(linkPaths.api.ready(), base), { headers });
+    return { status: res.status, cacheControl: res.headers['cache-control'], text: res.text, body: JSON.parse(res.text) as { status: string; release: string | null; checks: Record<'database' | 'cache' | 'migrations' | 'release', { ok: boolean; detail?: string }> } };
   };
+  const withToken = { Authorization: `Bearer ${metricsToken}` };
   const metrics = (headers: Record<string, string> = {}) => httpRequest(new URL(linkPaths.api.metrics(), base), { headers });
 
   beforeAll(async () => {
@@ -78,8 +79,8 @@ describe('observability of rose serve', () => {
       .toMatchObject({ reqId: 'signup-req-42', jobId: expect.any(Number) });
   });
 
-  it('is ready, serving the live release, with no-store', async () => {
-    const r = await ready();
+  it('is ready, serving the live release, with no-store; details only with the metrics token', async () => {
+    const r = await ready(withToken);
     expect(r.status).toBe(200);
     expect(r.cacheControl).toBe('no-store');
     expect(r.body).toEqual({
@@ -92,8 +93,15 @@ describe('observability of rose serve', () => {
         release: { ok: true, detail: `serving ${releaseId}` },
       },
     });
-    // Liveness is unchanged.
-    expect(JSON.parse((await httpRequest(new URL(linkPaths.api.health(), base))).text)).toMatchObject({ status: 'ok' });
+    // A visitor through the front proxy, and anyone without the token: status, ok per check
+    // and the release (what a deploy compares), nothing about the installation.
+    for (const headers of [{ 'X-Forwarded-For': '203.0.113.7' }, {}] as Record<string, string>[]) {
+      const visitor = await ready(headers);
+      expect(visitor.status).toBe(200);
+      expect(visitor.body).toEqual({ status: 'ready', release: releaseId, checks: { database: { ok: true }, cache: { ok: true }, migrations: { ok: true }, release: { ok: true } } });
+    }
+    // Liveness: only that the process answers.
+    expect(JSON.parse((await httpRequest(new URL(linkPaths.api.health(), base))).text)).toEqual({ status: 'ok' });
   });
 
   it('answers /api/metrics only with the token (404 otherwise), with latency histograms, outbox gauges and login failures', async () => {
@@ -135,7 +143,11 @@ describe('observability of rose serve', () => {
     const rolledBack = await runRose(['db', 'rollback', '--steps', '1', '--force'], env, { timeoutMs: 120_000 });
     expect(rolledBack.code, rolledBack.stderr).toBe(0);
     try {
-      const r = await ready();
+      const visitor = await ready({ 'X-Forwarded-For': '203.0.113.7' });
+      expect(visitor.status).toBe(503);
+      expect(visitor.body).toMatchObject({ status: 'not-ready', release: releaseId, checks: { migrations: { ok: false }, database: { ok: true } } });
+      expect(visitor.text).not.toContain('detail');
+      const r = await ready(withToken);
       expect(r.status).toBe(503);
       expect(r.cacheControl).toBe('no-store');
       expect(r.body.status).toBe('not-ready');
@@ -148,5 +160,10 @@ describe('observability of rose serve', () => {
       expect(migrated.code, migrated.stderr).toBe(0);
     }
     expect((await ready()).status).toBe(200);
+    // The operator finds why in the log, once, and that it came back.
+    const warned = logLines().filter((l) => l.msg === 'not ready');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ level: 40, release: releaseId, failed: { migrations: expect.stringMatching(/missing 1 migration/) } });
+    expect(logLines().find((l) => l.msg === 'ready again')).toMatchObject({ level: 30, release: releaseId });
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBuiltSite, createEmptyPostgresDatabase, dropDatabase, freePort, makeProjectTempDir, runRose, startRose, testRedisUrl, type RunningRose } from '@rose/testing';
 
 // `rose serve` on real Postgres and Redis: static pages from disk, the account-menu server
-// island and /api/health on demand, and what happens when Redis goes away.
+// island, liveness and readiness on demand, and what happens when Redis or the database goes away.
 describe('rose serve (Postgres + Redis)', () => {
   let tmp: string;
   let env: Record<string, string>;
@@ -74,15 +74,13 @@ describe('rose serve (Postgres + Redis)', () => {
     expect(await redis.get(keys[0]!)).toBe(html);
   });
 
-  it('reports database and cache health', async () => {
+  it('is alive (/api/health) and ready: database, cache, migrations and release (/api/ready)', async () => {
     const res = await fetch(new URL('/api/health', server.url));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({
-      status: 'ok',
-      database: { status: 'up', kind: 'postgres' },
-      cache: { status: 'up', kind: 'redis' },
-      outbox: { pending: 0, failed: 0 },
-    });
+    expect(await res.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(new URL('/api/ready', server.url));
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { ok: true }, cache: { ok: true }, migrations: { ok: true }, release: { ok: true } } });
   });
 
   it('serves OpenID discovery and picks up a rotated signing key without a restart', async () => {
@@ -96,17 +94,21 @@ describe('rose serve (Postgres + Redis)', () => {
     await expect.poll(kids, { timeout: 5_000, interval: 200 }).toEqual([kid, before[0]]);
   });
 
-  it('with Redis unreachable: health says so (503), pages and the island still work', async () => {
+  it('with Redis unreachable: still alive (it serves), not ready (503, says why), pages and the island still work', async () => {
     const deadRedis = `redis://127.0.0.1:${await freePort()}/0`;
     const degraded = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], { ...env, REDIS_URL: deadRedis });
     try {
+      // Liveness stays 200: a Redis outage must not take every server out of Caddy's pool.
       const health = await fetch(new URL('/api/health', degraded.url));
-      expect(health.status).toBe(503);
-      const body = (await health.json()) as { status: string; database: { status: string }; cache: { status: string; error: string } };
-      expect(body.status).toBe('degraded');
-      expect(body.database.status).toBe('up');
-      expect(body.cache.status).toBe('down');
-      expect(body.cache.error).toContain('unavailable');
+      expect(health.status).toBe(200);
+      const ready = await fetch(new URL('/api/ready', degraded.url));
+      expect(ready.status).toBe(503);
+      // From loopback directly (no token set): with the details.
+      const body = (await ready.json()) as { status: string; checks: { database: { ok: boolean }; cache: { ok: boolean; detail: string } } };
+      expect(body.status).toBe('not-ready');
+      expect(body.checks.database.ok).toBe(true);
+      expect(body.checks.cache.ok).toBe(false);
+      expect(body.checks.cache.detail).toContain('unavailable');
 
       const page = await fetch(new URL('/blog/', degraded.url));
       expect(page.status).toBe(200);
@@ -182,14 +184,22 @@ describe('rose serve (Postgres + Redis)', () => {
     }
   });
 
-  it('with the database gone: health says so (503) and static pages still serve', async () => {
+  it('with the database gone: still alive, not ready (503, says why) and static pages still serve', async () => {
     await dropDatabase(dbName); // terminates the server's connections too
-    const health = await fetch(new URL('/api/health', server.url));
-    expect(health.status).toBe(503);
-    const body = (await health.json()) as { database: { status: string; error: string }; cache: { status: string } };
-    expect(body.database.status).toBe('down');
-    expect(body.cache.status).toBe('up');
+    expect((await fetch(new URL('/api/health', server.url))).status).toBe(200);
+    const ready = await fetch(new URL('/api/ready', server.url));
+    expect(ready.status).toBe(503);
+    const body = (await ready.json()) as { checks: { database: { ok: boolean; detail: string }; cache: { ok: boolean } } };
+    expect(body.checks.database.ok).toBe(false);
+    expect(body.checks.database.detail).not.toBe('');
+    expect(body.checks.cache.ok).toBe(true);
     expect(JSON.stringify(body)).not.toContain('postgres://');
+    // Through a proxy, without the metrics token: no error text at all.
+    const forwarded = await fetch(new URL('/api/ready', server.url), { headers: { 'X-Forwarded-For': '203.0.113.7' } });
+    expect(forwarded.status).toBe(503);
+    const publicText = await forwarded.text();
+    expect(JSON.parse(publicText)).toMatchObject({ status: 'not-ready', checks: { database: { ok: false }, cache: { ok: true } } });
+    expect(publicText).not.toContain('detail');
     expect((await fetch(new URL('/blog/', server.url))).status).toBe(200);
   });
 });

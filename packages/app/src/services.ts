@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createAccountMailHandlers, createAccounts, createSessions, type Accounts, type Sessions } from '@rose/auth';
 import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, seedContentWithImages, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
-import { isTrustedProxy, loadConfig, type Config } from '@rose/config';
+import { loadConfig, type Config } from '@rose/config';
 import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
 // The history reader alone: this module is in the pages' bundle, the deploy machinery is not.
 import { summariseDeploys } from '@rose/deploy/history';
@@ -21,15 +21,6 @@ import { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts'
 import { wireGhost, type GhostServices } from './wire-ghost.ts';
 import { wireOAuth, type OAuthServices } from './wire-oauth.ts';
 import { wireMarket, type MarketServices } from './wire-market.ts';
-
-export interface HealthReport {
-  status: 'ok' | 'degraded';
-  /** `role` (embedded only): this process owns PGlite and shares it, or reaches its owner. */
-  database: { status: 'up' | 'down'; kind: 'postgres' | 'pglite'; role?: 'owner' | 'client' | 'memory'; error?: string };
-  cache: { status: 'up' | 'down'; kind: 'redis' | 'memory'; error?: string };
-  /** Outbox backlog (when the database answers): pending jobs and jobs out of retries. */
-  outbox?: { pending: number; failed: number };
-}
 
 /** The release a server in this process serves, as `rose serve` tells the services. */
 export interface ServedRelease {
@@ -105,7 +96,6 @@ export interface Services {
     /** Drains the outbox in this process: every part's handlers (rebuilds need `siteBuild`). */
     startWorker(opts?: OutboxWorkerOptions): Worker;
   };
-  health(): Promise<HealthReport>;
   close(): Promise<void>;
 }
 
@@ -172,7 +162,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
         return present ? { id: release.id } : { id: release.id, problem: `the folder of release ${release.id} is gone (${release.dir})` };
       },
     });
-  const operations = createOperationsHandler({ readiness, metrics, access: { token: config.metricsToken, isTrustedProxy: (address) => isTrustedProxy(config.trustedProxies, address) } });
+  const operations = createOperationsHandler({ readiness, metrics, access: { token: config.metricsToken }, logger });
 
   const services: Services = {
     config,
@@ -213,32 +203,11 @@ export async function createServices(config: Config, opts: CreateServicesOptions
       seed: (bundle, { contentDir, ...seedOpts } = {}) =>
         contentDir ? seedContentWithImages(db, contentDir, bundle, { clock, imageCacheDir: imageCacheDir(config.root), ...seedOpts }) : seedContent(db, bundle, { clock, ...seedOpts }),
     },
-    async health() {
-      const [up, c] = await Promise.allSettled([database.ping(), cache.ping()]);
-      const report: HealthReport = {
-        status: up.status === 'fulfilled' && c.status === 'fulfilled' ? 'ok' : 'degraded',
-        database: {
-          ...(up.status === 'fulfilled' ? { status: 'up' as const } : { status: 'down' as const, error: reason(up.reason) }),
-          kind: database.kind,
-          ...(database.embedded ? { role: database.embedded.role } : {}),
-        },
-        cache: c.status === 'fulfilled' ? { status: 'up', kind: cache.kind } : { status: 'down', kind: cache.kind, error: reason(c.reason) },
-      };
-      if (report.database.status === 'up') {
-        const counts = await countJobs(db, clock.now()).catch(() => undefined);
-        if (counts) report.outbox = { pending: counts.pending, failed: counts.failed };
-      }
-      return report;
-    },
     async close() {
       await Promise.allSettled([cache.close(), database.close()]);
     },
   };
   return services;
-}
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 const KEY = Symbol.for('rose.services');

@@ -20,7 +20,7 @@ export interface Config {
   readonly siteUrlExplicit: boolean;
   /** Proxies (IPs and CIDR ranges) whose X-Forwarded-Host/-Proto and X-Request-Id are believed; none by default. */
   readonly trustedProxies: readonly string[];
-  /** ROSE_METRICS_TOKEN: the bearer token `/api/metrics` asks for; unset: private addresses only. */
+  /** ROSE_METRICS_TOKEN: the bearer token `/api/metrics` (and `/api/ready`'s details) ask for; unset: private addresses connecting directly only. */
   readonly metricsToken: string | undefined;
   readonly server: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;

@@ -21,56 +21,37 @@ export function isPrivateAddress(address: string | undefined): boolean {
   return family !== 0 && privateRanges.check(ip, family === 6 ? 'ipv6' : 'ipv4');
 }
 
-/** What decides whether a request may read the metrics. */
+/** What decides whether a request may read the metrics (and readiness details). */
 export interface MetricsRequest {
   /** The `Authorization` header. */
   authorization: string | undefined;
   /** The connection's peer. */
   remoteAddress: string | undefined;
-  /** The `X-Forwarded-For` header (a list, nearest proxy last). */
+  /** The `X-Forwarded-For` header, or `Forwarded` (RFC 7239) when that is what the proxy sets. */
   forwardedFor: string | undefined;
 }
 
 export interface MetricsAccessSettings {
-  /** ROSE_METRICS_TOKEN; undefined: only private clients. */
+  /** ROSE_METRICS_TOKEN; undefined: only private clients connecting directly. */
   token: string | undefined;
-  /** Whether an address is one of ROSE_TRUSTED_PROXIES. */
-  isTrustedProxy: (address: string) => boolean;
 }
 
 /**
- * Who may read `/api/metrics`. With a token set: only a request carrying
- * `Authorization: Bearer <token>` (compared in constant time), from anywhere. Without one:
- * only a client on a loopback or private address. A request through the front proxy is
- * judged by the client the proxy names (`X-Forwarded-For`, walked back past trusted
- * proxies), so the proxy's own private address lets nobody in; a forwarded request from a
- * proxy we do not trust is refused, since nobody can say who sent it.
+ * Who may read `/api/metrics` and the details of `/api/ready`. With a token set: only a
+ * request carrying `Authorization: Bearer <token>` (compared in constant time), from
+ * anywhere. Without one: only a client connecting directly from a loopback or private
+ * address. A request that came through a proxy (it carries `X-Forwarded-For` or `Forwarded`)
+ * is refused without the token, whoever the proxy says sent it: a proxy's view of the
+ * client cannot be relied on (behind Docker's userland proxy Caddy sees every visitor as the
+ * bridge's private gateway), and Prometheus scrapes the app servers directly anyway.
  *
  * @example
- * metricsAllowed({ authorization: undefined, remoteAddress: '127.0.0.1', forwardedFor: undefined }, { token: undefined, isTrustedProxy: () => false }) // true
+ * metricsAllowed({ authorization: undefined, remoteAddress: '10.0.0.9', forwardedFor: undefined }, { token: undefined }) // true
+ * metricsAllowed({ authorization: undefined, remoteAddress: '10.0.0.9', forwardedFor: '10.0.0.7' }, { token: undefined }) // false
  */
 export function metricsAllowed(req: MetricsRequest, settings: MetricsAccessSettings): boolean {
   if (settings.token !== undefined) return bearerMatches(req.authorization, settings.token);
-  const client = clientAddress(req, settings.isTrustedProxy);
-  return client !== undefined && isPrivateAddress(client);
-}
-
-/** The client's address: the peer, or through trusted proxies the first untrusted hop; undefined when it cannot be told. */
-function clientAddress(req: MetricsRequest, isTrustedProxy: (address: string) => boolean): string | undefined {
-  const peer = req.remoteAddress;
-  if (!peer) return undefined;
-  const hops = (req.forwardedFor ?? '')
-    .split(',')
-    .map((hop) => hop.trim())
-    .filter(Boolean);
-  if (!isTrustedProxy(peer)) return hops.length ? undefined : peer;
-  let client = peer;
-  for (let i = hops.length - 1; i >= 0; i--) {
-    client = hops[i]!;
-    if (!isIP(client)) return undefined;
-    if (!isTrustedProxy(client)) break;
-  }
-  return client;
+  return req.forwardedFor === undefined && isPrivateAddress(req.remoteAddress);
 }
 
 function bearerMatches(header: string | undefined, token: string): boolean {

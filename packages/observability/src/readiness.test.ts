@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkReadiness, type ReadinessProbes } from './readiness.ts';
+import { checkReadiness, publicReadiness, type ReadinessProbes } from './readiness.ts';
 
 const up = async () => {};
 const healthy: ReadinessProbes = { database: up, cache: up, migrations: up, served: async () => ({ id: 'r1' }) };
@@ -30,5 +30,14 @@ describe('readiness', () => {
   it('fails a check that does not answer in time instead of hanging', async () => {
     const report = await checkReadiness({ ...healthy, database: () => new Promise(() => {}) }, { timeoutMs: 50 });
     expect(report).toMatchObject({ status: 'not-ready', checks: { database: { ok: false, detail: 'no answer within 0.05 s' } } });
+  });
+
+  it('tells the public whether each check passed, without the details', async () => {
+    const report = await checkReadiness({ ...healthy, database: async () => Promise.reject(new Error('password authentication failed for user "rose"')) });
+    expect(publicReadiness(report)).toEqual({
+      status: 'not-ready',
+      checks: { database: { ok: false }, cache: { ok: true }, migrations: { ok: true }, release: { ok: true } },
+      release: 'r1',
+    });
   });
 });

@@ -12,6 +12,35 @@ export interface ReadinessReport {
   release: string | null;
 }
 
+/** The names of the readiness checks. */
+export type CheckName = keyof ReadinessReport['checks'];
+
+/**
+ * What `/api/ready` answers to anyone not allowed to read the metrics: whether each check
+ * passed and the release id, without the details (error text, pending migration names, the
+ * release's folder), which say more about the installation than a visitor needs.
+ */
+export interface PublicReadinessReport {
+  status: ReadinessReport['status'];
+  checks: Record<CheckName, { ok: boolean }>;
+  release: string | null;
+}
+
+/**
+ * The report without its details, for the public.
+ *
+ * @example
+ * publicReadiness(report) // { status: 'not-ready', checks: { database: { ok: false }, … }, release: 'r1' }
+ */
+export function publicReadiness(report: ReadinessReport): PublicReadinessReport {
+  const { database, cache, migrations, release } = report.checks;
+  return {
+    status: report.status,
+    checks: { database: { ok: database.ok }, cache: { ok: cache.ok }, migrations: { ok: migrations.ok }, release: { ok: release.ok } },
+    release: report.release,
+  };
+}
+
 /** The release this process serves, as far as it can tell; `problem` when it is not servable. */
 export interface ServedReleaseCheck {
   id: string | undefined;
