@@ -29,7 +29,7 @@ if (values.worker) {
   // A worker process: records when each job started, on the database's clock.
   const url = values.worker as string;
   const handle = await openDatabase({ kind: 'postgres', url });
-  const logger = { info: () => {}, error: (obj: object, msg: string) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`) };
+  const logger = { info: () => {}, warn: (obj: object, msg: string) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`), error: (obj: object, msg: string) => process.stderr.write(`${msg} ${JSON.stringify(obj)}\n`) };
   const worker = createWorker({
     db: handle.db,
     logger,

@@ -10,7 +10,7 @@ import { hashPassword, isCommonPassword, passwordProblem, verifyPassword } from 
 import { createSessions, sessionIdOf, type Sessions } from './session.service.ts';
 
 const cheap = { N: 2 ** 10, r: 8, p: 1 }; // tests only: production uses 2^16
-const silent = { info: () => {}, error: () => {} };
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
 describe('password hashing', () => {
   it('verifies the right password only, with the parameters stored in the hash', async () => {

@@ -1,10 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixedClock } from '@rose/core';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
-import { backoffMs, claimJobs, countJobs, enqueueJob, failJobs, recoverStaleJobs } from './outbox.repository.ts';
-import { createWorker } from './worker.ts';
+import { backoffMs, claimJobs, completeJobs, countJobs, enqueueJob, failJobs, recoverStaleJobs } from './outbox.repository.ts';
+import { createWorker, JobDeadlineError, type BatchHandler } from './worker.ts';
 
-const silent = { info: () => {}, error: () => {} };
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** A logger that keeps every line and lets a test await the first line with a given message. */
+function recordingLogger() {
+  const lines: { level: 'info' | 'warn' | 'error'; obj: object; msg: string }[] = [];
+  const waiting: { msg: string; resolve: () => void }[] = [];
+  const log = (level: 'info' | 'warn' | 'error') => (obj: object, msg: string) => {
+    lines.push({ level, obj, msg });
+    for (const w of waiting.filter((w) => msg.startsWith(w.msg))) w.resolve();
+  };
+  return {
+    lines,
+    logger: { info: log('info'), warn: log('warn'), error: log('error') },
+    logged: (msg: string) => (lines.some((l) => l.msg.startsWith(msg)) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ msg, resolve }))),
+  };
+}
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
 
 describe.each(databaseKinds)('outbox on %s', (kind) => {
   let t: TestDatabase;
@@ -35,12 +57,12 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
     const id = await enqueueJob(t.db, { type: 'flaky', maxAttempts: 2, runAt: clock.now() });
     let [job] = await claimJobs(t.db, { workerId: 'w', now: clock.now(), limit: 10 });
     expect(job).toMatchObject({ id, status: 'running', attempts: 1 });
-    await failJobs(t.db, [job!], new Error('boom 1'), clock.now(), () => 0.5);
+    await failJobs(t.db, [job!], new Error('boom 1'), { workerId: 'w', now: clock.now(), random: () => 0.5 });
     expect(await claimJobs(t.db, { workerId: 'w', now: clock.now(), limit: 10 })).toEqual([]); // not yet due
     clock.advance(backoffMs(1, () => 0.5));
     [job] = await claimJobs(t.db, { workerId: 'w', now: clock.now(), limit: 10 });
     expect(job).toMatchObject({ id, attempts: 2, last_error: 'boom 1' });
-    await failJobs(t.db, [job!], new Error('boom 2'), clock.now());
+    await failJobs(t.db, [job!], new Error('boom 2'), { workerId: 'w', now: clock.now() });
     const row = await t.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'failed', last_error: 'boom 2' });
   });
@@ -99,6 +121,92 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
     handled.length = 0;
     expect(await worker.drain()).toBe(1);
     expect(handled).toEqual([ids[1]]);
+  });
+
+  it('completes or fails a job only for the worker holding its lease', async () => {
+    const id = await enqueueJob(t.db, { type: 'leased', runAt: clock.now() });
+    const [job] = await claimJobs(t.db, { workerId: 'b', now: clock.now(), limit: 10, types: ['leased'] });
+    expect(await completeJobs(t.db, [id], { workerId: 'a', now: clock.now() })).toEqual([]);
+    expect(await failJobs(t.db, [job!], new Error('late'), { workerId: 'a', now: clock.now() })).toEqual([]);
+    expect(await t.db.selectFrom('jobs').select(['status', 'locked_by', 'last_error']).where('id', '=', id).executeTakeFirstOrThrow()).toEqual({ status: 'running', locked_by: 'b', last_error: null });
+    expect(await completeJobs(t.db, [id], { workerId: 'b', now: clock.now() })).toEqual([id]);
+    expect(await completeJobs(t.db, [id], { workerId: 'b', now: clock.now() })).toEqual([]); // done is not running
+  });
+
+  it.each<[string, string, (jobs: Parameters<BatchHandler>[0]) => ReturnType<BatchHandler>]>([
+    ['returns (done)', 'lease-done', async () => {}],
+    ['throws (retry)', 'lease-throws', async () => Promise.reject(new Error('boom'))],
+    ['reports the job failed (retry)', 'lease-reports', async (jobs) => ({ failed: jobs.map((j) => ({ id: j.id, error: new Error('mailbox full') })) })],
+  ])('a worker whose lease another worker took does not record the outcome when its handler %s', async (_, type, outcome) => {
+    const id = await enqueueJob(t.db, { type, runAt: clock.now() });
+    const started = gate();
+    const proceed = gate();
+    const { lines, logger } = recordingLogger();
+    const a = createWorker({
+      db: t.db,
+      clock,
+      logger,
+      handlers: {
+        [type]: async (jobs) => {
+          started.open();
+          await proceed.promise;
+          return outcome(jobs);
+        },
+      },
+    });
+    const draining = a.drain();
+    await started.promise;
+    // Worker a lost the database past the stale limit: worker b took the job back and runs it.
+    await t.db.updateTable('jobs').set({ locked_by: 'worker-b', locked_at: clock.now(), attempts: 2 }).where('id', '=', id).execute();
+    proceed.open();
+    expect(await draining).toBe(1);
+
+    expect(await t.db.selectFrom('jobs').select(['status', 'locked_by', 'last_error']).where('id', '=', id).executeTakeFirstOrThrow()).toEqual({ status: 'running', locked_by: 'worker-b', last_error: null });
+    expect(lines.filter((l) => l.level === 'warn').map((l) => [l.msg.split(':')[0], l.obj])).toEqual([['lease lost', { type, jobs: [id], workerId: a.id }]]);
+    expect(lines.filter((l) => l.msg === 'jobs done' || l.msg.startsWith('jobs failed'))).toEqual([]);
+    // Still b's: a third worker does not claim it.
+    expect(await claimJobs(t.db, { workerId: 'c', now: new Date(clock.now().getTime() + 3_600_000), limit: 10, types: [type] })).toEqual([]);
+  });
+
+  it('past its deadline a batch keeps its lease until the handler that ignores its signal returns: no second run meanwhile, then a retry', async () => {
+    const id = await enqueueJob(t.db, { type: 'stubborn', maxAttempts: 3, runAt: clock.now() });
+    const runs: { attempt: number; signal: AbortSignal | undefined }[] = [];
+    const proceed = gate();
+    const { logger, logged } = recordingLogger();
+    const handlers: Record<string, BatchHandler> = {
+      stubborn: async (jobs, ctx) => {
+        runs.push({ attempt: jobs[0]!.attempts, signal: ctx?.signal });
+        // The first run ignores its signal and goes on until the test lets it finish.
+        if (runs.length === 1) await proceed.promise;
+      },
+    };
+    const worker = createWorker({ db: t.db, clock, logger, deadlines: { stubborn: 50 }, handlers });
+    const other = createWorker({ db: t.db, clock, logger: silent, deadlines: { stubborn: 50 }, handlers });
+    try {
+      expect(await worker.drain()).toBe(1); // returned at the deadline, not when the handler did
+      expect(runs[0]!.signal?.aborted).toBe(true);
+      expect(runs[0]!.signal?.reason).toBeInstanceOf(JobDeadlineError);
+      const row = () => t.db.selectFrom('jobs').select(['status', 'locked_by', 'attempts', 'last_error']).where('id', '=', id).executeTakeFirstOrThrow();
+      expect(await row()).toEqual({ status: 'running', locked_by: worker.id, attempts: 1, last_error: null });
+
+      // Past the back-off a retry would have had: neither this worker nor another starts one.
+      clock.advance(backoffMs(1, () => 1) + 1000);
+      expect(await worker.drain()).toBe(0);
+      expect(await other.drain()).toBe(0);
+      expect(runs).toHaveLength(1);
+
+      // The handler returns: now the jobs are failed for a retry, which then runs.
+      proceed.open();
+      await logged('jobs past their deadline have stopped');
+      expect(await row()).toMatchObject({ status: 'pending', locked_by: null, attempts: 1, last_error: new JobDeadlineError('stubborn', 50).message });
+      clock.advance(backoffMs(1, () => 1) + 1000);
+      expect(await other.drain()).toBe(1);
+      expect(runs.map((r) => r.attempt)).toEqual([1, 2]);
+      expect(await row()).toMatchObject({ status: 'done', locked_by: other.id, attempts: 2 });
+    } finally {
+      proceed.open();
+      await worker.stop();
+    }
   });
 });
 

@@ -23,7 +23,7 @@ const numberEnv = (key: string) => (process.env[key] ? Number(process.env[key]) 
 const handle = await openDatabase({ kind: 'postgres', url });
 const worker = createWorker({
   db: handle.db,
-  logger: { info: () => {}, error: (obj, msg) => process.stderr.write(`${name}: ${msg} ${JSON.stringify(obj)}\n`) },
+  logger: { info: () => {}, warn: (obj, msg) => process.stderr.write(`${name}: ${msg} ${JSON.stringify(obj)}\n`), error: (obj, msg) => process.stderr.write(`${name}: ${msg} ${JSON.stringify(obj)}\n`) },
   pollMs: numberEnv('POLL_MS') ?? 25,
   batchSize: numberEnv('BATCH_SIZE') ?? 20,
   ...(numberEnv('STALE_AFTER_MS') ? { staleAfterMs: numberEnv('STALE_AFTER_MS')! } : {}),

@@ -49,26 +49,47 @@ export async function claimJobs(db: Kysely<Database>, opts: { workerId: string; 
   return rows.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => a.id - b.id);
 }
 
-export async function completeJobs(db: Kysely<Database>, ids: number[], now: Date): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('jobs').set({ status: 'done', finished_at: now, updated_at: now, locked_at: null, last_error: null }).where('id', 'in', ids).execute();
+/** A worker's lease on the jobs it claimed: `locked_by` is this worker and the job is still `running`. */
+export interface Lease {
+  workerId: string;
+  now: Date;
 }
 
-/** Sends jobs back for a retry with back-off, or marks them failed after their last attempt. */
-export async function failJobs(db: Kysely<Database>, jobs: Job[], error: unknown, now: Date, random: () => number = Math.random): Promise<void> {
+/**
+ * Marks jobs done — only those this worker still holds (`locked_by = workerId`, `running`).
+ * A job taken back meanwhile (this worker could not renew its lock past the stale limit, so
+ * another recovered it and may be running it) is left as it is. Returns the ids it marked.
+ */
+export async function completeJobs(db: Kysely<Database>, ids: number[], lease: Lease): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .updateTable('jobs')
+    .set({ status: 'done', finished_at: lease.now, updated_at: lease.now, locked_at: null, last_error: null })
+    .where('id', 'in', ids)
+    .where('status', '=', 'running')
+    .where('locked_by', '=', lease.workerId)
+    .returning('id')
+    .execute();
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Sends jobs back for a retry with back-off, or marks them failed after their last attempt —
+ * only those this worker still holds, as `completeJobs`. Returns the ids it changed.
+ */
+export async function failJobs(db: Kysely<Database>, jobs: Job[], error: unknown, lease: Lease & { random?: () => number }): Promise<number[]> {
   const message = (error instanceof Error ? error.message : String(error)).slice(0, 2000);
+  const { now, workerId, random = Math.random } = lease;
+  const changed: number[] = [];
   for (const job of jobs) {
-    if (job.attempts >= job.max_attempts) {
-      await db.updateTable('jobs').set({ status: 'failed', last_error: message, finished_at: now, updated_at: now, locked_at: null }).where('id', '=', job.id).execute();
-    } else {
-      const delayMs = backoffMs(job.attempts, random);
-      await db
-        .updateTable('jobs')
-        .set({ status: 'pending', last_error: message, run_at: new Date(now.getTime() + delayMs), updated_at: now, locked_at: null, locked_by: null })
-        .where('id', '=', job.id)
-        .execute();
-    }
+    const update =
+      job.attempts >= job.max_attempts
+        ? db.updateTable('jobs').set({ status: 'failed', last_error: message, finished_at: now, updated_at: now, locked_at: null })
+        : db.updateTable('jobs').set({ status: 'pending', last_error: message, run_at: new Date(now.getTime() + backoffMs(job.attempts, random)), updated_at: now, locked_at: null, locked_by: null });
+    const row = await update.where('id', '=', job.id).where('status', '=', 'running').where('locked_by', '=', workerId).returning('id').executeTakeFirst();
+    if (row) changed.push(Number(row.id));
   }
+  return changed;
 }
 
 /** 2^attempts seconds, capped at 10 minutes, with ±20% jitter so retries do not stampede. */
@@ -99,10 +120,11 @@ export async function recoverStaleJobs(db: Kysely<Database>, opts: { now: Date; 
   return Number(result.numUpdatedRows);
 }
 
-/** Renews this worker's lock on jobs it is still running, so they do not look stale. */
-export async function touchJobs(db: Kysely<Database>, ids: number[], opts: { workerId: string; now: Date }): Promise<void> {
-  if (ids.length === 0) return;
-  await db.updateTable('jobs').set({ locked_at: opts.now }).where('id', 'in', ids).where('status', '=', 'running').where('locked_by', '=', opts.workerId).execute();
+/** Renews this worker's lock on jobs it is still running, so they do not look stale. Returns the ids it still holds. */
+export async function touchJobs(db: Kysely<Database>, ids: number[], lease: Lease): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.updateTable('jobs').set({ locked_at: lease.now }).where('id', 'in', ids).where('status', '=', 'running').where('locked_by', '=', lease.workerId).returning('id').execute();
+  return rows.map((r) => Number(r.id));
 }
 
 export interface JobCounts {

@@ -12,7 +12,7 @@ import { createWorker, JobDeadlineError } from './worker.ts';
 // type, since `rose worker` registers only the app's types).
 
 const fixture = fileURLToPath(new URL('./outbox-worker-process.fixture.ts', import.meta.url));
-const silent = { info: () => {}, error: () => {} };
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
 interface WorkerProcess {
   name: string;
@@ -96,8 +96,11 @@ describe('outbox workers in separate processes on one Postgres', () => {
 
   it('a worker killed mid-job: another takes the job back after the stale limit and finishes it once; a job out of attempts fails instead', async () => {
     const a = await startWorker('a');
-    const retried = await enqueueJob(t.db, { type: 'test.record', payload: { hangIn: 'a' } });
-    const lastTry = await enqueueJob(t.db, { type: 'test.record', payload: { hangIn: 'a' }, maxAttempts: 1 });
+    // One commit, so worker a claims both in one batch (it hangs in the first batch it takes).
+    const [retried, lastTry] = await t.db.transaction().execute(async (trx) => [
+      await enqueueJob(trx, { type: 'test.record', payload: { hangIn: 'a' } }),
+      await enqueueJob(trx, { type: 'test.record', payload: { hangIn: 'a' }, maxAttempts: 1 }),
+    ]);
     await waitFor('worker a is running both jobs', async () => (await runsOf(retried)).length === 1 && (await runsOf(lastTry)).length === 1);
     a.child.kill('SIGKILL');
     await a.exited;
@@ -118,31 +121,45 @@ describe('outbox workers in separate processes on one Postgres', () => {
 });
 
 describe('one worker', () => {
-  it('abandons a batch past its deadline, aborts its signal, fails the jobs for a retry and goes on with other types', async () => {
+  it('past a batch\'s deadline aborts its signal and goes on with other types; the jobs are failed for a retry once the handler returns', async () => {
     const hung = await enqueueJob(t.db, { type: 'test.hang', maxAttempts: 3 });
     const other = await enqueueJob(t.db, { type: 'test.quick' });
     let signal: AbortSignal | undefined;
+    let finish!: () => void;
+    const finished = new Promise<void>((r) => (finish = r));
     const errors: unknown[] = [];
     const worker = createWorker({
       db: t.db,
-      logger: { info: () => {}, error: (obj) => errors.push((obj as { err?: unknown }).err) },
+      logger: { info: () => {}, warn: () => {}, error: (obj) => errors.push((obj as { err?: unknown }).err) },
       deadlineMs: 60_000,
       deadlines: { 'test.hang': 300 },
       handlers: {
-        // Never resolves, and ignores its signal: the worker must not wait for it.
+        // Ignores its signal: the worker must not wait for it, nor retry its job while it runs.
         'test.hang': async (_jobs, ctx) => {
           signal = ctx?.signal;
-          await new Promise<never>(() => {});
+          await finished;
         },
         'test.quick': async () => {},
       },
     });
-    expect(await worker.drain()).toBe(2);
-    expect(signal?.aborted).toBe(true);
-    expect(signal?.reason).toBeInstanceOf(JobDeadlineError);
-    expect(errors.some((e) => e instanceof JobDeadlineError)).toBe(true);
-    expect(await statusOf(hung)).toEqual({ status: 'pending', attempts: 1, last_error: 'test.hang jobs ran longer than their deadline of 0.3 s and were abandoned; they are retried with back-off unless out of attempts' });
-    expect((await statusOf(other)).status).toBe('done');
+    try {
+      expect(await worker.drain()).toBe(2);
+      expect(signal?.aborted).toBe(true);
+      expect(signal?.reason).toBeInstanceOf(JobDeadlineError);
+      expect(errors.some((e) => e instanceof JobDeadlineError)).toBe(true);
+      expect(await statusOf(hung)).toEqual({ status: 'running', attempts: 1, last_error: null });
+      expect((await statusOf(other)).status).toBe('done');
+      finish();
+      await waitFor('the job is handed back', async () => (await statusOf(hung)).status === 'pending', 30_000);
+      expect(await statusOf(hung)).toEqual({
+        status: 'pending',
+        attempts: 1,
+        last_error: 'test.hang jobs ran longer than their deadline of 0.3 s and were told to stop; they are retried with back-off (unless out of attempts) once their handler has returned',
+      });
+    } finally {
+      finish();
+      await worker.stop();
+    }
   });
 
   it('renews the lock of a long batch, so a live worker\'s job never looks stale to another', async () => {
@@ -166,7 +183,7 @@ describe('one worker', () => {
 
   it('on Postgres a NOTIFY from the committing transaction wakes a worker that would otherwise sleep for ten minutes, also after its listening connection was cut', async () => {
     const errors: string[] = [];
-    const logger = { info: () => {}, error: (_obj: object, msg: string) => void errors.push(msg) };
+    const logger = { info: () => {}, warn: () => {}, error: (_obj: object, msg: string) => void errors.push(msg) };
     const worker = createWorker({ db: t.db, logger, pollMs: 600_000, handlers: { 'test.wake': async () => {} }, wakeUps: (poke) => listenForJobs({ url: t.url!, onJobs: poke, logger, retryMs: 50 }) });
     const listenerPid = async () => (await sql<{ pid: number }>`select pid from pg_stat_activity where application_name = 'rose-jobs-listener' and datname = current_database() and query ilike 'LISTEN%'`.execute(t.db)).rows[0]?.pid;
     const running = worker.run();

@@ -9,8 +9,9 @@ import { claimJobs, completeJobs, failJobs, recoverStaleJobs, touchJobs } from '
  * Handles every ready job of one type at once (a burst of changes becomes one rebuild).
  * Throwing fails the whole batch; a handler whose jobs are independent (one mail each)
  * returns the ones that failed instead, so the others are not done twice on the retry.
- * `signal` aborts when the batch passes its deadline: the jobs are failed (and retried)
- * whether or not the handler stops, so a handler should pass it on to what it awaits.
+ * `signal` aborts when the batch passes its deadline: the worker goes on, but the jobs stay
+ * this worker's (no retry starts) until the handler settles, so a handler should pass it on to
+ * what it awaits.
  */
 export type BatchHandler = (jobs: Job[], ctx?: HandlerContext) => Promise<void | BatchOutcome>;
 
@@ -25,27 +26,29 @@ export interface BatchOutcome {
 
 export interface WorkerLogger {
   info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
 export interface Worker {
   /** This worker's name in `jobs.locked_by` (host:pid:random). */
   readonly id: string;
-  /** Runs every ready job once; returns how many were handled (done or failed). */
+  /** Runs every ready job once; returns how many were handled (done, failed, or left running past their deadline). */
   drain(): Promise<number>;
   /** Polls until `stop()`; resolves when stopped. */
   run(): Promise<void>;
+  /** Stops the loop; batches still running past their deadline stop having their locks renewed (they go stale and are taken back once this process is gone). */
   stop(): Promise<void>;
   /** Wakes the loop now (right after enqueueing in the same process, or on a NOTIFY). */
   poke(): void;
 }
 
-/** A batch ran longer than its job type's deadline; its jobs were failed and will be retried. */
+/** A batch ran longer than its job type's deadline; its jobs are retried once its handler has stopped. */
 export class JobDeadlineError extends Error {
   readonly type: string;
   readonly deadlineMs: number;
   constructor(type: string, deadlineMs: number) {
-    super(`${type} jobs ran longer than their deadline of ${deadlineMs / 1000} s and were abandoned; they are retried with back-off unless out of attempts`);
+    super(`${type} jobs ran longer than their deadline of ${deadlineMs / 1000} s and were told to stop; they are retried with back-off (unless out of attempts) once their handler has returned`);
     this.name = 'JobDeadlineError';
     this.type = type;
     this.deadlineMs = deadlineMs;
@@ -66,7 +69,10 @@ export const workerDefaults = {
  * `FOR UPDATE SKIP LOCKED` and runs them in batches. While a batch runs its locks are renewed
  * every quarter of `staleAfterMs`, so only the jobs of a worker that died (or hangs its whole
  * process) go stale; every worker puts stale jobs back — or fails them when out of attempts —
- * at most every quarter of `staleAfterMs`. A batch past its type's deadline is aborted and failed.
+ * at most every quarter of `staleAfterMs`. A job is marked done or failed only while this worker
+ * still holds it (its lease: `locked_by` and `running`); one another worker took back is left
+ * alone and logged ("lease lost"). A batch past its type's deadline is aborted; the worker goes
+ * on, and its jobs are failed for a retry once the handler has settled.
  *
  * @example
  * const worker = createWorker({ db, handlers: { ...handle(rebuildJob, rebuild) }, logger });
@@ -103,50 +109,107 @@ export function createWorker(deps: {
   let poked = false;
   let running: Promise<void> | undefined;
 
-  const runBatch = async (type: string, jobs: Job[]): Promise<void | BatchOutcome> => {
-    const deadlineMs = deps.deadlines?.[type] ?? deps.deadlineMs ?? workerDefaults.deadlineMs;
-    const controller = new AbortController();
-    let deadline: NodeJS.Timeout | undefined;
-    const overdue = new Promise<never>((_, reject) => {
-      deadline = setTimeout(() => {
-        const error = new JobDeadlineError(type, deadlineMs);
-        controller.abort(error);
-        reject(error);
-      }, deadlineMs);
-    });
-    const ids = jobs.map((j) => j.id);
-    const renew = setInterval(() => {
-      touchJobs(deps.db, ids, { workerId, now: clock.now() }).catch((error: unknown) => deps.logger.error({ type, jobs: ids, err: error }, 'could not renew the lock of running jobs'));
+  const lease = () => ({ workerId, now: clock.now() });
+  /** Lets go of the lease of a batch running past its deadline; `stop()` calls these. */
+  const overdue = new Set<() => void>();
+
+  const reportLost = (type: string, ids: number[], kept: number[]): void => {
+    const held = new Set(kept);
+    const lost = ids.filter((id) => !held.has(id));
+    if (lost.length) deps.logger.warn({ type, jobs: lost, workerId }, 'lease lost: another worker took these jobs back (this one could not renew its lock within the stale limit) and may be running them; left as they are');
+  };
+
+  /** Renews the lock on `ids` every quarter of the stale limit until the returned function is called. */
+  const holdLease = (type: string, ids: number[]): (() => void) => {
+    const warned = new Set<number>();
+    const timer = setInterval(() => {
+      touchJobs(deps.db, ids, lease())
+        .then((kept) => {
+          const fresh = kept.length === ids.length ? [] : ids.filter((id) => !kept.includes(id) && !warned.has(id));
+          for (const id of fresh) warned.add(id);
+          reportLost(type, fresh, []);
+        })
+        .catch((error: unknown) => deps.logger.error({ type, jobs: ids, err: error }, 'could not renew the lock of running jobs'));
     }, renewEveryMs);
-    try {
-      // A handler that ignores the signal keeps running in the background; its jobs are
-      // failed here all the same, so the worker goes on.
-      return await Promise.race([deps.handlers[type]!(jobs, { signal: controller.signal }), overdue]);
-    } finally {
-      clearTimeout(deadline);
-      clearInterval(renew);
-    }
+    // Renewing alone never keeps the process alive (`rose worker --once` exits after its drain).
+    timer.unref();
+    return () => clearInterval(timer);
   };
 
   const drainType = async (type: string): Promise<number> => {
     const jobs = await claimJobs(deps.db, { workerId, now: clock.now(), limit: deps.batchSize ?? workerDefaults.batchSize, types: [type] });
     if (jobs.length === 0) return 0;
+    const ids = jobs.map((j) => j.id);
     const started = performance.now();
-    try {
-      const failed = (await runBatch(type, jobs))?.failed ?? [];
-      const failedIds = new Set(failed.map((f) => f.id));
-      const done = jobs.filter((j) => !failedIds.has(j.id));
-      await completeJobs(deps.db, done.map((j) => j.id), clock.now());
-      for (const f of failed) {
-        const job = jobs.find((j) => j.id === f.id);
-        if (job) await failJobs(deps.db, [job], f.error, clock.now());
-      }
-      if (done.length) deps.logger.info({ type, jobs: done.map((j) => j.id), ms: Math.round(performance.now() - started) }, 'jobs done');
-      if (failed.length) deps.logger.error({ type, jobs: [...failedIds], err: failed[0]!.error }, 'jobs failed; will retry with back-off unless out of attempts');
-    } catch (error) {
-      await failJobs(deps.db, jobs, error, clock.now());
-      deps.logger.error({ type, jobs: jobs.map((j) => j.id), err: error }, 'jobs failed; will retry with back-off unless out of attempts');
+    const deadlineMs = deps.deadlines?.[type] ?? deps.deadlineMs ?? workerDefaults.deadlineMs;
+    const controller = new AbortController();
+    const releaseLease = holdLease(type, ids);
+    // A handler that throws before its first await counts as one that rejected.
+    const run = Promise.resolve().then(() => deps.handlers[type]!(jobs, { signal: controller.signal }));
+    let timer: NodeJS.Timeout | undefined;
+    const pastDeadline = new Promise<'overdue'>((resolve) => (timer = setTimeout(() => resolve('overdue'), deadlineMs)));
+    const first = await Promise.race([run.then(() => 'settled' as const, () => 'settled' as const), pastDeadline]);
+    clearTimeout(timer);
+
+    if (first === 'overdue') {
+      const error = new JobDeadlineError(type, deadlineMs);
+      controller.abort(error);
+      deps.logger.error({ type, jobs: ids, err: error }, 'jobs ran past their deadline: told to stop; retried once their handler returns');
+      // The jobs stay ours until the handler settles: the lease is renewed and only then are they
+      // failed for a retry. Handing them back now would start the retry (here or in another
+      // worker) beside a handler that ignores its signal: two rebuilds of one release at once, a
+      // mail sent twice. Marking them failed ("abandoned") would prevent that too, but loses the
+      // follow-up work for good (a slow scrape, a rebuild) until a person retries it; holding the
+      // lease keeps delivery at-least-once and never concurrent. A handler that never settles holds
+      // its jobs until this worker stops; then they go stale and another worker takes them back.
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        releaseLease();
+        overdue.delete(release);
+      };
+      overdue.add(release);
+      void run
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(async () => {
+          release();
+          const kept = await failJobs(deps.db, jobs, error, lease());
+          reportLost(type, ids, kept);
+          if (kept.length) deps.logger.error({ type, jobs: kept, err: error, ms: Math.round(performance.now() - started) }, 'jobs past their deadline have stopped; will retry with back-off unless out of attempts');
+        })
+        .catch((failure: unknown) => deps.logger.error({ type, jobs: ids, err: failure }, 'could not hand back jobs past their deadline; they are taken back once their lock goes stale'));
+      return jobs.length;
     }
+
+    releaseLease();
+    let outcome: void | BatchOutcome;
+    try {
+      outcome = await run;
+    } catch (error) {
+      const kept = await failJobs(deps.db, jobs, error, lease());
+      reportLost(type, ids, kept);
+      if (kept.length) deps.logger.error({ type, jobs: kept, err: error }, 'jobs failed; will retry with back-off unless out of attempts');
+      return jobs.length;
+    }
+    const failed = outcome?.failed ?? [];
+    const failedIds = new Set(failed.map((f) => f.id));
+    const doneIds = ids.filter((id) => !failedIds.has(id));
+    const completed = await completeJobs(deps.db, doneIds, lease());
+    reportLost(type, doneIds, completed);
+    const retried: number[] = [];
+    for (const f of failed) {
+      const job = jobs.find((j) => j.id === f.id);
+      if (!job) continue;
+      const kept = await failJobs(deps.db, [job], f.error, lease());
+      reportLost(type, [job.id], kept);
+      retried.push(...kept);
+    }
+    if (completed.length) deps.logger.info({ type, jobs: completed, ms: Math.round(performance.now() - started) }, 'jobs done');
+    if (retried.length) deps.logger.error({ type, jobs: retried, err: failed[0]!.error }, 'jobs failed; will retry with back-off unless out of attempts');
     return jobs.length;
   };
 
@@ -211,6 +274,7 @@ export function createWorker(deps: {
       stopping = true;
       wake?.();
       await running;
+      for (const release of [...overdue]) release();
     },
   };
 }
