@@ -29,6 +29,11 @@ describe('checkHealth', () => {
     expect(result).toMatchObject({ ok: false, problem: '/api/ready reports release old, not new' });
   });
 
+  it('names the readiness checks that fail', async () => {
+    const door = frontDoor([() => json(503, { status: 'not-ready', checks: { database: { ok: true }, migrations: { ok: false }, cache: { ok: false } } })]);
+    expect(await checkHealth('http://site', { release: 'new', timeoutMs: 150, intervalMs: 10, fetch: door.fetch })).toMatchObject({ ok: false, problem: '/api/ready answered 503 (not-ready: migrations, cache failing)' });
+  });
+
   it('fails on a broken home page, and on a site that does not answer', async () => {
     const broken = frontDoor([() => json(200, { status: 'ready', release: 'new' })], 500);
     expect(await checkHealth('http://site', { release: 'new', timeoutMs: 200, intervalMs: 10, fetch: broken.fetch })).toMatchObject({ ok: false, problem: 'the home page answered 500' });

@@ -31,8 +31,9 @@ export async function checkHealth(origin: string, expect: HealthExpectation): Pr
     checks++;
     try {
       const res = await doFetch(`${origin}${ready}`, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(Math.min(10_000, Math.max(1000, deadline - Date.now()))), redirect: 'manual' });
-      const body = (await res.json().catch(() => undefined)) as { status?: string; release?: string } | undefined;
-      if (res.status !== 200) problem = `${ready} answered ${res.status}${body?.status ? ` (${body.status})` : ''}`;
+      const body = (await res.json().catch(() => undefined)) as { status?: string; release?: string; checks?: Record<string, { ok?: boolean }> } | undefined;
+      const failing = Object.entries(body?.checks ?? {}).filter(([, c]) => c?.ok === false).map(([name]) => name);
+      if (res.status !== 200) problem = `${ready} answered ${res.status}${body?.status ? ` (${body.status}${failing.length ? `: ${failing.join(', ')} failing` : ''})` : ''}`;
       else if (expect.release && body?.release !== expect.release) problem = `${ready} reports release ${body?.release ?? '(none)'}, not ${expect.release}`;
       else {
         streak++;
