@@ -98,16 +98,21 @@ export function createMigrations(db: Kysely<Database>, folder: string): Migratio
     }
     return names;
   };
-  const planRollback = async (steps: number): Promise<RollbackPlan> => {
-    let plan: RollbackPlan | undefined;
+  /**
+   * Runs `change` inside a transaction that is always rolled back, and reports the migrations
+   * it ran and every table, column and row they drop (counted before the rollback).
+   */
+  const dryRun = async (change: (trx: Transaction<Database>) => Promise<string[]>, opts: { lockTimeout?: string } = {}) => {
+    let plan: { migrations: string[]; losses: DataLoss[] } | undefined;
     await db
       .transaction()
       .execute(async (trx) => {
+        if (opts.lockTimeout) await sql`select set_config('lock_timeout', ${opts.lockTimeout}, true)`.execute(trx);
         const before = await shapeOf(trx);
-        await sql`savepoint rose_rollback_plan`.execute(trx);
-        const migrations = await revert(trx, steps);
+        await sql`savepoint rose_dry_run`.execute(trx);
+        const migrations = await change(trx);
         const after = await shapeOf(trx);
-        await sql`rollback to savepoint rose_rollback_plan`.execute(trx);
+        await sql`rollback to savepoint rose_dry_run`.execute(trx);
         plan = { migrations, losses: await lossesBetween(trx, before, after) };
         throw dryRunDone;
       })
@@ -116,26 +121,9 @@ export function createMigrations(db: Kysely<Database>, folder: string): Migratio
       });
     return plan!;
   };
-  const planMigrate = async (): Promise<MigratePlan> => {
-    let plan: MigratePlan | undefined;
-    await db
-      .transaction()
-      .execute(async (trx) => {
-        // A dry run must not stall the site: a table it cannot lock soon is reported, not waited for.
-        await sql`set local lock_timeout = '5s'`.execute(trx);
-        const before = await shapeOf(trx);
-        await sql`savepoint rose_migrate_plan`.execute(trx);
-        const migrations = applied(await new Migrator({ db: trx, provider }).migrateToLatest(), 'migrate');
-        const after = await shapeOf(trx);
-        await sql`rollback to savepoint rose_migrate_plan`.execute(trx);
-        plan = { migrations, losses: await lossesBetween(trx, before, after) };
-        throw dryRunDone;
-      })
-      .catch((error: unknown) => {
-        if (error !== dryRunDone) throw error;
-      });
-    return plan!;
-  };
+  const planRollback = (steps: number): Promise<RollbackPlan> => dryRun((trx) => revert(trx, steps));
+  // A deploy's dry run must not stall the site: a table it cannot lock soon is reported, not waited for.
+  const planMigrate = (): Promise<MigratePlan> => dryRun(async (trx) => applied(await new Migrator({ db: trx, provider }).migrateToLatest(), 'migrate'), { lockTimeout: '5s' });
   return {
     planMigrate,
     async migrateToLatest() {
