@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '@rose/db';
+import { whenNoDeploy } from '@rose/deploy/lock';
 import { createWorker, listenForJobs, type BatchHandler, type Worker } from '@rose/jobs';
 import { runWithLogContext, type LogContext } from '@rose/observability';
 import type { Logger } from './logger.ts';
@@ -47,10 +48,15 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
       liveCpuMs = Math.round((cpu.user + cpu.system) / 1000);
       liveMs = Math.round(performance.now() - readStarted);
     };
-    const snapshots = await snapshotsFor(request);
-    const readMs = Math.round(performance.now() - readStarted);
     if (!siteBuild) throw new Error('rebuilds run in `rose serve` or `rose worker`, not here');
-    const result = await siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, onPatch });
+    let readMs = 0;
+    // A deploy of this site (`rose deploy`, from another machine) goes first, and the data is
+    // read after it: the rebuild starts from what the deploy seeded and made live.
+    const result = await whenNoDeploy(db, async () => {
+      const snapshots = await snapshotsFor(request);
+      readMs = Math.round(performance.now() - readStarted);
+      return siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, onPatch });
+    });
     services.logger.info(
       { release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), liveMs, liveCpuMs, timings: { read: readMs, ...result.timings } },
       'rebuild live',

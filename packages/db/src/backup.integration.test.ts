@@ -163,7 +163,10 @@ describe.each(databaseKinds)('backup and restore, on %s', (kind) => {
     const again = await createBackup(fixture.source, { dir: path.join(work, 'again'), clock });
     const third = await createBackup(fixture.source, { dir: path.join(work, 'again'), clock });
     expect(path.basename(third.path)).toBe(`rose-20261129T211500Z-2.${ext}`);
-    expect(again.manifest.sha256).toBe(backup.manifest.sha256);
+    expect(again.manifest.tables).toEqual(backup.manifest.tables);
+    // pg_dump's custom format records when it was made (to the second), so only the plain SQL
+    // dump of PGlite is the same byte for byte.
+    if (kind === 'pglite') expect(again.manifest.sha256).toBe(backup.manifest.sha256);
   });
 
   it('restores into a fresh database: the same rows in every table, and sequences carry on', async () => {

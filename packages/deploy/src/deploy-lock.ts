@@ -51,3 +51,21 @@ async function describeHolder(db: Kysely<Database>): Promise<string> {
   const running = (await listDeploys(db, { limit: 5 }).catch(() => [])).find((d) => d.result === 'running');
   return running ? `Deploy #${running.id} of "${running.target}" by ${running.deployedBy} (started ${running.startedAt.toISOString()})` : 'Another process';
 }
+
+/**
+ * Runs `body` (a site rebuild by the target's own worker) when no deploy holds the lock of
+ * this database, waiting for one that does: the rebuild then starts from the release the
+ * deploy made live, and never switches `current` under a deploy's health check. Rebuilds
+ * share the lock with each other (they are serialised by the outbox already).
+ */
+export async function whenNoDeploy<T>(db: Kysely<Database>, body: () => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock_shared(${LOCK})`.execute(conn);
+    try {
+      return await body();
+    } finally {
+      await sql`select pg_advisory_unlock_shared(${LOCK})`.execute(conn).catch(() => undefined);
+    }
+  });
+}
+

@@ -3,12 +3,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '@rose/core';
 import { createMigrations } from '@rose/db';
 import { createTestDatabase, migrationsDir, type TestDatabase } from '@rose/testing';
 import { listDeploys } from './deploy-history.repository.ts';
+import { whenNoDeploy, withDeployLock } from './deploy-lock.ts';
 import { runDeploy, type DeployDeps } from './deploy.service.ts';
 import { checkHealth } from './health-check.ts';
 import { createSwarmShipper } from './swarm-shipper.ts';
@@ -153,6 +155,46 @@ describe('rose deploy to a database that has never been migrated', () => {
       expect((await fresh.db.introspection.getTables()).length).toBe(0);
     } finally {
       await fresh.drop();
+    }
+  });
+});
+
+describe('site rebuilds and deploys of one database', () => {
+  it('a rebuild by the target’s worker waits for a running deploy; rebuilds do not wait for each other; a deploy refuses during a rebuild', async () => {
+    const t = await createTestDatabase('postgres', { migrate: false });
+    try {
+      const order: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inDeploy = new Promise<void>((r) => (entered = r));
+      const deploy = withDeployLock(t.db, { waitMs: 0 }, async () => {
+        entered();
+        await gate;
+        order.push('deploy done');
+      });
+      await inDeploy;
+      let rebuildStarted!: () => void;
+      const started = new Promise<void>((r) => (rebuildStarted = r));
+      const rebuild = whenNoDeploy(t.db, async () => {
+        rebuildStarted();
+        order.push('rebuild');
+      });
+      // The rebuild waits in Postgres for the deploy's lock (seen in pg_locks), not started.
+      const waiting = async () => Number((await sql<{ n: string }>`select count(*) as n from pg_locks where locktype = 'advisory' and not granted and database = (select oid from pg_database where datname = current_database())`.execute(t.db)).rows[0]!.n);
+      await expect.poll(waiting, { timeout: 30_000 }).toBe(1);
+      expect(await Promise.race([started.then(() => 'started'), Promise.resolve('not started')])).toBe('not started');
+      release();
+      await Promise.all([deploy, rebuild]);
+      expect(order).toEqual(['deploy done', 'rebuild']);
+      // Two rebuilds at once: the first finishes only once the second has run inside it.
+      let second!: () => void;
+      const secondRan = new Promise<void>((r) => (second = r));
+      await Promise.all([whenNoDeploy(t.db, () => secondRan), whenNoDeploy(t.db, async () => second())]);
+      // A deploy refuses while a rebuild runs.
+      await whenNoDeploy(t.db, () => expect(withDeployLock(t.db, { waitMs: 0 }, async () => undefined)).rejects.toMatchObject({ code: 'deploy-locked' }));
+    } finally {
+      await t.drop();
     }
   });
 });

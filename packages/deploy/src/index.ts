@@ -1,7 +1,7 @@
 export { createCaddyConfig, caddyPagePolicy, dynamicPaths, type CaddyConfigInput } from './caddy-config.ts';
 export { classifyChanges, restrictToParts, type ChangePlan } from './change-plan.ts';
 export { listDeploys, findLastSuccessfulDeploy, summariseDeploys, type DeployRecord } from './deploy-history.repository.ts';
-export { withDeployLock } from './deploy-lock.ts';
+export { whenNoDeploy, withDeployLock } from './deploy-lock.ts';
 export { runDeploy, type DeployDeps, type DeployOptions, type DeployOutcome, type Shipper, type StepRunner } from './deploy.service.ts';
 export { createGitRepo, type GitRepo } from './git.ts';
 export { checkHealth, type HealthExpectation, type HealthResult } from './health-check.ts';
