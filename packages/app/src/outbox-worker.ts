@@ -34,6 +34,9 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     if (!base || !source?.refresh) return readSnapshots(services.config, { db });
     return { ...base, [request.part]: await source.refresh(db, base[request.part], request.slugs) };
   };
+  // Deploys need Postgres; with the embedded database (one machine, one session) there is
+  // none to wait for, and holding its one session for the rebuild would block the rebuild's own reads.
+  const afterAnyDeploy = <T>(body: () => Promise<T>): Promise<T> => (services.config.database.kind === 'postgres' ? whenNoDeploy(db, body) : body());
   const rebuild = async (request: RebuildRequest) => {
     services.logger.info({ part: request.part, slugs: request.slugs.length, shared: request.shared }, 'rebuilding');
     const readStarted = performance.now();
@@ -52,7 +55,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     let readMs = 0;
     // A deploy of this site (`rose deploy`, from another machine) goes first, and the data is
     // read after it: the rebuild starts from what the deploy seeded and made live.
-    const result = await whenNoDeploy(db, async () => {
+    const result = await afterAnyDeploy(async () => {
       const snapshots = await snapshotsFor(request);
       readMs = Math.round(performance.now() - readStarted);
       return siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, onPatch });
