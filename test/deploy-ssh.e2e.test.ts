@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployBuild, openDeploy, type OpenedDeploy } from '@rose/app/deploy';
 import { loadConfig } from '@rose/config';
 import { createReleaseShipper, createSshTarget, listDeploys, runDeploy, type GitRepo } from '@rose/deploy';
-import { builtSiteUrl, copyBuiltSite, countLinkedFiles, createTestDatabase, freePort, makeProjectTempDir, repoRoot, startRose, startSshd, type RunningRose, type Sshd, type TestDatabase } from '@rose/testing';
+import { builtSiteUrl, copyBuiltSiteForDeploy, countLinkedFiles, createTestDatabase, freePort, makeProjectTempDir, repoRoot, startRose, startSshd, type RunningRose, type Sshd, type TestDatabase } from '@rose/testing';
 
 /**
  * `rose deploy` over ssh to a real OpenSSH server on loopback (a throwaway key, the host key
@@ -30,11 +30,7 @@ describe('rose deploy over ssh', () => {
     tmp = await makeProjectTempDir('deploy-ssh');
     far = path.join(tmp, 'far');
     await fs.mkdir(far);
-    const built = { ...(await copyBuiltSite(tmp)), ROSE_CONTENT_DIR: path.join(tmp, 'content') };
-    await fs.cp(path.join(repoRoot, 'content'), built.ROSE_CONTENT_DIR, { recursive: true });
-    const staging = path.join(built.ROSE_DATA_DIR, 'deploy', 'remote', 'dist');
-    await fs.mkdir(path.dirname(staging), { recursive: true });
-    await fs.rename(built.ROSE_DIST_DIR, staging);
+    const { settings, release: shipped } = await copyBuiltSiteForDeploy(tmp, 'remote');
     sshd = await startSshd({ root: far });
     db = await createTestDatabase('postgres', { migrate: true });
     const port = await freePort();
@@ -58,14 +54,13 @@ describe('rose deploy over ssh', () => {
         },
       }),
     );
-    opened = await openDeploy(loadConfig({ ...built }, { root: repoRoot }), { TEST_DATABASE_URL: db.url }, { targetsFile: targets, out: quiet });
+    opened = await openDeploy(loadConfig({ ...settings }, { root: repoRoot }), { TEST_DATABASE_URL: db.url }, { targetsFile: targets, out: quiet });
     // Before any deploy: the built release, uploaded over ssh by the target itself, and a server on it.
-    const first = (await fs.readlink(path.join(staging, 'current'))).split('/').pop()!;
     const target = createSshTarget(opened.target as Parameters<typeof createSshTarget>[0]);
-    const stats = await target.upload({ id: first, dir: path.join(staging, 'releases', first) }, undefined);
+    const stats = await target.upload(shipped, undefined);
     expect(stats.sent).toBe(stats.files);
-    await target.activate(first);
-    expect(await target.inspect()).toEqual({ current: first, releases: [first] });
+    await target.activate(shipped.id);
+    expect(await target.inspect()).toEqual({ current: shipped.id, releases: [shipped.id] });
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1', '--no-worker'], { DATABASE_URL: db.url, ROSE_DIST_DIR: far, ROSE_DATA_DIR: path.join(tmp, 'server-data'), ROSE_SITE_URL: origin }, { timeoutMs: 120_000 });
   }, 420_000);
 

@@ -5,7 +5,7 @@ import { deployBuild, openDeploy, type OpenedDeploy } from '@rose/app/deploy';
 import { loadConfig } from '@rose/config';
 import { createMigrations } from '@rose/db';
 import { createLocalTarget, createReleaseShipper, listDeploys, runDeploy, type DeployDeps, type GitRepo } from '@rose/deploy';
-import { builtSiteUrl, copyBuiltSite, countLinkedFiles, createTestDatabase, freePort, makeProjectTempDir, migrationsDir, repoRoot, runRose, startRose, type RunningRose, type TestDatabase } from '@rose/testing';
+import { builtSiteUrl, copyBuiltSiteForDeploy, countLinkedFiles, createTestDatabase, freePort, makeProjectTempDir, migrationsDir, repoRoot, runRose, startRose, type RunningRose, type TestDatabase } from '@rose/testing';
 
 /**
  * `rose deploy` to a folder on this machine that a real `rose serve` follows, on a real
@@ -37,12 +37,9 @@ describe('rose deploy to a local folder', () => {
   beforeAll(async () => {
     tmp = await makeProjectTempDir('deploy');
     far = path.join(tmp, 'far');
-    const built = { ...(await copyBuiltSite(tmp)), ROSE_CONTENT_DIR: path.join(tmp, 'content') };
-    // A copy of content/ this test edits, as staff would before deploying.
-    await fs.cp(path.join(repoRoot, 'content'), built.ROSE_CONTENT_DIR, { recursive: true });
-    // What this machine last shipped: the built demo site (so the first deploy is a warm build).
-    await fs.mkdir(path.join(built.ROSE_DATA_DIR, 'deploy', 'staging'), { recursive: true });
-    await fs.rename(built.ROSE_DIST_DIR, path.join(built.ROSE_DATA_DIR, 'deploy', 'staging', 'dist'));
+    // What this machine last shipped: the built demo site (so the first deploy is a warm build),
+    // and a copy of content/ this test edits, as staff would before deploying.
+    const { settings, release: shipped } = await copyBuiltSiteForDeploy(tmp, 'staging');
     db = await createTestDatabase('postgres', { migrate: true });
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
@@ -56,13 +53,12 @@ describe('rose deploy to a local folder', () => {
         },
       }),
     );
-    const local = loadConfig({ ...built }, { root: repoRoot });
+    const local = loadConfig({ ...settings }, { root: repoRoot });
     opened = await openDeploy(local, { TEST_DATABASE_URL: db.url }, { targetsFile: targets, out: { ...quiet, log: (l) => log.push(l) } });
     // The far side before any deploy: the same release, put there by hand, and a server on it.
-    const staged = (await fs.readlink(path.join(built.ROSE_DATA_DIR, 'deploy', 'staging', 'dist', 'current'))).split('/').pop()!;
     const target = createLocalTarget({ ...opened.target, kind: 'local', path: far } as never);
-    await target.upload({ id: staged, dir: path.join(built.ROSE_DATA_DIR, 'deploy', 'staging', 'dist', 'releases', staged) }, undefined);
-    await target.activate(staged);
+    await target.upload(shipped, undefined);
+    await target.activate(shipped.id);
     server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1', '--no-worker'], { DATABASE_URL: db.url, ROSE_DIST_DIR: far, ROSE_DATA_DIR: path.join(tmp, 'server-data'), ROSE_SITE_URL: origin }, { timeoutMs: 120_000 });
   }, 420_000);
 

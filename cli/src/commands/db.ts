@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { SeedCounts } from '@rose/blog';
 import { describeDatabase } from '@rose/config';
-import { RoseError, systemClock } from '@rose/core';
+import { formatBytes, RoseError, systemClock } from '@rose/core';
 import {
   createBackup,
   createMigrations,
@@ -177,9 +177,3 @@ export async function dbRestore(ctx: CommandContext, file: string, opts: { force
   else if (result.unknown.length === 0) ctx.out.info('Migrations are current.');
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}

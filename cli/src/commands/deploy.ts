@@ -57,8 +57,7 @@ export async function deploy(ctx: CommandContext, env: Record<string, string | u
 export async function deployHistory(ctx: CommandContext, env: Record<string, string | undefined>, name: string | undefined, opts: { json?: boolean; limit: number; targets?: string }): Promise<void> {
   const opened = await open(ctx, env, name, opts.targets);
   try {
-    const applied = (await opened.deps.migrations.status()).find((m) => m.name.endsWith('_deploys'))?.executedAt;
-    const list = applied ? await listDeploys(opened.database.db, { target: opened.target.name, limit: opts.limit }) : [];
+    const list = await listDeploys(opened.database.db, { target: opened.target.name, limit: opts.limit });
     if (opts.json) {
       ctx.out.info(JSON.stringify(list, null, 2));
       return;

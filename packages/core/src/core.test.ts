@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { absoluteUrl, accountLinks, blogLinks, maskUrl, parseWithFriendlyErrors, siteLinks } from './index.ts';
+import { absoluteUrl, accountLinks, blogLinks, formatBytes, maskUrl, parseWithFriendlyErrors, siteLinks } from './index.ts';
 
 describe('maskUrl', () => {
   it('hides passwords in URLs', () => {
@@ -36,5 +36,11 @@ describe('parseWithFriendlyErrors', () => {
   it('names the path of each bad field', () => {
     const result = parseWithFriendlyErrors(z.object({ tags: z.array(z.string()) }), { tags: ['a', 3] });
     expect(result).toEqual({ ok: false, problems: ['tags[1]: Invalid input: expected string, received number'] });
+  });
+});
+
+describe('formatBytes', () => {
+  it('says a size in the largest unit that keeps it at least 1', () => {
+    expect([512, 3_789, 216_321_024, 1_342_177_280].map(formatBytes)).toEqual(['512 B', '3.7 KiB', '206.3 MiB', '1.25 GiB']);
   });
 });

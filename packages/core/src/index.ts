@@ -16,3 +16,4 @@ export { isSiteOnlyPath } from './part-links.ts';
 export { currencyDigits, parseAmount, formatMoney, decimalAmount, isCurrency, type Money } from './money.ts';
 export { isTimeZone, localTimeToInstant } from './zoned-time.ts';
 export { escapeXml } from './xml.ts';
+export { formatBytes } from './bytes.ts';

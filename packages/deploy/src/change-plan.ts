@@ -53,6 +53,14 @@ const ignoredPatterns: RegExp[] = [
   /^deploy\//,
 ];
 
+/** What builds the image: code for a `swarm` target, whose release is that image. */
+const imageFiles = /^(Dockerfile|\.dockerignore)$/;
+
+/** Whether a change to `file` (repository-relative) is something a deploy of a `kind` target ships. */
+export function needsDeploy(file: string, kind?: ClassifyOptions['kind']): boolean {
+  return (kind === 'swarm' && imageFiles.test(file)) || !ignoredPatterns.some((p) => p.test(file));
+}
+
 /**
  * Sorts changed files (repository-relative, `/`-separated) into a plan. `changed: 'all'` is
  * a first deploy, or one whose previous commit is unknown here: everything.
@@ -70,12 +78,8 @@ export function classifyChanges(changed: readonly string[] | 'all', opts: Classi
   let code = false;
   let migrations = false;
   const codeFiles: string[] = [];
-  const imageFiles = /^(Dockerfile|\.dockerignore)$/;
   for (const file of changed) {
-    if (opts.kind === 'swarm' && imageFiles.test(file)) {
-      code = true;
-      codeFiles.push(file);
-    } else if (ignoredPatterns.some((p) => p.test(file))) {
+    if (!needsDeploy(file, opts.kind)) {
       ignored.push(file);
     } else if (file.startsWith('migrations/')) {
       migrations = true;

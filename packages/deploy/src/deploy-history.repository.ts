@@ -63,22 +63,21 @@ export async function finishDeploy(
     .execute();
 }
 
-/** The newest successful deploy of `target`: what is live there and which commit it came from. */
-export async function findLastSuccessfulDeploy(db: Kysely<Database>, target: string): Promise<DeployRecord | undefined> {
-  const row = await db.selectFrom('deploys').selectAll().where('target', '=', target).where('result', '=', 'succeeded').orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return row ? toRecord(row) : undefined;
-}
-
-/** Deploys newest first, of one target or all. */
+/** Deploys newest first, of one target or all; none before the migration that makes the table has run. */
 export async function listDeploys(db: Kysely<Database>, opts: { target?: string; limit: number }): Promise<DeployRecord[]> {
-  const rows = await db
-    .selectFrom('deploys')
-    .selectAll()
-    .$if(Boolean(opts.target), (q) => q.where('target', '=', opts.target!))
-    .orderBy('id', 'desc')
-    .limit(opts.limit)
-    .execute();
-  return rows.map(toRecord);
+  try {
+    const rows = await db
+      .selectFrom('deploys')
+      .selectAll()
+      .$if(Boolean(opts.target), (q) => q.where('target', '=', opts.target!))
+      .orderBy('id', 'desc')
+      .limit(opts.limit)
+      .execute();
+    return rows.map(toRecord);
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return [];
+    throw error;
+  }
 }
 
 /**

@@ -1,12 +1,11 @@
 import type { Kysely } from 'kysely';
 import { RoseError, type Clock } from '@rose/core';
 import type { Database, DeployStepRecord, Migrations, MigratePlan } from '@rose/db';
-import { classifyChanges, restrictToParts, type ChangePlan } from './change-plan.ts';
+import { classifyChanges, needsDeploy, restrictToParts, type ChangePlan } from './change-plan.ts';
 import { closeAbandonedDeploys, finishDeploy, listDeploys, startDeploy } from './deploy-history.repository.ts';
 import { withDeployLock } from './deploy-lock.ts';
 import type { GitRepo } from './git.ts';
 import type { HealthExpectation, HealthResult } from './health-check.ts';
-import type { FarSide, UploadStats } from './release-targets.ts';
 import type { TargetConfig } from './targets-config.ts';
 
 /**
@@ -71,19 +70,6 @@ export type DeployOutcome =
 
 export type StepRunner = <T>(name: string, body: () => Promise<T>, detail?: (value: T) => string | undefined) => Promise<T>;
 
-/** The target's recent deploys; none before the migration that makes the table has run. */
-async function deployHistory(db: Kysely<Database>, target: string) {
-  try {
-    return await listDeploys(db, { target, limit: 50 });
-  } catch (error) {
-    if ((error as { code?: string }).code === '42P01') return [];
-    throw error;
-  }
-}
-
-/** Files whose uncommitted changes do not make a tree dirty for a deploy. */
-const irrelevant = /^(docs|test|bench|\.ci)\/|\.test\.ts$|(^|\/)CONTEXT\.md$|^README\.md$/;
-
 /**
  * `rose deploy`: decide what changed since the target's last successful deploy, print the
  * plan, then (under the database's deploy lock) migrate, seed, build and ship, switch, check
@@ -99,7 +85,8 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
     }
   }
   let commit = await deps.git.head();
-  const dirty = (await deps.git.uncommitted()).filter((f) => !irrelevant.test(f));
+  // Uncommitted changes a deploy would not ship (docs, tests…) do not make the tree dirty.
+  const dirty = (await deps.git.uncommitted()).filter((f) => needsDeploy(f, target.kind));
   if (dirty.length > 0) {
     if (!opts.allowDirty && !opts.dryRun) {
       throw new RoseError({
@@ -114,7 +101,7 @@ export async function runDeploy(deps: DeployDeps, opts: DeployOptions = {}): Pro
 
   const planFor = async () => {
     const live = await deps.shipper.live();
-    const history = await deployHistory(deps.db, target.name);
+    const history = await listDeploys(deps.db, { target: target.name, limit: 50 });
     // What changed since the last deploy that shipped every change of its commit (one narrowed
     // with --parts left the others' changes behind). Whatever runs there now — a rebuild by the
     // site's own worker, a rollback — is only about whether the build can reuse it.

@@ -1,12 +1,12 @@
 export { createCaddyConfig, caddyPagePolicy, dynamicPaths, type CaddyConfigInput } from './caddy-config.ts';
 export { classifyChanges, restrictToParts, type ChangePlan } from './change-plan.ts';
-export { listDeploys, findLastSuccessfulDeploy, summariseDeploys, type DeployRecord } from './deploy-history.repository.ts';
+export { listDeploys, summariseDeploys, type DeployRecord } from './deploy-history.repository.ts';
 export { whenNoDeploy, withDeployLock } from './deploy-lock.ts';
 export { runDeploy, type DeployDeps, type DeployOptions, type DeployOutcome, type Shipper, type StepRunner } from './deploy.service.ts';
 export { createGitRepo, type GitRepo } from './git.ts';
 export { checkHealth, type HealthExpectation, type HealthResult } from './health-check.ts';
 export { createReleaseShipper, type BuiltRelease } from './release-shipper.ts';
-export { createLocalTarget, createSshTarget, parseRsyncStats, sshArgs, type ReleaseTarget, type FarSide, type UploadStats } from './release-targets.ts';
+export { createLocalTarget, createSshTarget, sshArgs, type ReleaseTarget } from './release-targets.ts';
 export { createSwarmShipper } from './swarm-shipper.ts';
 export { renderSwarmStack, swarmDeployCommand, type SwarmStackOptions } from './swarm-stack.ts';
 export { loadTargets, parseTargets, pickTarget, resolveTargetEnv, type TargetConfig, type TargetsFile } from './targets-config.ts';

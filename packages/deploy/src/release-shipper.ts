@@ -1,3 +1,4 @@
+import { formatBytes } from '@rose/core';
 import type { ChangePlan } from './change-plan.ts';
 import type { Shipper, StepRunner } from './deploy.service.ts';
 import type { ReleaseTarget } from './release-targets.ts';
@@ -47,10 +48,4 @@ export function createReleaseShipper(deps: {
       await step('delete old releases', () => deps.target.prune(deps.keep), (ids) => (ids.length ? ids.join(', ') : 'none'));
     },
   };
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
 }

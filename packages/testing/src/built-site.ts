@@ -102,3 +102,20 @@ export async function copyBuiltSite(into: string): Promise<{ ROSE_DATA_DIR: stri
   await fs.cp(path.join(from, 'dist'), distDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
   return { ROSE_DATA_DIR: dataDir, ROSE_DIST_DIR: distDir, ROSE_CONTENT_DIR: path.join(repoRoot, 'content') };
 }
+
+/**
+ * The built demo site as `rose deploy` of `target` would have left it on this machine: its
+ * dist folder as `<data>/deploy/<target>/dist` (the release last shipped, so the next deploy's
+ * build is warm), and a copy of `content/` the test may edit. Returns the local settings, that
+ * folder and its live release.
+ */
+export async function copyBuiltSiteForDeploy(into: string, target: string): Promise<{ settings: { ROSE_DATA_DIR: string; ROSE_CONTENT_DIR: string }; staging: string; release: { id: string; dir: string } }> {
+  const built = await copyBuiltSite(into);
+  const content = path.join(into, 'content');
+  await fs.cp(path.join(repoRoot, 'content'), content, { recursive: true });
+  const staging = path.join(built.ROSE_DATA_DIR, 'deploy', target, 'dist');
+  await fs.mkdir(path.dirname(staging), { recursive: true });
+  await fs.rename(built.ROSE_DIST_DIR, staging);
+  const id = path.basename(await fs.readlink(path.join(staging, 'current')));
+  return { settings: { ROSE_DATA_DIR: built.ROSE_DATA_DIR, ROSE_CONTENT_DIR: content }, staging, release: { id, dir: path.join(staging, 'releases', id) } };
+}

@@ -1,7 +1,7 @@
 export { createTestDatabase, createEmptyPostgresDatabase, dropDatabase, preparePgliteTemplate, databaseKinds, type TestDatabase } from './test-database.ts';
 export { runRose, startRose, freePort, roseEnv, type RunResult, type RunningRose } from './cli.ts';
 export { repoRoot, migrationsDir, testRedisUrl, makeProjectTempDir } from './paths.ts';
-export { builtSiteUrl, copyBuiltSite } from './built-site.ts';
+export { builtSiteUrl, copyBuiltSite, copyBuiltSiteForDeploy } from './built-site.ts';
 export { launchBrowser } from './browser.ts';
 export { startGhost, type GhostServer } from './ghost-server.ts';
 export { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
