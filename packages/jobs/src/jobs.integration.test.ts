@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixedClock } from '@rose/core';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
-import { backoffMs, claimJobs, completeJobs, countJobs, enqueueJob, failJobs, recoverStaleJobs } from './outbox.repository.ts';
+import { sql } from 'kysely';
+import { backoffMs, claimJobs, completeJobs, countJobs, enqueueJob, failJobs, oldestPendingJobAge, recoverStaleJobs } from './outbox.repository.ts';
 import { createWorker, JobDeadlineError, type BatchHandler } from './worker.ts';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -50,6 +51,21 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
     const id = await enqueueJob(t.db, { type: 'later', runAt: new Date(clock.now().getTime() + 3_600_000) });
     expect(await countJobs(t.db, clock.now())).toMatchObject({ pending: 0, scheduled: 1 });
     expect(await countJobs(t.db, new Date(clock.now().getTime() + 3_600_000))).toMatchObject({ pending: 1, scheduled: 0 });
+    await t.db.deleteFrom('jobs').where('id', '=', id).execute();
+  });
+
+  it('counts a job queued within the millisecond a worker reads from its clock as due (the database keeps microseconds)', async () => {
+    const type = 'same-millisecond';
+    const { id } = await t.db
+      .insertInto('jobs')
+      .values({ type, payload: '{}', run_at: sql<Date>`'2026-11-24T12:00:00.123456Z'::timestamptz` })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const now = new Date('2026-11-24T12:00:00.123Z');
+    expect(await countJobs(t.db, now)).toMatchObject({ pending: 1, scheduled: 0 });
+    expect(await oldestPendingJobAge(t.db, now)).toBe(0);
+    expect((await claimJobs(t.db, { workerId: 'w', now: new Date('2026-11-24T12:00:00.122Z'), limit: 10, types: [type] })).map((j) => j.id)).toEqual([]);
+    expect((await claimJobs(t.db, { workerId: 'w', now, limit: 10, types: [type] })).map((j) => j.id)).toEqual([Number(id)]);
     await t.db.deleteFrom('jobs').where('id', '=', id).execute();
   });
 

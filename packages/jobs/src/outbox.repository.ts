@@ -27,13 +27,24 @@ export async function enqueueJob(db: Kysely<Database> | Transaction<Database>, j
   return Number(row.id);
 }
 
+/**
+ * The first instant after `now` that is not due by it. A JavaScript date counts whole
+ * milliseconds, but the database stores microseconds (`run_at` defaults to its `now()`): a job
+ * queued at 12:00:00.123456 is due for a worker whose clock reads 12:00:00.123 — the same
+ * millisecond. Comparing `run_at <= now` instead left a job queued less than a millisecond
+ * before a worker's claim (a NOTIFY wakes the worker that fast) waiting for the next poll.
+ */
+function notDueFrom(now: Date): Date {
+  return new Date(now.getTime() + 1);
+}
+
 /** Takes up to `limit` ready jobs (of `types`, if given) for this worker. */
 export async function claimJobs(db: Kysely<Database>, opts: { workerId: string; now: Date; limit: number; types?: string[] }): Promise<Job[]> {
   const ready = db
     .selectFrom('jobs')
     .select('id')
     .where('status', '=', 'pending')
-    .where('run_at', '<=', opts.now)
+    .where('run_at', '<', notDueFrom(opts.now))
     .$if(Boolean(opts.types?.length), (q) => q.where('type', 'in', opts.types!))
     .orderBy('run_at')
     .orderBy('id')
@@ -140,7 +151,7 @@ export interface JobCounts {
 export async function countJobs(db: Kysely<Database>, now: Date = new Date()): Promise<JobCounts> {
   const rows = await db
     .selectFrom('jobs')
-    .select((eb) => ['status', eb.and([eb('status', '=', 'pending'), eb('attempts', '=', 0), eb('run_at', '>', now)]).as('later'), eb.fn.countAll<number>().as('n')])
+    .select((eb) => ['status', eb.and([eb('status', '=', 'pending'), eb('attempts', '=', 0), eb('run_at', '>=', notDueFrom(now))]).as('later'), eb.fn.countAll<number>().as('n')])
     .groupBy(['status', 'later'])
     .execute();
   const counts: JobCounts = { pending: 0, scheduled: 0, running: 0, done: 0, failed: 0 };
@@ -150,7 +161,7 @@ export async function countJobs(db: Kysely<Database>, now: Date = new Date()): P
 
 /** How long the longest-waiting ready job (pending, due by `now`) has been due, in seconds; 0 when none waits. */
 export async function oldestPendingJobAge(db: Kysely<Database>, now: Date = new Date()): Promise<number> {
-  const row = await db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('since')).where('status', '=', 'pending').where('run_at', '<=', now).executeTakeFirst();
+  const row = await db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('since')).where('status', '=', 'pending').where('run_at', '<', notDueFrom(now)).executeTakeFirst();
   const since = row?.since;
   return since ? Math.max(0, (now.getTime() - new Date(since).getTime()) / 1000) : 0;
 }
