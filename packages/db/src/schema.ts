@@ -2,6 +2,7 @@
 import type { AccountTables } from './schema/accounts.ts';
 import type { BlogTables } from './schema/blog.ts';
 import type { DeployTables } from './schema/deploys.ts';
+import type { FederationTables } from './schema/federation.ts';
 import type { JobTables } from './schema/jobs.ts';
 import type { MarketTables } from './schema/market.ts';
 import type { MediaTables } from './schema/media.ts';
@@ -17,5 +18,6 @@ export type * from './schema/oauth.ts';
 export type * from './schema/media.ts';
 export type * from './schema/market.ts';
 export type * from './schema/deploys.ts';
+export type * from './schema/federation.ts';
 
-export interface Database extends AccountTables, BlogTables, SiteTables, JobTables, OAuthTables, MediaTables, MarketTables, DeployTables {}
+export interface Database extends AccountTables, BlogTables, SiteTables, JobTables, OAuthTables, MediaTables, MarketTables, DeployTables, FederationTables {}
