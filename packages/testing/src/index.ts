@@ -8,3 +8,4 @@ export { startSmtpSink, type SmtpSink } from './smtp-sink.ts';
 export { httpRequest } from './http.ts';
 export { startSshd, type Sshd } from './sshd.ts';
 export { countLinkedFiles } from './files.ts';
+export { startFedifyPeer, type FedifyPeer, type PeerActivity, type PostOptions, type HttpSignatureSeen } from './fedify-peer.ts';
