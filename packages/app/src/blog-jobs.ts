@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@rose/db';
+import { federationSyncJob } from '@rose/federation';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import type { Services } from './services.ts';
 
@@ -21,7 +22,11 @@ export type BlogJob = { type: 'blog.rebuild'; slugs: string[]; shared: boolean }
 /** Writes a blog job into the outbox, inside the caller's transaction. */
 export async function enqueueBlogJob(trx: Transaction<Database>, job: BlogJob): Promise<void> {
   if (job.type === 'ghost.sync') await enqueue(trx, ghostSyncJob, {});
-  else await enqueue(trx, blogRebuildJob, { slugs: job.slugs, shared: job.shared });
+  else {
+    await enqueue(trx, blogRebuildJob, { slugs: job.slugs, shared: job.shared });
+    // The blog actor's followers hear of new, edited and withdrawn posts.
+    if (job.slugs.length) await enqueue(trx, federationSyncJob, { part: 'blog' });
+  }
 }
 
 /** A targeted rebuild of one static part (blog, market). */

@@ -72,8 +72,8 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     handlers: traced(
       services.logger,
       siteBuild
-        ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers }
-        : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers },
+        ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers, ...services.federation.jobHandlers() }
+        : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers, ...services.federation.jobHandlers() },
     ),
     logger: services.logger,
     clock: services.clock,

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { loadContent, prepareContentImages, readContentImages, seedContent, type SeedSummary } from '@rose/blog';
 import type { Clock } from '@rose/core';
 import type { Database } from '@rose/db';
+import { federationSyncJob } from '@rose/federation';
+import { enqueue } from '@rose/jobs';
 import { loadMarketContent, prepareMarketImages, seedMarket, type MarketSeedSummary } from '@rose/market';
 import { imageCacheDir } from '@rose/media';
 
@@ -32,6 +34,8 @@ export async function seedContentDir(
   const cacheDir = imageCacheDir(opts.root);
   const prune = Boolean(opts.prune);
   const blog = bundle && images ? await seedContent(db, bundle, { clock: opts.clock, prune, images: await prepareContentImages(db, images, { cacheDir }) }) : undefined;
+  // The blog actor's followers hear of posts the seed added, changed or removed.
+  if (blog && !blog.unchanged) await enqueue(db, federationSyncJob, { part: 'blog' });
   const marketSummary = market ? await seedMarket(db, market, { clock: opts.clock, prune, images: await prepareMarketImages(db, market, { cacheDir }) }) : undefined;
   return { blog, market: marketSummary, noMarketFolder: want('market') && !market };
 }

@@ -21,6 +21,7 @@ import { startOutboxWorker, type OutboxWorkerOptions } from './outbox-worker.ts'
 import { wireGhost, type GhostServices } from './wire-ghost.ts';
 import { wireOAuth, type OAuthServices } from './wire-oauth.ts';
 import { wireMarket, type MarketServices } from './wire-market.ts';
+import { wireFederation, type FederationServices } from './wire-federation.ts';
 
 /** The release a server in this process serves, as `rose serve` tells the services. */
 export interface ServedRelease {
@@ -73,9 +74,11 @@ export interface Services {
   readonly auth: { readonly sessions: Sessions; readonly accounts: Accounts; readonly mailer: Mailer; readonly jobHandlers: Record<string, BatchHandler> };
   /** The OpenID provider, its clients and keys, connected apps, single sign-on. */
   readonly oauth: OAuthServices;
+  /** ActivityPub: actors for the parts and members, the social hub, deliveries. */
+  readonly federation: FederationServices;
   /**
    * What answers before the site (Astro) sees a request, in order: the OpenID provider under
-   * /auth now, ActivityPub and WebFinger next. `rose serve` and `rose dev` both use this list.
+   * /auth, then ActivityPub, WebFinger and NodeInfo. `rose serve` and `rose dev` both use this list.
    */
   readonly frontHandlers: readonly FrontHandler[];
   /**
@@ -149,6 +152,8 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const accountMail = createAccountMailHandlers({ db, mailer, siteUrl: config.siteUrl, clock, siteName: async () => (await loadSiteChrome(db)).site.title });
   const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
   const oauth = wireOAuth({ db, config, sessions, logger });
+  const links = createLinks({ siteUrl: config.siteUrl, partHosts: config.partHosts });
+  const federation = wireFederation({ db, config, links, clock, logger, onJobQueued: wake });
   const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake, contentDir: config.contentDir, imageCacheDir: imageCacheDir(config.root) });
   const readiness = () =>
     checkReadiness({
@@ -166,7 +171,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
 
   const services: Services = {
     config,
-    links: createLinks({ siteUrl: config.siteUrl, partHosts: config.partHosts }),
+    links,
     database: { kind: database.kind, embedded: database.embedded },
     cache,
     logger,
@@ -177,7 +182,8 @@ export async function createServices(config: Config, opts: CreateServicesOptions
     market,
     auth: { sessions, accounts, mailer, jobHandlers: accountMail },
     oauth,
-    frontHandlers: [operations, oauth.handle],
+    federation,
+    frontHandlers: [operations, oauth.handle, federation.handle],
     observability: {
       metrics,
       setServedRelease: (provider) => {

@@ -32,6 +32,11 @@ export interface Config {
   readonly partOrigins: readonly string[];
   /** Which part lives on which of those origins (entries `part=origin`), for links (`createLinks`). */
   readonly partHosts: Readonly<Partial<Record<Part, string>>>;
+  /**
+   * ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: tests only. Lets ActivityPub fetch from and
+   * deliver to loopback and private addresses, which are otherwise refused (SSRF).
+   */
+  readonly federationAllowPrivateAddresses: boolean;
   /** Set when the blog is synced from Ghost. */
   readonly ghost: { readonly url: string; readonly contentKey: string; readonly adminKey: string | undefined; readonly webhookSecret: string | undefined } | undefined;
 }
@@ -137,6 +142,7 @@ const envSchema = z.object({
       .regex(/^[\x21-\x7e]+$/, 'expected printable characters without spaces')
       .optional(),
   ),
+  ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'expected true or false' }).default('false')),
   HOST: z.preprocess(
     emptyToUndefined,
     z.string().regex(/^[A-Za-z0-9.:\-[\]]+$/, 'expected a host name or IP address').default('localhost'),
@@ -221,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     siteUrlExplicit: v.ROSE_SITE_URL !== undefined,
     trustedProxies: v.ROSE_TRUSTED_PROXIES ? v.ROSE_TRUSTED_PROXIES.split(',').map((entry) => parseProxyEntry(entry)!) : [],
     metricsToken: v.ROSE_METRICS_TOKEN,
+    federationAllowPrivateAddresses: v.ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES === 'true',
     server: { host: v.HOST, port: v.PORT },
     logLevel: v.ROSE_LOG_LEVEL,
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,

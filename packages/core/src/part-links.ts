@@ -24,7 +24,24 @@ export const linkPaths = {
   market: marketLinks,
   events: { home: () => partPath('events') },
   cart: { home: () => partPath('cart') },
-  social: { home: () => partPath('social') },
+  /** The members' social hub (ActivityPub): pages rendered on demand for a signed-in member. */
+  social: {
+    /** The home timeline. */
+    home: () => partPath('social'),
+    /** A local actor's profile (`@blog`, `@ann`); also where their ActivityPub id sends a browser. */
+    profile: (handle: string) => partPath('social', `@${encodeURIComponent(handle)}`),
+    /** A remote actor's profile, by actor id. */
+    remoteProfile: (uri: string) => `${partPath('social', 'profile')}?uri=${encodeURIComponent(uri)}`,
+    notifications: () => partPath('social', 'notifications'),
+    followers: () => partPath('social', 'followers'),
+    following: () => partPath('social', 'following'),
+    /** Posts with a hashtag. */
+    tag: (tag: string) => partPath('social', `tags/${encodeURIComponent(tag.toLowerCase())}`),
+    /** Turning on (and editing) a member's profile. */
+    settings: () => partPath('social', 'settings'),
+    /** Staff: replies to the co-op's posts, hide/block. */
+    moderation: () => partPath('social', 'moderation'),
+  },
   account: {
     /** The member's dashboard; also where sign-in returns by default. */
     home: () => partPath('account'),

@@ -1,0 +1,181 @@
+import http from 'node:http';
+import { promises as fs } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@rose/config';
+import { createTestDatabase, freePort, makeProjectTempDir, repoRoot, startFedifyPeer, type FedifyPeer, type TestDatabase } from '@rose/testing';
+import type { Worker } from '@rose/jobs';
+import { createServices, type Services } from './services.ts';
+import { createLogger } from './logger.ts';
+
+// Our ActivityPub server against a real, independent Fedify server on loopback: follows both
+// ways, posts both ways (RFC 9421 and draft-cavage), undo/update/delete, likes, and forged
+// deliveries that must change nothing.
+describe('federation with a real Fedify peer', () => {
+  let t: TestDatabase;
+  let services: Services;
+  let server: http.Server;
+  let worker: Worker;
+  let running: Promise<void>;
+  let origin: string;
+  let peer: FedifyPeer;
+  let cavage: FedifyPeer;
+  let dataDir: string;
+
+  const waitFor = async <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value) return value;
+      if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const count = async (table: 'ap_followers' | 'ap_following' | 'ap_inbox' | 'ap_posts' | 'jobs' | 'ap_notifications') => Number((await t.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+  beforeAll(async () => {
+    t = await createTestDatabase('postgres');
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    dataDir = await makeProjectTempDir('federation-interop');
+    const config = loadConfig({ DATABASE_URL: t.url, ROSE_SITE_URL: origin, ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: 'true', ROSE_DATA_DIR: dataDir, ROSE_LOG_LEVEL: 'silent' }, { root: repoRoot });
+    services = await createServices(config, { logger: createLogger('silent') });
+    server = http.createServer((req, res) => {
+      void (async () => {
+        for (const handle of services.frontHandlers) if (await handle(req, res)) return;
+        res.writeHead(404).end('not found');
+      })().catch((error: unknown) => {
+        res.writeHead(500).end(String(error));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await services.federation.federation();
+    worker = services.jobs.startWorker({ pollMs: 100 });
+    running = worker.run();
+    [peer, cavage] = await Promise.all([startFedifyPeer(), startFedifyPeer({ firstKnock: 'draft-cavage-http-signatures-12' })]);
+  }, 120_000);
+  afterAll(async () => {
+    await worker?.stop();
+    await running;
+    await Promise.all([peer?.close(), cavage?.close()]);
+    await new Promise((r) => server?.close(r));
+    await services?.close();
+    await t?.drop();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  const blog = () => `${origin}/ap/actors/blog`;
+
+  it('answers WebFinger, NodeInfo and the actor document with both keys', async () => {
+    const host = new URL(origin).host;
+    const wf = await fetch(`${origin}/.well-known/webfinger?resource=acct:blog@${host}`);
+    expect(wf.status).toBe(200);
+    expect((await wf.json()).links).toContainEqual(expect.objectContaining({ rel: 'self', href: blog() }));
+    const actor = await (await fetch(blog(), { headers: { Accept: 'application/activity+json' } })).json();
+    expect(actor).toMatchObject({ type: 'Service', preferredUsername: 'blog', inbox: `${blog()}/inbox`, endpoints: { sharedInbox: `${origin}/ap/inbox` } });
+    expect(actor.publicKey.publicKeyPem).toMatch(/BEGIN PUBLIC KEY/);
+    expect(actor.assertionMethod.length).toBe(2);
+    const ld = await fetch(blog(), { headers: { Accept: 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"' } });
+    expect(ld.status).toBe(200);
+    const nodeinfo = await (await fetch(`${origin}/.well-known/nodeinfo`)).json();
+    const info = await (await fetch(nodeinfo.links[0].href)).json();
+    expect(info).toMatchObject({ software: { name: 'rose-ash' }, protocols: ['activitypub'] });
+  });
+
+  it('a peer follows the blog: its Accept arrives verified, and a new post reaches it as Create(Article), then Update and Delete', async () => {
+    await peer.follow(blog());
+    await peer.waitFor((a) => a.type === 'Accept', { what: 'the Accept of the follow' });
+    expect(peer.isFollowing(blog())).toBe(true);
+    expect(await services.federation.social.followers('blog')).toEqual([expect.objectContaining({ status: 'accepted', author: expect.objectContaining({ uri: peer.actorId() }) })]);
+
+    const post = await t.db
+      .insertInto('blog_posts')
+      .values({ type: 'post', slug: 'hello-fediverse', title: 'Hello, fediverse', html: '<p>Our first federated post.</p>', status: 'published', visibility: 'public', published_at: new Date(), source: 'content' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await services.federation.syncBlog();
+    const create = await peer.waitFor((a) => a.type === 'Create', { what: 'the Create of the post' });
+    expect(create.json.object).toMatchObject({ type: 'Article', name: 'Hello, fediverse', url: `${origin}/blog/hello-fediverse/` });
+
+    await t.db.updateTable('blog_posts').set({ title: 'Hello again, fediverse' }).where('id', '=', post.id).execute();
+    await services.federation.syncBlog();
+    const update = await peer.waitFor((a) => a.type === 'Update', { what: 'the Update of the post' });
+    expect(update.json.object).toMatchObject({ name: 'Hello again, fediverse' });
+
+    await t.db.updateTable('blog_posts').set({ status: 'draft' }).where('id', '=', post.id).execute();
+    await services.federation.syncBlog();
+    await peer.waitFor((a) => a.type === 'Delete', { what: 'the Delete of the post' });
+    // Nothing new to say: no more deliveries.
+    expect(await services.federation.syncBlog()).toEqual({ created: 0, updated: 0, deleted: 0 });
+  });
+
+  it('a member follows a peer, sees its posts (both signature specs), replies, and is notified of its like; unfollows', async () => {
+    const user = await t.db.insertInto('users').values({ email: 'ann@example.org', display_name: 'Ann', role: 'member' }).returning('id').executeTakeFirstOrThrow();
+    const enabled = await services.federation.social.enableProfile({ userId: user.id, handle: 'ann', displayName: 'Ann' });
+    expect(enabled.ok).toBe(true);
+    for (const p of [peer, cavage]) {
+      const followed = await services.federation.social.follow('ann', p.actorId());
+      expect(followed).toMatchObject({ ok: true });
+      await waitFor('the peer accepts', async () => (await services.federation.social.followStatus('ann', p.actorId())) === 'accepted');
+    }
+    const noteId = await peer.post({ content: '<p>Fresh <b>eggs</b> today <script>alert(1)</script></p>' });
+    const other = await cavage.post({ content: '<p>Signed the old way</p>' });
+    const timeline = await waitFor('both posts are on the timeline', async () => {
+      const items = await services.federation.social.timeline('ann');
+      return items.some((i) => i.uri === noteId) && items.some((i) => i.uri === other) ? items : undefined;
+    });
+    const fresh = timeline.find((i) => i.uri === noteId)!;
+    expect(fresh.contentHtml).toContain('<b>eggs</b>');
+    expect(fresh.contentHtml).not.toContain('script');
+
+    const reply = await services.federation.social.compose('ann', { text: 'Lovely! #eggs', visibility: 'public', inReplyTo: noteId });
+    expect(reply.ok).toBe(true);
+    const delivered = await peer.waitFor((a) => a.type === 'Create' && (a.json.object as { inReplyTo?: string }).inReplyTo === noteId, { what: 'the reply' });
+    expect(delivered.json.object).toMatchObject({ type: 'Note', attributedTo: `${origin}/ap/actors/ann` });
+    const replyUri = reply.ok ? reply.value.uri : '';
+    await peer.like(replyUri, `${origin}/ap/actors/ann`);
+    await waitFor('the like is a notification', async () => (await services.federation.social.notifications('ann')).find((n) => n.kind === 'like' && n.objectUri === replyUri));
+
+    await peer.update(noteId, '<p>Fresh eggs, all gone</p>');
+    await waitFor('the edit shows', async () => (await services.federation.social.timeline('ann')).find((i) => i.uri === noteId && i.contentHtml.includes('all gone')));
+    await peer.remove(noteId);
+    await waitFor('the deletion shows', async () => !(await services.federation.social.timeline('ann')).some((i) => i.uri === noteId));
+
+    expect(await services.federation.social.unfollow('ann', cavage.actorId())).toBe(true);
+    await cavage.waitFor((a) => a.type === 'Undo', { what: 'the Undo of the follow' });
+  });
+
+  it('a peer unfollows the blog with Undo(Follow)', async () => {
+    await cavage.follow(blog());
+    await cavage.waitFor((a) => a.type === 'Accept', { what: 'the Accept' });
+    await waitFor('two followers', async () => (await services.federation.social.followers('blog')).length === 2);
+    await cavage.unfollow(blog());
+    await waitFor('the follower is gone', async () => (await services.federation.social.followers('blog')).length === 1);
+  });
+
+  it('refuses forged, tampered, stale, unsigned, key-owner-mismatch and cross-origin deliveries, changing nothing', async () => {
+    const before = { followers: await count('ap_followers'), inbox: await count('ap_inbox'), posts: await count('ap_posts'), jobs: await count('jobs') };
+    const inbox = `${blog()}/inbox`;
+    const follow = (id: string) => ({ '@context': 'https://www.w3.org/ns/activitystreams', id: `${peer.actorId()}/activities/${id}`, type: 'Follow', actor: peer.actorId(), object: blog() });
+    expect((await peer.sendRaw(inbox, follow('unsigned'), { sign: 'none' })).status).toBe(401);
+    expect((await peer.sendRaw(inbox, follow('tampered'), { tamperBody: true })).status).toBe(401);
+    expect((await peer.sendRaw(inbox, follow('tampered-cavage'), { sign: 'draft-cavage', tamperBody: true })).status).toBe(401);
+    expect((await peer.sendRaw(inbox, follow('stale'), { date: new Date(Date.now() - 3 * 3600_000) })).status).toBe(401);
+    // Signed by the peer's actor but claiming to be another's.
+    const mismatch = { ...follow('mismatch'), actor: cavage.actorId(), id: `${cavage.actorId()}/activities/mismatch` };
+    expect([401, 403]).toContain((await peer.sendRaw(inbox, mismatch)).status);
+    // A Create of a note said to be another server's.
+    const forged = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${peer.actorId()}/activities/forged`, type: 'Create', actor: peer.actorId(), object: { id: `${cavage.origin}/users/alice/notes/forged`, type: 'Note', attributedTo: cavage.actorId(), content: 'forged', to: ['https://www.w3.org/ns/activitystreams#Public'] } };
+    expect((await peer.sendRaw(`${origin}/ap/inbox`, forged)).status).toBe(403);
+    expect((await peer.sendRaw(inbox, { not: 'an activity' })).status).toBe(400);
+    expect({ followers: await count('ap_followers'), inbox: await count('ap_inbox'), posts: await count('ap_posts'), jobs: await count('jobs') }).toEqual(before);
+  });
+
+  it('a replayed delivery is processed once', async () => {
+    const inbox = `${origin}/ap/inbox`;
+    const like = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${peer.actorId()}/activities/replayed-like`, type: 'Like', actor: peer.actorId(), object: blog() };
+    expect((await peer.sendRaw(inbox, like)).status).toBe(202);
+    const after = await count('ap_inbox');
+    expect((await peer.sendRaw(inbox, like)).status).toBe(202);
+    expect(await count('ap_inbox')).toBe(after);
+  });
+});

@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Federation } from '@fedify/fedify';
+import { isFederationPath, isInboxPath } from './paths.ts';
+
+/** The largest activity we read; Mastodon's own limit for an inbox delivery is about 1 MB. */
+export const maxActivityBytes = 1024 * 1024;
+/** How long a sender may take to send its body. */
+const bodyTimeoutMs = 10_000;
+
+const asUrl = (value: unknown): URL | undefined => {
+  const id = typeof value === 'string' ? value : value && typeof value === 'object' && 'id' in value && typeof value.id === 'string' ? value.id : undefined;
+  if (!id) return undefined;
+  try {
+    return new URL(id);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Why an inbox delivery is refused before its signature is even checked, or undefined. A
+ * server may speak only for its own objects: a Create or Update embedding an object of
+ * another host is a forgery (whatever its signature says), as is one with no actor.
+ */
+export function inboxDeliveryProblem(body: unknown): { status: number; message: string } | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return { status: 400, message: 'An activity is a JSON object.' };
+  const activity = body as Record<string, unknown>;
+  if (typeof activity.type !== 'string' && !Array.isArray(activity.type)) return { status: 400, message: 'The activity has no type.' };
+  const actor = asUrl(Array.isArray(activity.actor) ? activity.actor[0] : activity.actor);
+  if (!actor) return { status: 400, message: 'The activity names no actor.' };
+  const id = asUrl(activity.id);
+  if (id && id.origin !== actor.origin) return { status: 403, message: 'The activity is not from its actor’s server.' };
+  const types = new Set([activity.type].flat());
+  if ((types.has('Create') || types.has('Update')) && activity.object && typeof activity.object === 'object' && !Array.isArray(activity.object)) {
+    const object = asUrl(activity.object);
+    if (object && object.origin !== actor.origin) return { status: 403, message: 'The object is not from the actor’s server.' };
+  }
+  return undefined;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | 'timeout'> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxActivityBytes) return 'too-large';
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('timeout');
+    }, bodyTimeoutMs);
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxActivityBytes) {
+        clearTimeout(timer);
+        req.destroy();
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+function answer(res: ServerResponse, status: number, text: string): true {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(text);
+  return true;
+}
+
+/**
+ * The federation in front of the site: ActivityPub, WebFinger and NodeInfo requests go to
+ * Fedify; anything it does not serve (an actor id asked for as HTML) goes on to the site.
+ */
+export function createFederationFrontHandler(federation: () => Promise<Federation<void>>, opts: { origin: (req: IncomingMessage) => string; onRefused?: (reason: string, status: number) => void }) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const url = new URL(req.url ?? '/', opts.origin(req));
+    if (!isFederationPath(url.pathname)) return false;
+    let body: Buffer | undefined;
+    if (req.method === 'POST') {
+      if (!isInboxPath(url.pathname)) return answer(res, 405, 'Only inboxes take deliveries.');
+      const read = await readBody(req);
+      if (read === 'too-large') return answer(res, 413, `An activity is at most ${maxActivityBytes} bytes.`);
+      if (read === 'timeout') return answer(res, 408, 'The activity took too long to arrive.');
+      body = read;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        opts.onRefused?.('not JSON', 400);
+        return answer(res, 400, 'The activity is not JSON.');
+      }
+      const problem = inboxDeliveryProblem(parsed);
+      if (problem) {
+        opts.onRefused?.(problem.message, problem.status);
+        return answer(res, problem.status, problem.message);
+      }
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      for (const v of [value].flat()) headers.append(name, v);
+    }
+    const request = new Request(url, { method: req.method ?? 'GET', headers, ...(body ? { body: new Uint8Array(body) } : {}) });
+    let passed = false;
+    const response = await (
+      await federation()
+    ).fetch(request, {
+      contextData: undefined,
+      // Not ours (no such route) or not acceptable (a browser asking for HTML): the site answers.
+      onNotFound: () => {
+        passed = true;
+        return new Response(null, { status: 404 });
+      },
+      onNotAcceptable: () => {
+        passed = true;
+        return new Response(null, { status: 406 });
+      },
+    });
+    if (passed) return false;
+    const out: Record<string, string> = {};
+    response.headers.forEach((value, name) => (out[name] = value));
+    res.writeHead(response.status, out);
+    res.end(req.method === 'HEAD' ? undefined : Buffer.from(await response.arrayBuffer()));
+    return true;
+  };
+}

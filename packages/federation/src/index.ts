@@ -1,0 +1,10 @@
+export { createRoseFederation, type RoseFederationOptions, type FederationLogger } from './federation.ts';
+export { createFederationFrontHandler, inboxDeliveryProblem, maxActivityBytes } from './front-handler.ts';
+export { createSocial, type Social, type TimelineItem, type Notification, type Author, type ComposeProblem, type FollowProblem } from './social.service.ts';
+export { ensurePartActors, handleProblem, partActors, type LocalActor, type PartActor, type HandleProblem } from './actors.repository.ts';
+export { createSqlKvStore, createRedisKvStore, purgeExpired } from './fedify-kv.ts';
+export { createJobsMessageQueue, fedifyTaskHandlers, fedifyTaskJob } from './fedify-queue.ts';
+export { federationSendHandlers, federationSendJob } from './delivery.ts';
+export { desiredBlogObjects, federationSyncHandlers, federationSyncJob, syncPartObjects, type SyncSummary } from './part-sync.ts';
+export { apPaths, isFederationPath } from './paths.ts';
+export { sanitiseRemoteHtml, htmlToPlainText } from './content/sanitise.ts';
