@@ -12,7 +12,8 @@ export async function up(db: Db): Promise<void> {
   // Fedify's own state (document and key caches, idempotency records, circuit breaker).
   await db.schema
     .createTable('fedify_kv')
-    .addColumn('key', 'text', (c) => c.primaryKey())
+    // Byte order (collate "C"): Fedify lists keys by prefix, a range scan on this index.
+    .addColumn('key', sql`text collate "C"`, (c) => c.primaryKey())
     .addColumn('value', 'jsonb', (c) => c.notNull())
     .addColumn('expires_at', 'timestamptz')
     .execute();

@@ -170,12 +170,24 @@ describe('federation with a real Fedify peer', () => {
     expect({ followers: await count('ap_followers'), inbox: await count('ap_inbox'), posts: await count('ap_posts'), jobs: await count('jobs') }).toEqual(before);
   });
 
+  it('keeps no private key in the queued deliveries', async () => {
+    const keys = await t.db.selectFrom('ap_keys').select('private_jwk').execute();
+    const payloads = (await t.db.selectFrom('jobs').select('payload').where('type', 'in', ['federation.task', 'federation.send']).execute()).map((j) => JSON.stringify(j.payload));
+    expect(payloads.length).toBeGreaterThan(5);
+    for (const { private_jwk } of keys) for (const p of payloads) expect(p).not.toContain((private_jwk as { d: string }).d);
+  });
+
   it('a replayed delivery is processed once', async () => {
     const inbox = `${origin}/ap/inbox`;
     const like = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${peer.actorId()}/activities/replayed-like`, type: 'Like', actor: peer.actorId(), object: blog() };
+    // Deliveries are verified at once and handled by the worker (Fedify's inbox queue).
+    const handled = async () => Number((await t.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n')).where('type', '=', 'federation.task').where('status', 'in', ['pending', 'running']).executeTakeFirstOrThrow()).n) === 0;
     expect((await peer.sendRaw(inbox, like)).status).toBe(202);
+    await waitFor('the like is recorded', async () => (await t.db.selectFrom('ap_inbox').select('id').where('activity_id', '=', like.id).executeTakeFirst()) !== undefined);
     const after = await count('ap_inbox');
     expect((await peer.sendRaw(inbox, like)).status).toBe(202);
+    await waitFor('the queue is empty', handled);
     expect(await count('ap_inbox')).toBe(after);
+    expect(await t.db.selectFrom('ap_inbox').select('outcome').where('activity_id', '=', like.id).executeTakeFirstOrThrow()).toEqual({ outcome: 'ignored: not one of our objects' });
   });
 });

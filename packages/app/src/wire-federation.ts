@@ -15,6 +15,8 @@ import {
   federationSendHandlers,
   federationSyncHandlers,
   fedifyTaskHandlers,
+  keylessQueue,
+  withPrivateKeys,
   syncPartObjects,
   type Social,
   type SyncSummary,
@@ -52,7 +54,8 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
       const built = createRoseFederation({
         db,
         kv: createSqlKvStore(db, { clock }),
-        queue: createJobsMessageQueue(db, { onEnqueued: deps.onJobQueued }),
+        // Queued deliveries keep key ids only; the worker puts the private keys back.
+        queue: keylessQueue(createJobsMessageQueue(db, { onEnqueued: deps.onJobQueued })),
         siteUrl: config.siteUrl,
         clock,
         logger,
@@ -89,7 +92,7 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
     jobHandlers: () => {
       return {
         ...federationSendHandlers(context),
-        ...fedifyTaskHandlers(async (message) => (await federation()).processQueuedTask(undefined, message)),
+        ...fedifyTaskHandlers(async (message) => (await federation()).processQueuedTask(undefined, await withPrivateKeys(message, await context()))),
         ...federationSyncHandlers(async (part) => {
           const summary = await syncBlog();
           logger.info({ part, ...summary }, 'federated objects in line with the part');

@@ -8,3 +8,4 @@ export { federationSendHandlers, federationSendJob } from './delivery.ts';
 export { desiredBlogObjects, federationSyncHandlers, federationSyncJob, syncPartObjects, type SyncSummary } from './part-sync.ts';
 export { apPaths, isFederationPath } from './paths.ts';
 export { sanitiseRemoteHtml, htmlToPlainText } from './content/sanitise.ts';
+export { keylessQueue, withPrivateKeys } from './sealed-keys.ts';
