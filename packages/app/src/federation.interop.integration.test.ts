@@ -76,6 +76,10 @@ describe('federation with a real Fedify peer', () => {
     expect(actor.assertionMethod.length).toBe(2);
     const ld = await fetch(blog(), { headers: { Accept: 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"' } });
     expect(ld.status).toBe(200);
+    // A browser opening the actor id is sent to the profile page.
+    const html = await fetch(blog(), { headers: { Accept: 'text/html' }, redirect: 'manual' });
+    expect(html.status).toBe(303);
+    expect(html.headers.get('location')).toBe('/social/@blog');
     const nodeinfo = await (await fetch(`${origin}/.well-known/nodeinfo`)).json();
     const info = await (await fetch(nodeinfo.links[0].href)).json();
     expect(info).toMatchObject({ software: { name: 'rose-ash' }, protocols: ['activitypub'] });

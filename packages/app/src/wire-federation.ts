@@ -76,13 +76,20 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
       memo = undefined;
       throw error;
     }));
-  const social = createSocial({ db, federation, siteUrl: config.siteUrl, clock, onJobQueued: deps.onJobQueued, hashtagUrl: (tag) => links.social.tag(tag) });
+  const social = createSocial({ db, federation, siteUrl: config.siteUrl, clock, onJobQueued: deps.onJobQueued, hashtagUrl: (tag) => links.social.tag(tag), profilePath: (handle) => links.social.profile(handle) });
   const context = async () => (await federation()).createContext(new URL(config.siteUrl), undefined);
   const syncBlog = async () =>
     syncPartObjects({ db, ctx: await context(), clock }, 'blog', 'blog:', await desiredBlogObjects(db, { postUrl: (slug) => links.blog.url.post(slug), tagUrl: (slug) => links.blog.url.tag(slug) }));
   const handle = createFederationFrontHandler(federation, {
     origin: (req: IncomingMessage) => requestOrigin(config, receivedFromNode(req)) ?? config.siteUrl,
     onRefused: (reason, status) => logger.warn({ reason, status }, 'refused an ActivityPub delivery'),
+    // A browser opening an actor id sees the profile page; an object's, the page it came from.
+    htmlPage: async (url) => {
+      const parsed = (await context()).parseUri(url);
+      if (parsed?.type === 'actor') return (await social.actor(parsed.identifier)) ? links.social.profile(parsed.identifier) : undefined;
+      if (parsed?.type === 'object' && parsed.values.id) return (await social.objectPage(parsed.values.id)) ?? undefined;
+      return undefined;
+    },
   });
   return {
     federation,

@@ -79,7 +79,15 @@ function answer(res: ServerResponse, status: number, text: string): true {
  * The federation in front of the site: ActivityPub, WebFinger and NodeInfo requests go to
  * Fedify; anything it does not serve (an actor id asked for as HTML) goes on to the site.
  */
-export function createFederationFrontHandler(federation: () => Promise<Federation<void>>, opts: { origin: (req: IncomingMessage) => string; onRefused?: (reason: string, status: number) => void }) {
+export function createFederationFrontHandler(
+  federation: () => Promise<Federation<void>>,
+  opts: {
+    origin: (req: IncomingMessage) => string;
+    onRefused?: (reason: string, status: number) => void;
+    /** Where a browser asking for an ActivityPub id as HTML goes instead (an actor's profile page). */
+    htmlPage?: (url: URL) => Promise<string | undefined>;
+  },
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', opts.origin(req));
     if (!isFederationPath(url.pathname)) return false;
@@ -124,7 +132,13 @@ export function createFederationFrontHandler(federation: () => Promise<Federatio
         return new Response(null, { status: 406 });
       },
     });
-    if (passed) return false;
+    if (passed) {
+      const page = response.status === 406 && (req.method === 'GET' || req.method === 'HEAD') ? await opts.htmlPage?.(url) : undefined;
+      if (!page) return false;
+      res.writeHead(303, { Location: page, 'Cache-Control': 'no-store', Vary: 'Accept' });
+      res.end();
+      return true;
+    }
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => (out[name] = value));
     res.writeHead(response.status, out);

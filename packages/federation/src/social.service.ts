@@ -19,6 +19,8 @@ export interface SocialDeps {
   onJobQueued?: () => void;
   /** Where a hashtag's page is. */
   hashtagUrl(tag: string): string;
+  /** A local actor's profile page. */
+  profilePath(handle: string): string;
 }
 
 /** Someone shown beside a post: one of ours or another server's. */
@@ -473,6 +475,14 @@ export function createSocial(deps: SocialDeps) {
       const row = await db.selectFrom('ap_objects').select(['id', 'type']).where('source', '=', source).executeTakeFirst();
       if (!row) return undefined;
       return objectUri(await context(), row).href;
+    },
+
+    /** Where a browser sees one of our objects: the page it federates (a blog post), else its author's profile. */
+    async objectPage(id: string): Promise<string | undefined> {
+      if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+      const row = await db.selectFrom('ap_objects').select(['url', 'actor', 'visibility', 'deleted_at']).where('id', '=', id).executeTakeFirst();
+      if (!row || row.deleted_at || row.visibility === 'followers' || row.visibility === 'direct') return undefined;
+      return row.url ?? deps.profilePath(row.actor);
     },
 
     /** Staff: hides a remote post from every page (or shows it again). */
