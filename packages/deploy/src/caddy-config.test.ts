@@ -80,7 +80,7 @@ describe('createCaddyConfig', () => {
 
   it('proxies islands, sign-in, account, cart, social, the API and well-known endpoints', () => {
     expect(dynamicPaths()).toEqual(
-      expect.arrayContaining(['/_server-islands/*', '/auth', '/auth/*', '/account', '/account/*', '/cart/*', '/social/*', '/api/*', '/.well-known/*', '/nodeinfo/*', '/market/manage/*']),
+      expect.arrayContaining(['/_server-islands/*', '/auth', '/auth/*', '/account', '/account/*', '/cart/*', '/social/*', '/api/*', '/.well-known/*', '/nodeinfo/*', '/ap/*', '/market/manage/*']),
     );
   });
 

@@ -35,6 +35,8 @@ export function dynamicPaths(): string[] {
     '/.well-known/*',
     '/nodeinfo',
     '/nodeinfo/*',
+    // ActivityPub ids, inboxes and collections (@rose/federation).
+    '/ap/*',
     ...under(linkPaths.market.manage()),
   ];
 }
