@@ -7,6 +7,7 @@ import type { Database } from '@rose/db';
 import { findActor, loadKeyPairs, type LocalActor } from './actors.repository.ts';
 import { registerInbox, type InboxEvents } from './inbox.ts';
 import { objectActivity, storedObjectColumns, toActivityObject, toStoredObject } from './objects.ts';
+import { timedLoaderFactories } from './loaders.ts';
 import { apPaths } from './paths.ts';
 
 export interface FederationLogger {
@@ -50,8 +51,8 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<vo
     kv: opts.kv,
     ...(opts.queue ? { queue: opts.queue, manuallyStartQueue: true } : {}),
     origin,
-    allowPrivateAddress: opts.allowPrivateAddress ?? false,
-    userAgent: { software: `${opts.software.name}/${opts.software.version}`, url: new URL(origin) },
+    // Tests reach loopback peers with Fedify's own loaders; everywhere else ours, with time limits.
+    ...(opts.allowPrivateAddress ? { allowPrivateAddress: true } : timedLoaderFactories(opts.kv, `${opts.software.name}/${opts.software.version} (+${origin}/)`)),
     // A dead instance must not be retried for ever: after repeated failures its circuit opens,
     // activities for it are held (and dropped after a week), and one probe tries it again later.
     circuitBreaker: {
