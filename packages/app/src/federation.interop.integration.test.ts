@@ -112,6 +112,21 @@ describe('federation with a real Fedify peer', () => {
     expect(await services.federation.syncBlog()).toEqual({ created: 0, updated: 0, deleted: 0 });
   });
 
+  it('the market actor publishes new products (Note) and order cycles (Event with start and end)', async () => {
+    const market = `${origin}/ap/actors/market`;
+    await peer.follow(market);
+    await waitFor('the market follow is accepted', async () => peer.isFollowing(market));
+    const producer = await t.db.insertInto('market_producers').values({ slug: 'hill-farm', name: 'Hill Farm', source: 'content' }).returning('id').executeTakeFirstOrThrow();
+    await t.db.insertInto('market_products').values({ slug: 'duck-eggs', producer_id: producer.id, name: 'Duck eggs', description: 'Rich & golden <yolks>', source: 'content' }).execute();
+    await t.db.insertInto('market_cycles').values({ slug: 'december', name: 'December market', opens_at: new Date('2026-12-01T09:00:00Z'), closes_at: new Date('2026-12-05T17:00:00Z'), time_zone: 'Europe/London', source: 'content' }).execute();
+    expect(await services.federation.syncMarket()).toEqual({ created: 2, updated: 0, deleted: 0 });
+    const note = await peer.waitFor((a) => a.type === 'Create' && a.actor === market && (a.json.object as { type?: string }).type === 'Note', { what: 'the product' });
+    expect((note.json.object as { content: string }).content).toContain('Duck eggs');
+    expect((note.json.object as { content: string }).content).toContain('Rich &amp; golden &lt;yolks&gt;');
+    const event = await peer.waitFor((a) => a.type === 'Create' && a.actor === market && (a.json.object as { type?: string }).type === 'Event', { what: 'the order cycle' });
+    expect(event.json.object).toMatchObject({ name: 'December market', startTime: '2026-12-01T09:00:00Z', endTime: '2026-12-05T17:00:00Z' });
+  });
+
   it('a member follows a peer, sees its posts (both signature specs), replies, and is notified of its like; unfollows', async () => {
     const user = await t.db.insertInto('users').values({ email: 'ann@example.org', display_name: 'Ann', role: 'member' }).returning('id').executeTakeFirstOrThrow();
     const enabled = await services.federation.social.enableProfile({ userId: user.id, handle: 'ann', displayName: 'Ann' });

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@rose/db';
+import { federationSyncJob } from '@rose/federation';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import { sql } from 'kysely';
 import { nextCycleBoundary, type MarketChange } from '@rose/market';
@@ -19,6 +20,8 @@ export const marketRebuildJob = defineJob('market.rebuild', z.object({ products:
 /** Queues the rebuild of a market change, inside the change's transaction (the outbox rule). */
 export async function enqueueMarketRebuild(trx: Transaction<Database>, change: MarketChange): Promise<void> {
   await enqueue(trx, marketRebuildJob, { products: change.products, producers: change.producers });
+  // The market actor's followers hear of new products and order cycles.
+  await enqueue(trx, federationSyncJob, { part: 'market' });
 }
 
 /**

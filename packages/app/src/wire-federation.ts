@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Federation } from '@fedify/fedify';
 import type { Kysely } from 'kysely';
 import { receivedFromNode, requestOrigin, type Config } from '@rose/config';
-import type { Clock, Links } from '@rose/core';
+import { escapeXml, type Clock, type Links } from '@rose/core';
 import type { Database } from '@rose/db';
 import {
   createFederationFrontHandler,
@@ -18,6 +18,7 @@ import {
   keylessQueue,
   withPrivateKeys,
   syncPartObjects,
+  type DesiredObject,
   type Social,
   type SyncSummary,
 } from '@rose/federation';
@@ -33,6 +34,8 @@ export interface FederationServices {
   readonly social: Social;
   /** Brings the blog actor's Articles in line with the blog (Create/Update/Delete to followers). */
   syncBlog(): Promise<SyncSummary>;
+  /** Brings the market actor's posts (products, order cycles) in line with the market. */
+  syncMarket(): Promise<SyncSummary>;
   /** Answers ActivityPub, WebFinger and NodeInfo in front of the site. */
   readonly handle: FrontHandler;
   /** The outbox worker's handlers: our deliveries, Fedify's own tasks, part syncs. */
@@ -80,6 +83,7 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
   const context = async () => (await federation()).createContext(new URL(config.siteUrl), undefined);
   const syncBlog = async () =>
     syncPartObjects({ db, ctx: await context(), clock }, 'blog', 'blog:', await desiredBlogObjects(db, { postUrl: (slug) => links.blog.url.post(slug), tagUrl: (slug) => links.blog.url.tag(slug) }));
+  const syncMarket = async () => syncPartObjects({ db, ctx: await context(), clock }, 'market', 'market:', await desiredMarketObjects(db, links));
   const handle = createFederationFrontHandler(federation, {
     origin: (req: IncomingMessage) => requestOrigin(config, receivedFromNode(req)) ?? config.siteUrl,
     onRefused: (reason, status) => logger.warn({ reason, status }, 'refused an ActivityPub delivery'),
@@ -95,17 +99,57 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
     federation,
     social,
     syncBlog,
+    syncMarket,
     handle,
     jobHandlers: () => {
       return {
         ...federationSendHandlers(context),
         ...fedifyTaskHandlers(async (message) => (await federation()).processQueuedTask(undefined, await withPrivateKeys(message, await context()))),
         ...federationSyncHandlers(async (part) => {
-          const summary = await syncBlog();
+          const summary = part === 'market' ? await syncMarket() : await syncBlog();
           logger.info({ part, ...summary }, 'federated objects in line with the part');
           return summary;
         }),
       };
     },
   };
+}
+
+/**
+ * What the market actor publishes: each product on offer (a Note naming it, its producer and
+ * its page) and each order cycle (an Event from opening to closing). Prices and stock stay
+ * out: they change often and live on the pages.
+ */
+export async function desiredMarketObjects(db: Kysely<Database>, links: Links): Promise<DesiredObject[]> {
+  const products = await db
+    .selectFrom('market_products as p')
+    .innerJoin('market_producers as r', 'r.id', 'p.producer_id')
+    .select(['p.id', 'p.slug', 'p.name', 'p.description', 'p.created_at', 'r.name as producer', 'r.slug as producer_slug'])
+    .where('p.archived_at', 'is', null)
+    .where('r.archived_at', 'is', null)
+    .execute();
+  const cycles = await db.selectFrom('market_cycles').select(['id', 'slug', 'name', 'opens_at', 'closes_at', 'note', 'created_at']).where('archived_at', 'is', null).execute();
+  const productObjects: DesiredObject[] = products.map((p) => ({
+    source: `market:product:${p.id}`,
+    type: 'Note',
+    name: null,
+    summary: null,
+    contentHtml: `<p>New at the market: <a href="${escapeXml(links.market.url.product(p.slug))}">${escapeXml(p.name)}</a> from <a href="${escapeXml(links.market.url.producer(p.producer_slug))}">${escapeXml(p.producer)}</a>.</p>${p.description ? `<p>${escapeXml(p.description)}</p>` : ''}`,
+    url: links.market.url.product(p.slug),
+    tags: [],
+    extra: {},
+    publishedAt: p.created_at,
+  }));
+  const cycleObjects: DesiredObject[] = cycles.map((c) => ({
+    source: `market:cycle:${c.id}`,
+    type: 'Event',
+    name: c.name,
+    summary: null,
+    contentHtml: `<p>${escapeXml(c.name)}: orders open from ${c.opens_at.toISOString()} to ${c.closes_at.toISOString()}.</p>${c.note ? `<p>${escapeXml(c.note)}</p>` : ''}`,
+    url: links.market.url.home(),
+    tags: [],
+    extra: { startTime: c.opens_at.toISOString(), endTime: c.closes_at.toISOString() },
+    publishedAt: c.created_at,
+  }));
+  return [...productObjects, ...cycleObjects];
 }

@@ -5,7 +5,7 @@ export { ensurePartActors, handleProblem, partActors, type LocalActor, type Part
 export { createSqlKvStore, createRedisKvStore, purgeExpired } from './fedify-kv.ts';
 export { createJobsMessageQueue, fedifyTaskHandlers, fedifyTaskJob } from './fedify-queue.ts';
 export { federationSendHandlers, federationSendJob } from './delivery.ts';
-export { desiredBlogObjects, federationSyncHandlers, federationSyncJob, syncPartObjects, type SyncSummary } from './part-sync.ts';
+export { desiredBlogObjects, federationSyncHandlers, federationSyncJob, syncPartObjects, type DesiredObject, type SyncSummary } from './part-sync.ts';
 export { apPaths, isFederationPath } from './paths.ts';
 export { sanitiseRemoteHtml, htmlToPlainText } from './content/sanitise.ts';
 export { keylessQueue, withPrivateKeys } from './sealed-keys.ts';

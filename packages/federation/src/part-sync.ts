@@ -9,7 +9,7 @@ import { activityJson, queueActivity } from './delivery.ts';
 import { objectActivity, objectDigest, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
 
 /** A part's content changed: bring the objects its actor published in line with it. */
-export const federationSyncJob = defineJob('federation.sync', z.object({ part: z.enum(['blog']) }));
+export const federationSyncJob = defineJob('federation.sync', z.object({ part: z.enum(['blog', 'market']) }));
 
 /** What a part's actor should have published: one object per public item, keyed by source. */
 export interface DesiredObject {
@@ -117,7 +117,7 @@ export async function syncPartObjects(deps: { db: Kysely<Database>; ctx: Context
 }
 
 /** The worker's handler: one sync per burst of changes. */
-export function federationSyncHandlers(sync: (part: 'blog') => Promise<SyncSummary>): Record<string, BatchHandler> {
+export function federationSyncHandlers(sync: (part: 'blog' | 'market') => Promise<SyncSummary>): Record<string, BatchHandler> {
   return handle(federationSyncJob, async (payloads) => {
     for (const part of new Set(payloads.map((p) => p.part))) await sync(part);
   });
