@@ -22,6 +22,7 @@ const commands = {
   oauth: () => import('./commands/oauth.ts'),
   release: () => import('./commands/release.ts'),
   serve: () => import('./commands/serve.ts'),
+  social: () => import('./commands/social.ts'),
   users: () => import('./commands/users.ts'),
   worker: () => import('./commands/worker.ts'),
 };
@@ -359,6 +360,60 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .command('rotate')
     .description('make a new signing key active; old ones stay published for 2 days')
     .action(() => run(program, io, async (ctx) => (await commands.oauth()).oauthKeysRotate(ctx)));
+
+  const social = program
+    .command('social')
+    .description('ActivityPub: our actors, posting as a part, what other servers sent us, followers, blocks, keys')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rose social actors\n  rose social post --as market "The spring order cycle is open until Friday."\n  rose social inbox --all --limit 20\n  rose social followers blog\n  rose social block spam.example\n  rose social keys rotate --yes\n',
+    );
+  const sc = () => commands.social();
+  social
+    .command('actors')
+    .description('list our actors (the parts, and members who turned on a profile) with their @handle@host addresses')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => run(program, io, async (ctx) => (await sc()).socialActors(ctx, opts)));
+  social
+    .command('post')
+    .description("publish a public Note as a part's actor; the running server or `rose worker` delivers it to the actor's followers")
+    .requiredOption('--as <actor>', 'the part that speaks: blog, market or events')
+    .argument('<text...>', 'the post in Markdown, quoted (up to 5000 characters); @user@host mentions and #hashtags become links')
+    .addHelpText('after', '\nExamples:\n  rose social post --as blog "New on the blog: how we choose our growers."\n  rose social post --as events "Apple pressing at the orchard, Saturday 10:00. #cider"\n')
+    .action((text: string[], opts: { as: string }) => run(program, io, async (ctx) => (await sc()).socialPost(ctx, text.join(' '), opts)));
+  social
+    .command('inbox')
+    .description('activities other servers sent us, newest first: accepted ones unless --all')
+    .option('--all', 'include refused, ignored and duplicate deliveries, with the reason')
+    .addOption(new Option('--limit <n>', 'how many (at most 1000)').argParser(parseSteps).default(50))
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean; all?: boolean; limit: number }) => run(program, io, async (ctx) => (await sc()).socialInbox(ctx, opts)));
+  social
+    .command('followers')
+    .description('who follows one of our actors on other servers')
+    .argument('<actor>', 'one of our actors: blog, @blog or @blog@host (see `rose social actors`)')
+    .option('--pending', 'only follow requests waiting for approval')
+    .option('--json', 'print JSON')
+    .action((actor: string, opts: { json?: boolean; pending?: boolean }) => run(program, io, async (ctx) => (await sc()).socialFollowers(ctx, actor, opts)));
+  social
+    .command('block')
+    .description('block an account or a whole server for the co-op: their follows end, their posts are hidden, what they send is ignored')
+    .argument('<account-or-domain>', '@user@host or an actor URL (one account), or a domain such as spam.example (that server and its subdomains)')
+    .addHelpText('after', '\nExamples:\n  rose social block spam.example\n  rose social block @troll@social.example\n')
+    .action((target: string) => run(program, io, async (ctx) => (await sc()).socialBlock(ctx, target)));
+  social
+    .command('blocks')
+    .description('list blocks, newest first: what, for whom, by whom')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => run(program, io, async (ctx) => (await sc()).socialBlocks(ctx, opts)));
+  social
+    .command('keys')
+    .description("our actors' signing keys")
+    .command('rotate')
+    .description('give our actors new key pairs (other servers fetch them again); asks first')
+    .option('--actor <handle>', 'only this actor (repeat for more; default: all)', collect)
+    .option('--yes', 'do not ask (needed when not at a terminal)')
+    .action((opts: { actor?: string[]; yes?: boolean }) => run(program, io, async (ctx) => (await sc()).socialKeysRotate(ctx, opts)));
 
   const ghost = program.command('ghost').description('Ghost CMS: sync the blog, register webhooks');
   ghost
