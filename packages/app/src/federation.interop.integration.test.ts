@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@rose/config';
 import { createTestDatabase, freePort, makeProjectTempDir, repoRoot, startFedifyPeer, type FedifyPeer, type TestDatabase } from '@rose/testing';
@@ -187,6 +188,22 @@ describe('federation with a real Fedify peer', () => {
     expect((await peer.sendRaw(`${origin}/ap/inbox`, forged)).status).toBe(403);
     expect((await peer.sendRaw(inbox, { not: 'an activity' })).status).toBe(400);
     expect({ followers: await count('ap_followers'), inbox: await count('ap_inbox'), posts: await count('ap_posts'), jobs: await count('jobs') }).toEqual(before);
+  });
+
+  it('takes a real-world Mastodon payload (toot: extensions, content warning, image with blurhash) mentioning a member', async () => {
+    const user = await t.db.insertInto('users').values({ email: 'cora@example.org', display_name: 'Cora', role: 'member' }).returning('id').executeTakeFirstOrThrow();
+    expect((await services.federation.social.enableProfile({ userId: user.id, handle: 'cora', displayName: 'Cora' })).ok).toBe(true);
+    const cora = `${origin}/ap/actors/cora`;
+    const fixture = readFileSync(path.join(repoRoot, 'packages/federation/src/content/fixtures/mastodon-sensitive-image.json'), 'utf8');
+    const body = JSON.parse(fixture.replaceAll('https://hachyderm.io/users/bruno', peer.actorId()).replaceAll('https://hachyderm.io/@bruno', `${peer.origin}/@alice`)) as Record<string, unknown> & { object: Record<string, unknown> };
+    body.object.tag = [{ type: 'Mention', href: cora, name: `@cora@${new URL(origin).host}` }];
+    body.object.cc = [...(body.object.cc as string[]), cora];
+    expect((await peer.sendRaw(`${origin}/ap/inbox`, body)).status).toBe(202);
+    const uri = (body.object as { id: string }).id;
+    const stored = await waitFor('the post is stored', () => t.db.selectFrom('ap_posts').selectAll().where('uri', '=', uri).executeTakeFirst());
+    expect(stored).toMatchObject({ actor_uri: peer.actorId(), summary: 'food, raw meat', sensitive: true, visibility: 'public', language: 'en' });
+    expect(stored.attachments).toEqual([expect.objectContaining({ mediaType: 'image/jpeg', blurhash: 'UGF$hT~q9Fxu4:M{ofWB00D%ofM{%Mofoft7', width: 1920, height: 1440 })]);
+    await waitFor('cora is notified', async () => (await services.federation.social.notifications('cora')).find((n) => n.kind === 'mention' && n.objectUri === uri));
   });
 
   it('keeps no private key in the queued deliveries', async () => {

@@ -19,6 +19,7 @@ import {
   withPrivateKeys,
   syncPartObjects,
   type DesiredObject,
+  type FederationData,
   type Social,
   type SyncSummary,
 } from '@rose/federation';
@@ -30,7 +31,7 @@ import type { Logger } from './logger.ts';
 /** ActivityPub: the federation in front of the site, the social hub's verbs, the worker's handlers. */
 export interface FederationServices {
   /** Fedify, set up on first use (it makes the part actors and their keys if missing). */
-  federation(): Promise<Federation<void>>;
+  federation(): Promise<Federation<FederationData>>;
   readonly social: Social;
   /** Brings the blog actor's Articles in line with the blog (Create/Update/Delete to followers). */
   syncBlog(): Promise<SyncSummary>;
@@ -51,7 +52,7 @@ const partSummaries: Record<string, (site: string) => string> = {
 export function wireFederation(deps: { db: Kysely<Database>; config: Config; links: Links; clock: Clock; logger: Logger; onJobQueued: () => void }): FederationServices {
   const { db, config, links, clock, logger } = deps;
   if (config.federationAllowPrivateAddresses) logger.warn({}, 'ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES is on: ActivityPub may reach loopback and private addresses (tests only)');
-  let memo: Promise<Federation<void>> | undefined;
+  let memo: Promise<Federation<FederationData>> | undefined;
   const federation = () =>
     (memo ??= (async () => {
       const built = createRoseFederation({
@@ -80,7 +81,7 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
       throw error;
     }));
   const social = createSocial({ db, federation, siteUrl: config.siteUrl, clock, onJobQueued: deps.onJobQueued, hashtagUrl: (tag) => links.social.tag(tag), profilePath: (handle) => links.social.profile(handle) });
-  const context = async () => (await federation()).createContext(new URL(config.siteUrl), undefined);
+  const context = async () => (await federation()).createContext(new URL(config.siteUrl), {});
   const syncBlog = async () =>
     syncPartObjects({ db, ctx: await context(), clock }, 'blog', 'blog:', await desiredBlogObjects(db, { postUrl: (slug) => links.blog.url.post(slug), tagUrl: (slug) => links.blog.url.tag(slug) }));
   const syncMarket = async () => syncPartObjects({ db, ctx: await context(), clock }, 'market', 'market:', await desiredMarketObjects(db, links));
@@ -104,7 +105,7 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
     jobHandlers: () => {
       return {
         ...federationSendHandlers(context),
-        ...fedifyTaskHandlers(async (message) => (await federation()).processQueuedTask(undefined, await withPrivateKeys(message, await context()))),
+        ...fedifyTaskHandlers(async (message) => (await federation()).processQueuedTask({}, await withPrivateKeys(message, await context()))),
         ...federationSyncHandlers(async (part) => {
           const summary = part === 'market' ? await syncMarket() : await syncBlog();
           logger.info({ part, ...summary }, 'federated objects in line with the part');

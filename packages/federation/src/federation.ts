@@ -16,6 +16,12 @@ export interface FederationLogger {
   error(obj: object, msg: string): void;
 }
 
+/** What a request hands the listeners: the delivered activity exactly as its sender wrote it. */
+export interface FederationData {
+  /** The body of an inbox delivery (verified by Fedify before any listener runs). */
+  raw?: Record<string, unknown>;
+}
+
 export interface RoseFederationOptions {
   db: Kysely<Database>;
   kv: KvStore;
@@ -44,12 +50,16 @@ const pageSize = 50;
  * keys from the database, WebFinger and NodeInfo, followers/following/outbox collections
  * with paging, our objects dereferenceable, and the inbox listeners (inbox.ts).
  */
-export function createRoseFederation(opts: RoseFederationOptions): Federation<void> {
+export function createRoseFederation(opts: RoseFederationOptions): Federation<FederationData> {
   const { db } = opts;
   const origin = new URL(opts.siteUrl).origin;
-  const federation = createFederation<void>({
+  const federation = createFederation<FederationData>({
     kv: opts.kv,
-    ...(opts.queue ? { queue: opts.queue, manuallyStartQueue: true } : {}),
+    // Deliveries and fan-outs go through the queue (the outbox worker runs them); received
+    // activities are handled in their request, after verification, so a listener sees the body
+    // as sent (extension fields Fedify's vocabulary does not know survive) and a failure is
+    // answered with 500 for the sender to retry.
+    ...(opts.queue ? { queue: { outbox: opts.queue, fanout: opts.queue }, manuallyStartQueue: true } : {}),
     origin,
     // Tests reach loopback peers with Fedify's own loaders; everywhere else ours, with time limits.
     ...(opts.allowPrivateAddress ? { allowPrivateAddress: true } : timedLoaderFactories(opts.kv, `${opts.software.name}/${opts.software.version} (+${origin}/)`)),
@@ -68,7 +78,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<vo
     onOutboxError: (error, activity) => opts.logger.warn({ err: error, activity: activity?.id?.href }, 'an activity could not be delivered; retried with back-off'),
   });
 
-  const actorFor = async (ctx: Context<void>, actor: LocalActor): Promise<Actor> => {
+  const actorFor = async (ctx: Context<FederationData>, actor: LocalActor): Promise<Actor> => {
     const keys = await ctx.getActorKeyPairs(actor.handle);
     const about = await opts.describe(actor);
     const values = {
@@ -103,7 +113,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<vo
     .mapHandle(async (_ctx, username) => ((await findActor(db, username.toLowerCase())) ? username.toLowerCase() : null));
 
   // Our objects, dereferenceable at their ids (public and unlisted ones; the rest need the audience).
-  const publicObject = async (ctx: Context<void>, id: string | undefined, type: string) => {
+  const publicObject = async (ctx: Context<FederationData>, id: string | undefined, type: string) => {
     if (!id || !/^[0-9a-f-]{36}$/.test(id)) return null;
     const row = await db.selectFrom('ap_objects').select(storedObjectColumns).where('id', '=', id).where('type', '=', type).executeTakeFirst();
     if (!row || row.visibility === 'followers' || row.visibility === 'direct') return null;

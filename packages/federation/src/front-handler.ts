@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Federation } from '@fedify/fedify';
+import type { FederationData } from './federation.ts';
 import { isFederationPath, isInboxPath } from './paths.ts';
 
 /** The largest activity we read; Mastodon's own limit for an inbox delivery is about 1 MB. */
@@ -80,7 +81,7 @@ function answer(res: ServerResponse, status: number, text: string): true {
  * Fedify; anything it does not serve (an actor id asked for as HTML) goes on to the site.
  */
 export function createFederationFrontHandler(
-  federation: () => Promise<Federation<void>>,
+  federation: () => Promise<Federation<FederationData>>,
   opts: {
     origin: (req: IncomingMessage) => string;
     onRefused?: (reason: string, status: number) => void;
@@ -92,6 +93,7 @@ export function createFederationFrontHandler(
     const url = new URL(req.url ?? '/', opts.origin(req));
     if (!isFederationPath(url.pathname)) return false;
     let body: Buffer | undefined;
+    let raw: Record<string, unknown> | undefined;
     if (req.method === 'POST') {
       if (!isInboxPath(url.pathname)) return answer(res, 405, 'Only inboxes take deliveries.');
       const read = await readBody(req);
@@ -110,6 +112,7 @@ export function createFederationFrontHandler(
         opts.onRefused?.(problem.message, problem.status);
         return answer(res, problem.status, problem.message);
       }
+      raw = parsed as Record<string, unknown>;
     }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -121,7 +124,7 @@ export function createFederationFrontHandler(
     const response = await (
       await federation()
     ).fetch(request, {
-      contextData: undefined,
+      contextData: raw ? { raw } : {},
       // Not ours (no such route) or not acceptable (a browser asking for HTML): the site answers.
       onNotFound: () => {
         passed = true;

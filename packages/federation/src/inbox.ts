@@ -7,7 +7,7 @@ import type { ApNotificationKind, Database } from '@rose/db';
 import { findActor } from './actors.repository.ts';
 import { parseRemotePost, type RemotePost } from './content/remote-post.ts';
 import { activityJson, queueActivity } from './delivery.ts';
-import type { FederationLogger } from './federation.ts';
+import type { FederationData, FederationLogger } from './federation.ts';
 import { describeActor, isBlocked, rememberActor } from './remote-actors.ts';
 
 /** Tells the process something arrived (the social hub's live counters, the worker). */
@@ -39,7 +39,7 @@ const sameOrigin = (a: URL | null | undefined, b: URL | null | undefined) => Boo
  * `ap_inbox` (its id makes a repeat a no-op) together with what it changed, in one
  * transaction; remote documents are fetched before it and replies (Accept) are queued in it.
  */
-export function registerInbox(federation: Federation<void>, deps: InboxDeps): void {
+export function registerInbox(federation: Federation<FederationData>, deps: InboxDeps): void {
   const { db, clock, logger } = deps;
   const ours = (uri: URL | null | undefined) => Boolean(uri && uri.origin === deps.origin);
 
@@ -47,7 +47,7 @@ export function registerInbox(federation: Federation<void>, deps: InboxDeps): vo
    * Records the activity and runs `apply` in the same transaction, unless it was seen before.
    * `apply` returns what became of it (`accepted`, or why it changed nothing).
    */
-  const once = async (ctx: InboxContext<void>, activity: Activity, objectUri: URL | null | undefined, apply: (trx: Trx) => Promise<string>): Promise<void> => {
+  const once = async (ctx: InboxContext<FederationData>, activity: Activity, objectUri: URL | null | undefined, apply: (trx: Trx) => Promise<string>): Promise<void> => {
     const id = await activityKey(activity);
     const payload = JSON.stringify(await activity.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader }));
     let outcome = '';
@@ -75,26 +75,30 @@ export function registerInbox(federation: Federation<void>, deps: InboxDeps): vo
   };
 
   /** The local actor an URI of ours names, if it is one. */
-  const localActorOf = async (ctx: InboxContext<void>, uri: URL | null | undefined) => {
+  const localActorOf = async (ctx: InboxContext<FederationData>, uri: URL | null | undefined) => {
     if (!ours(uri)) return undefined;
     const parsed = ctx.parseUri(uri!);
     if (parsed?.type !== 'actor') return undefined;
     return findActor(db, parsed.identifier);
   };
 
-  const fetchActor = async (ctx: InboxContext<void>, activity: Activity): Promise<Actor | null> => activity.getActor({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, suppressError: true });
+  const fetchActor = async (ctx: InboxContext<FederationData>, activity: Activity): Promise<Actor | null> => activity.getActor({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, suppressError: true });
 
   /** A remote post, parsed and checked: it must be the sender's own, from the sender's server. */
-  const postOf = async (ctx: InboxContext<void>, activity: Create | Update, object: ApObject): Promise<RemotePost | string> => {
+  const postOf = async (ctx: InboxContext<FederationData>, activity: Create | Update, object: ApObject): Promise<RemotePost | string> => {
     if (!sameOrigin(object.id, activity.actorId)) return 'refused: the object is not from the sender’s server';
     if (!object.attributionIds.some((a) => a.href === activity.actorId?.href)) return 'refused: the object is not the sender’s';
-    const json = await object.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader });
+    // The object as its server wrote it when it came embedded in this delivery (Fedify's
+    // vocabulary drops extensions it does not know: blurhash, focalPoint, Misskey's fields).
+    const embedded = ctx.data.raw?.object;
+    const asSent = embedded && typeof embedded === 'object' && !Array.isArray(embedded) && (embedded as { id?: unknown }).id === object.id?.href ? embedded : undefined;
+    const json = asSent ?? (await object.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader }));
     const parsed = parseRemotePost(json, {});
     return parsed.ok ? parsed.value : `ignored: ${parsed.error.message}`;
   };
 
   /** Which of our actors a post concerns: replied to, mentioned, or following its author. */
-  const concerned = async (ctx: InboxContext<void>, post: RemotePost): Promise<{ reply?: { actor: string }; mentioned: string[]; followed: boolean }> => {
+  const concerned = async (ctx: InboxContext<FederationData>, post: RemotePost): Promise<{ reply?: { actor: string }; mentioned: string[]; followed: boolean }> => {
     let reply: { actor: string } | undefined;
     if (post.inReplyTo && ours(new URL(post.inReplyTo))) {
       const parsed = ctx.parseUri(new URL(post.inReplyTo));
@@ -339,7 +343,7 @@ export function registerInbox(federation: Federation<void>, deps: InboxDeps): vo
     })
     .onError((_ctx, error) => logger.error({ err: error }, 'an incoming activity could not be handled'));
 
-  async function reaction(ctx: InboxContext<void>, activity: Like | Announce, kind: 'like' | 'announce') {
+  async function reaction(ctx: InboxContext<FederationData>, activity: Like | Announce, kind: 'like' | 'announce') {
     const sender = activity.actorId;
     const objectId = activity.objectId;
     await once(ctx, activity, objectId, async (trx) => {

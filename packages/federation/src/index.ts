@@ -1,4 +1,4 @@
-export { createRoseFederation, type RoseFederationOptions, type FederationLogger } from './federation.ts';
+export { createRoseFederation, type FederationData, type RoseFederationOptions, type FederationLogger } from './federation.ts';
 export { createFederationFrontHandler, inboxDeliveryProblem, maxActivityBytes } from './front-handler.ts';
 export { createSocial, type Social, type TimelineItem, type Notification, type Author, type ComposeProblem, type FollowProblem } from './social.service.ts';
 export { ensurePartActors, handleProblem, partActors, type LocalActor, type PartActor, type HandleProblem } from './actors.repository.ts';

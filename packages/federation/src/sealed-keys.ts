@@ -1,4 +1,5 @@
 import { exportJwk, type Context, type Message, type MessageQueue, type MessageQueueEnqueueOptions } from '@fedify/fedify';
+import type { FederationData } from './federation.ts';
 
 // Fedify's delivery messages carry the sender's private keys (as JWK) so any worker can sign.
 // Ours are outbox jobs, kept in the database after they are done: a private key must not sit
@@ -30,7 +31,7 @@ export function keylessQueue(queue: MessageQueue): MessageQueue {
  * actor's current keys. A key rotated since the task was queued signs with its successor
  * (same id); a key id that names no actor of ours fails the task.
  */
-export async function withPrivateKeys(message: Message, ctx: Context<void>): Promise<Message> {
+export async function withPrivateKeys(message: Message, ctx: Context<FederationData>): Promise<Message> {
   if (!hasKeys(message) || message.keys.every((k) => k.privateKey)) return message;
   const keys = await Promise.all(
     message.keys.map(async (k) => {

@@ -4,6 +4,7 @@ import { Accept, Follow, Like, Reject, Undo, isActor, type Actor } from '@fedify
 import { sql, type Kysely } from 'kysely';
 import { err, ok, type Clock, type Result } from '@rose/core';
 import type { ApNotificationKind, ApTag, ApVisibility, Database } from '@rose/db';
+import type { FederationData } from './federation.ts';
 import { enableMemberActor, findActor, findActorOfUser, listActors, partActors, rotateKeys, updateMemberActor, type HandleProblem, type LocalActor, type PartActor } from './actors.repository.ts';
 import { composeNote } from './content/compose.ts';
 import { activityJson, queueActivity, type DeliveryRecipient } from './delivery.ts';
@@ -12,7 +13,7 @@ import { describeActor, findRemoteActor, findRemoteActors, isBlocked, rememberAc
 
 export interface SocialDeps {
   db: Kysely<Database>;
-  federation: () => Promise<Federation<void>>;
+  federation: () => Promise<Federation<FederationData>>;
   siteUrl: string;
   clock: Clock;
   /** Called after a delivery was queued (wakes the outbox worker). */
@@ -73,7 +74,7 @@ export function createSocial(deps: SocialDeps) {
   const { db, clock } = deps;
   const origin = new URL(deps.siteUrl).origin;
   const host = new URL(deps.siteUrl).host;
-  const context = async (): Promise<Context<void>> => (await deps.federation()).createContext(new URL(origin), undefined);
+  const context = async (): Promise<Context<FederationData>> => (await deps.federation()).createContext(new URL(origin), {});
   const actorUri = async (handle: string) => (await context()).getActorUri(handle).href;
   const woke = () => deps.onJobQueued?.();
 
