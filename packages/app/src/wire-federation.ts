@@ -68,13 +68,13 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
         describe: async (actor) => {
           if (actor.kind === 'member') return { name: actor.displayName, summary: actor.summary };
           const { site } = await loadSiteChrome(db);
-          const name = `${site.title} · ${actor.handle[0]!.toUpperCase()}${actor.handle.slice(1)}`;
-          return { name, summary: actor.summary || (partSummaries[actor.handle]?.(site.title) ?? site.description), iconUrl: links.site.url.favicon() };
+          return { name: actor.displayName, summary: actor.summary || (partSummaries[actor.handle]?.(site.title) ?? site.description), iconUrl: links.site.url.favicon() };
         },
         software: { name: 'rose-ash', version: '0.1.0' },
         events: { onJobQueued: deps.onJobQueued },
       });
-      await ensurePartActors(db, (part) => ({ name: part, summary: '' }));
+      const { site } = await loadSiteChrome(db);
+      await ensurePartActors(db, (part) => ({ name: `${site.title} · ${part[0]!.toUpperCase()}${part.slice(1)}`, summary: partSummaries[part]?.(site.title) ?? '' }));
       return built;
     })().catch((error: unknown) => {
       memo = undefined;
