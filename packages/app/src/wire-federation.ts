@@ -16,6 +16,7 @@ import {
   federationSyncHandlers,
   fedifyTaskHandlers,
   keylessQueue,
+  purgeExpired,
   withPrivateKeys,
   syncPartObjects,
   type DesiredObject,
@@ -103,9 +104,20 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
     syncMarket,
     handle,
     jobHandlers: () => {
+      // Fedify caches every remote document it fetches for a while and may never read it
+      // again: expired entries go, at most once an hour, from the worker that runs its tasks.
+      let lastPurge = 0;
+      const purgeNow = () => {
+        if (clock.now().getTime() - lastPurge < 3_600_000) return;
+        lastPurge = clock.now().getTime();
+        void purgeExpired(db, { clock }).catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired federation cache entries'));
+      };
       return {
         ...federationSendHandlers(context),
-        ...fedifyTaskHandlers(async (message) => (await federation()).processQueuedTask({}, await withPrivateKeys(message, await context()))),
+        ...fedifyTaskHandlers(async (message) => {
+          purgeNow();
+          await (await federation()).processQueuedTask({}, await withPrivateKeys(message, await context()));
+        }),
         ...federationSyncHandlers(async (part) => {
           const summary = part === 'market' ? await syncMarket() : await syncBlog();
           logger.info({ part, ...summary }, 'federated objects in line with the part');
