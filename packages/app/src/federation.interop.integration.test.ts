@@ -206,6 +206,23 @@ describe('federation with a real Fedify peer', () => {
     await waitFor('cora is notified', async () => (await services.federation.social.notifications('cora')).find((n) => n.kind === 'mention' && n.objectUri === uri));
   });
 
+  it('members mention and reply to each other here, and a reply to something unknown is refused', async () => {
+    const social = services.federation.social;
+    for (const handle of ['dora', 'eli']) {
+      const user = await t.db.insertInto('users').values({ email: `${handle}@example.org`, display_name: handle, role: 'member' }).returning('id').executeTakeFirstOrThrow();
+      expect((await social.enableProfile({ userId: user.id, handle, displayName: handle })).ok).toBe(true);
+    }
+    const first = await social.compose('dora', { text: 'Seed swap on Saturday, @eli?', visibility: 'public' });
+    if (!first.ok) throw new Error(JSON.stringify(first.error));
+    expect((await social.notifications('eli')).map((n) => [n.kind, n.objectUri])).toEqual([['mention', first.value.uri]]);
+    const answer = await social.compose('eli', { text: 'Count me in', visibility: 'public', inReplyTo: first.value.uri });
+    expect(answer.ok).toBe(true);
+    expect((await social.notifications('dora')).map((n) => n.kind)).toEqual(['reply']);
+    for (const bad of ['not a url', `${origin}/ap/notes/not-a-uuid`, `${origin}/ap/notes/00000000-0000-0000-0000-000000000000`, 'https://elsewhere.example/notes/1']) {
+      expect(await social.compose('eli', { text: 'x', visibility: 'public', inReplyTo: bad })).toEqual({ ok: false, error: { type: 'bad-reply', message: 'That post is not one we know.' } });
+    }
+  });
+
   it('keeps no private key in the queued deliveries', async () => {
     const keys = await t.db.selectFrom('ap_keys').select('private_jwk').execute();
     const payloads = (await t.db.selectFrom('jobs').select('payload').where('type', 'in', ['federation.task', 'federation.send']).execute()).map((j) => JSON.stringify(j.payload));

@@ -196,12 +196,25 @@ export function createSocial(deps: SocialDeps) {
       });
       if (!composed.ok) return err(composed.error);
       let inReplyTo: string | null = null;
+      /** Our own actor whose post this replies to (notified directly: nothing is delivered to ourselves). */
+      let localParent: string | undefined;
       const recipients: DeliveryRecipient[] = [];
       if (input.inReplyTo) {
-        const parent = await db.selectFrom('ap_posts').select(['uri', 'actor_uri']).where('uri', '=', input.inReplyTo).executeTakeFirst();
-        const ownParent = parent ? undefined : await db.selectFrom('ap_objects').select('id').where('id', '=', input.inReplyTo.split('/').pop() ?? '').executeTakeFirst();
+        const parentUri = (() => {
+          try {
+            return new URL(input.inReplyTo!);
+          } catch {
+            return undefined;
+          }
+        })();
+        if (!parentUri || input.inReplyTo.length > 2048) return err({ type: 'bad-reply', message: 'That post is not one we know.' });
+        const parent = await db.selectFrom('ap_posts').select(['uri', 'actor_uri']).where('uri', '=', parentUri.href).executeTakeFirst();
+        const ours = parent ? undefined : (await context()).parseUri(parentUri);
+        const ownId = ours?.type === 'object' && /^[0-9a-f-]{36}$/.test(ours.values.id ?? '') ? ours.values.id : undefined;
+        const ownParent = ownId ? await db.selectFrom('ap_objects').select('actor').where('id', '=', ownId).where('deleted_at', 'is', null).executeTakeFirst() : undefined;
         if (!parent && !ownParent) return err({ type: 'bad-reply', message: 'That post is not one we know.' });
-        inReplyTo = input.inReplyTo;
+        inReplyTo = parentUri.href;
+        localParent = ownParent?.actor;
         if (parent) {
           const author = await findRemoteActor(db, parent.actor_uri);
           const r = author && recipientOf({ id: author.uri, inbox: author.inbox, sharedInbox: author.sharedInbox });
@@ -215,7 +228,22 @@ export function createSocial(deps: SocialDeps) {
       const tags: ApTag[] = [...composed.value.mentions.map((m) => ({ type: 'Mention' as const, name: m.name, href: m.id })), ...composed.value.hashtags.map((h) => ({ type: 'Hashtag' as const, name: `#${h.name}`, href: h.href }))];
       const id = randomUUID();
       const stored = await publish({ id, actor: handle, type: 'Note', name: null, summary: input.summary?.trim().slice(0, 500) || null, contentHtml: composed.value.html, url: null, inReplyTo, visibility: input.visibility, tags, extra: {} }, recipients);
-      return ok({ id: stored.id, uri: objectUri(await context(), stored).href });
+      const ctx = await context();
+      const uri = objectUri(ctx, stored).href;
+      // Our own members mentioned or replied to hear of it here (nothing is delivered to ourselves).
+      const me = ctx.getActorUri(handle).href;
+      const told = new Set<string>();
+      const tell = async (actor: string, kind: 'mention' | 'reply') => {
+        if (actor === handle || told.has(actor)) return;
+        told.add(actor);
+        await db.insertInto('ap_notifications').values({ actor, kind, from_uri: me, object_uri: uri, activity_id: uri }).onConflict((oc) => oc.doNothing()).execute();
+      };
+      if (localParent) await tell(localParent, 'reply');
+      for (const mention of localMentions) {
+        const parsed = ctx.parseUri(new URL(mention));
+        if (parsed?.type === 'actor') await tell(parsed.identifier, 'mention');
+      }
+      return ok({ id: stored.id, uri });
     },
 
     /** Follows a remote actor (by handle or URL) as `handle`; a local one is followed at once. */
