@@ -170,6 +170,12 @@ describe('federation with a real Fedify peer', () => {
     await waitFor('two followers', async () => (await services.federation.social.followers('blog')).length === 2);
     await cavage.unfollow(blog());
     await waitFor('the follower is gone', async () => (await services.federation.social.followers('blog')).length === 1);
+    // Some servers name the undone Follow by its id only.
+    const followId = await cavage.follow(blog());
+    await waitFor('following again', async () => (await services.federation.social.followers('blog')).length === 2);
+    const undo = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${cavage.actorId()}/activities/undo-by-id`, type: 'Undo', actor: cavage.actorId(), object: followId };
+    expect((await cavage.sendRaw(`${blog()}/inbox`, undo)).status).toBe(202);
+    await waitFor('the follower is gone again', async () => (await services.federation.social.followers('blog')).length === 1);
   });
 
   it('refuses forged, tampered, stale, unsigned, key-owner-mismatch and cross-origin deliveries, changing nothing', async () => {

@@ -204,9 +204,19 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
     .on(Undo, async (ctx, undo) => {
       const sender = undo.actorId;
       // The undone activity, as embedded (Mastodon embeds it); never fetched from elsewhere.
-      const inner = await undo.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, suppressError: true, crossOrigin: 'ignore' });
+      const embedded = ctx.data.raw ? typeof ctx.data.raw.object === 'object' && ctx.data.raw.object !== null : true;
+      const inner = embedded ? await undo.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, suppressError: true, crossOrigin: 'ignore' }) : null;
       await once(ctx, undo, undo.objectId, async (trx) => {
-        if (!sender || !inner) return 'ignored: nothing to undo';
+        if (!sender) return 'ignored: nothing to undo';
+        if (!inner) {
+          // Only the id of the undone activity (some servers do not embed it): whatever of the
+          // sender's we recorded under that id goes.
+          const id = undo.objectId?.href;
+          if (!id) return 'ignored: nothing to undo';
+          const follows = await trx.deleteFrom('ap_followers').where('follower_uri', '=', sender.href).where('follow_id', '=', id).executeTakeFirst();
+          const reactions = await trx.deleteFrom('ap_reactions').where('actor_uri', '=', sender.href).where('activity_id', '=', id).executeTakeFirst();
+          return Number(follows.numDeletedRows) + Number(reactions.numDeletedRows) ? 'accepted' : 'ignored: nothing to undo';
+        }
         if (inner instanceof Activity && inner.actorId?.href !== sender.href) return 'refused: an activity of someone else';
         if (inner instanceof Follow) {
           const result = await trx
