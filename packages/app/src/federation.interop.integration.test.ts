@@ -193,6 +193,11 @@ describe('federation with a real Fedify peer', () => {
     const forged = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${peer.actorId()}/activities/forged`, type: 'Create', actor: peer.actorId(), object: { id: `${cavage.origin}/users/alice/notes/forged`, type: 'Note', attributedTo: cavage.actorId(), content: 'forged', to: ['https://www.w3.org/ns/activitystreams#Public'] } };
     expect((await peer.sendRaw(`${origin}/ap/inbox`, forged)).status).toBe(403);
     expect((await peer.sendRaw(inbox, { not: 'an activity' })).status).toBe(400);
+    const huge = await fetch(inbox, { method: 'POST', headers: { 'Content-Type': 'application/activity+json' }, body: JSON.stringify({ ...follow('huge'), padding: 'x'.repeat(1024 * 1024) }) });
+    expect(huge.status).toBe(413);
+    expect((await fetch(inbox, { method: 'POST', headers: { 'Content-Type': 'application/activity+json' }, body: '{"type":' })).status).toBe(400);
+    // An activity whose id is on another server than its actor.
+    expect((await peer.sendRaw(inbox, { ...follow('x'), id: `${cavage.origin}/activities/elsewhere` })).status).toBe(403);
     expect({ followers: await count('ap_followers'), inbox: await count('ap_inbox'), posts: await count('ap_posts'), jobs: await count('jobs') }).toEqual(before);
   });
 
