@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Message, MessageQueue, MessageQueueDepth, MessageQueueEnqueueOptions, MessageQueueListenOptions } from '@fedify/fedify';
 import { systemClock, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
-import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
+import { defineJob, enqueue, enqueueMany, handle, type BatchHandler } from '@rose/jobs';
 import { durationMs } from './fedify-kv.ts';
 
 // Fedify's background tasks (deliver an activity to one inbox, fan one out to many inboxes,
@@ -70,14 +70,10 @@ export function createJobsMessageQueue(db: Kysely<Database>, opts: { onEnqueued?
       opts.onEnqueued?.();
     },
 
-    /** All or none: one transaction (Fedify sends one activity to many inboxes this way). */
+    /** All or none: one statement (Fedify sends one activity to many inboxes this way). */
     async enqueueMany(messages: readonly unknown[], options?: MessageQueueEnqueueOptions): Promise<void> {
       if (messages.length === 0) return;
-      const payloads = messages.map((m) => toPayload(m, options));
-      const when = runAt(options);
-      await db.transaction().execute(async (trx) => {
-        for (const payload of payloads) await enqueue(trx, fedifyTaskJob, payload, when);
-      });
+      await enqueueMany(db, fedifyTaskJob, messages.map((m) => toPayload(m, options)), runAt(options));
       opts.onEnqueued?.();
     },
 

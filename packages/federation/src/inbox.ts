@@ -49,7 +49,9 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
    */
   const once = async (ctx: InboxContext<FederationData>, activity: Activity, objectUri: URL | null | undefined, apply: (trx: Trx) => Promise<string>): Promise<void> => {
     const id = await activityKey(activity);
-    const payload = JSON.stringify(await activity.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader }));
+    // The body as sent (what `rose social inbox` shows); re-serialising the parsed activity
+    // would also embed every document fetched while handling it (the sender's actor, its keys).
+    const payload = JSON.stringify(ctx.data.raw ?? (await activity.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader })));
     let outcome = '';
     await db.transaction().execute(async (trx) => {
       const row = await trx

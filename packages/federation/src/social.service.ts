@@ -9,6 +9,7 @@ import { enableMemberActor, findActor, findActorOfUser, listActors, partActors, 
 import { composeNote } from './content/compose.ts';
 import { activityJson, queueActivity, type DeliveryRecipient } from './delivery.ts';
 import { objectActivity, objectDigest, objectUri, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
+import { forgetSigningKeys } from './sealed-keys.ts';
 import { describeActor, findRemoteActor, findRemoteActors, isBlocked, rememberActor, type RemoteActor } from './remote-actors.ts';
 
 export interface SocialDeps {
@@ -577,7 +578,11 @@ export function createSocial(deps: SocialDeps) {
     },
 
     /** New key pairs for every actor (the old ones are retired). */
-    rotateKeys: (actors?: string[]) => rotateKeys(db, clock, actors),
+    rotateKeys: async (actors?: string[]) => {
+      const rotated = await rotateKeys(db, clock, actors);
+      forgetSigningKeys();
+      return rotated;
+    },
 
     /** Publishes, updates or withdraws objects that follow a part's content (see sync.ts). */
     publish,

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { z } from 'zod';
 import { parseWithFriendlyErrors } from '@rose/core';
 import type { Database, Job } from '@rose/db';
-import { enqueueJob } from './outbox.repository.ts';
+import { enqueueJob, enqueueJobs } from './outbox.repository.ts';
 import type { BatchHandler, BatchOutcome, HandlerContext } from './worker.ts';
 
 /**
@@ -36,6 +36,21 @@ export async function enqueue<S extends z.ZodType>(
   const parsed = parseWithFriendlyErrors(job.schema, payload);
   if (!parsed.ok) throw new Error(`Refusing to queue a ${job.type} job with a bad payload: ${parsed.problems.join('; ')}`);
   return enqueueJob(db, { type: job.type, payload: parsed.value, ...opts });
+}
+
+/** Queues several jobs of one type in one statement (all or none). */
+export async function enqueueMany<S extends z.ZodType>(
+  db: Kysely<Database> | Transaction<Database>,
+  job: JobType<S>,
+  payloads: z.input<S>[],
+  opts: { runAt?: Date; maxAttempts?: number; requestId?: string | null } = {},
+): Promise<number[]> {
+  const parsed = payloads.map((payload) => {
+    const result = parseWithFriendlyErrors(job.schema, payload);
+    if (!result.ok) throw new Error(`Refusing to queue a ${job.type} job with a bad payload: ${result.problems.join('; ')}`);
+    return result.value;
+  });
+  return enqueueJobs(db, parsed.map((payload) => ({ type: job.type, payload, ...opts })));
 }
 
 /**

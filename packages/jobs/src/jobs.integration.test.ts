@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixedClock } from '@rose/core';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
 import { sql } from 'kysely';
-import { backoffMs, claimJobs, completeJobs, countJobs, enqueueJob, failJobs, oldestPendingJobAge, recoverStaleJobs } from './outbox.repository.ts';
+import { backoffMs, claimJobs, completeJobs, countJobs, enqueueJob, enqueueJobs, failJobs, oldestPendingJobAge, recoverStaleJobs } from './outbox.repository.ts';
 import { createWorker, JobDeadlineError, type BatchHandler } from './worker.ts';
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
@@ -52,6 +52,18 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
     expect(await countJobs(t.db, clock.now())).toMatchObject({ pending: 0, scheduled: 1 });
     expect(await countJobs(t.db, new Date(clock.now().getTime() + 3_600_000))).toMatchObject({ pending: 1, scheduled: 0 });
     await t.db.deleteFrom('jobs').where('id', '=', id).execute();
+  });
+
+  it('adds several jobs in one statement, each with its own time and attempts or the defaults', async () => {
+    expect(await enqueueJobs(t.db, [])).toEqual([]);
+    const later = new Date(clock.now().getTime() + 60_000);
+    const ids = await enqueueJobs(t.db, [{ type: 'many', payload: { n: 1 } }, { type: 'many', payload: { n: 2 }, runAt: later, maxAttempts: 3 }]);
+    const rows = await t.db.selectFrom('jobs').select(['id', 'payload', 'run_at', 'max_attempts', 'status']).where('id', 'in', ids).orderBy('id').execute();
+    expect(rows.map((r) => [Number(r.id), r.payload, r.status])).toEqual([[ids[0], { n: 1 }, 'pending'], [ids[1], { n: 2 }, 'pending']]);
+    expect(rows[1]!.run_at.getTime()).toBe(later.getTime());
+    expect(rows[1]!.max_attempts).toBe(3);
+    expect(rows[0]!.max_attempts).toBeGreaterThan(3);
+    await t.db.deleteFrom('jobs').where('id', 'in', ids).execute();
   });
 
   it('counts a job queued within the millisecond a worker reads from its clock as due (the database keeps microseconds)', async () => {

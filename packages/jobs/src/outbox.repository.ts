@@ -27,6 +27,27 @@ export async function enqueueJob(db: Kysely<Database> | Transaction<Database>, j
   return Number(row.id);
 }
 
+/** Adds several jobs in one statement (all or none); pass the transaction of the change they follow from. */
+export async function enqueueJobs(db: Kysely<Database> | Transaction<Database>, jobs: NewJob[]): Promise<number[]> {
+  if (jobs.length === 0) return [];
+  const fallback = currentRequestId() ?? null;
+  const rows = await db
+    .insertInto('jobs')
+    .values(
+      jobs.map((job) => ({
+        type: job.type,
+        payload: JSON.stringify(job.payload ?? {}),
+        request_id: job.requestId === undefined ? fallback : job.requestId,
+        // One statement needs one shape: the defaults the table would give, spelled out.
+        run_at: job.runAt ?? sql<Date>`now()`,
+        max_attempts: job.maxAttempts ?? sql<number>`default`,
+      })),
+    )
+    .returning('id')
+    .execute();
+  return rows.map((r) => Number(r.id));
+}
+
 /**
  * The first instant after `now` that is not due by it. A JavaScript date counts whole
  * milliseconds, but the database stores microseconds (`run_at` defaults to its `now()`): a job
