@@ -27,7 +27,28 @@ export const routePolicies: Readonly<Record<string, RoutePolicy>> = {
   [linkPaths.auth.ssoBackchannel()]: { methods: ['POST'], body: { types: ['application/x-www-form-urlencoded'], maxBytes: 64 * KB } },
   // Astro checks the island's own JSON body; large props make it a POST.
   '/_server-islands/[name]': { methods: ['GET', 'HEAD', 'POST'], body: { maxBytes: 1024 * KB } },
+  // The social hub: its forms are small, but for the home page's compose (5,000 characters,
+  // each up to 12 bytes once percent-encoded, and a content warning).
+  ...socialPolicies(),
 };
+
+/** The social hub's routes by pattern, spelled through the links helper (`[handle]` is the route's parameter). */
+function socialPolicies(): Record<string, RoutePolicy> {
+  const route = (path: string) => decodeURIComponent(path.split('?')[0]!).replace(/(.)\/+$/, '$1');
+  const smallForm: RoutePolicy = { methods: ['GET', 'HEAD', 'POST'], body: { types: formTypes, maxBytes: 16 * KB } };
+  const s = linkPaths.social;
+  return {
+    [route(s.home())]: { methods: ['GET', 'HEAD', 'POST'], body: { types: formTypes, maxBytes: 96 * KB } },
+    [route(s.settings())]: smallForm,
+    [route(s.notifications())]: smallForm,
+    [route(s.followers())]: smallForm,
+    [route(s.following())]: smallForm,
+    [route(s.moderation())]: smallForm,
+    [route(s.profile('[handle]'))]: smallForm,
+    [route(s.remoteProfile(''))]: smallForm,
+    [route(s.tag('[tag]'))]: getOnly,
+  };
+}
 
 export function policyFor(routePattern: string): RoutePolicy {
   const key = routePattern.replace(/\/index$/, '').replace(/(.)\/+$/, '$1');
