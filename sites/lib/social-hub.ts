@@ -11,13 +11,11 @@ export type TimelineItem = Awaited<ReturnType<Social['timeline']>>[number];
 export type SocialNotification = Awaited<ReturnType<Social['notifications']>>[number];
 export type Author = TimelineItem['author'];
 export type LocalActor = NonNullable<Awaited<ReturnType<Social['actorOfUser']>>>;
-export type LocalPost = Awaited<ReturnType<Social['localPosts']>>[number];
 type Problem<T> = T extends { ok: false; error: infer E } ? E : never;
 export type ComposeProblem = Problem<Awaited<ReturnType<Social['compose']>>>;
 export type FollowProblem = Problem<Awaited<ReturnType<Social['follow']>>>;
 export type HandleProblem = Problem<Awaited<ReturnType<Social['enableProfile']>>>;
 export type LikeProblem = Problem<Awaited<ReturnType<Social['like']>>>;
-export type BlockProblem = Problem<Awaited<ReturnType<Social['block']>>>;
 export type Visibility = Parameters<Social['compose']>[1]['visibility'];
 
 export interface SocialVisitor {
