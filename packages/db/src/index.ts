@@ -1,7 +1,7 @@
 export { openDatabase, openPglite, type DatabaseHandle } from './database.ts';
 export { createMigrations, type Migrations, type MigratePlan } from './migrations.ts';
 export { describeLosses, RollbackRefusedError, type DataLoss } from './rollback.ts';
-export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus, DeployResult, DeployStepRecord, DeployTargetKind, ApActorsTable, ApObjectsTable, ApNotificationKind, ApTag, ApVisibility } from './schema.ts';
+export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus, DeployResult, DeployStepRecord, DeployTargetKind, ApActorsTable, ApObjectsTable, ApPostsTable, ApNotificationKind, ApTag, ApVisibility } from './schema.ts';
 export {
   createBackup,
   defaultBackupDir,

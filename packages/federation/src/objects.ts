@@ -90,7 +90,7 @@ export function toActivityObject(ctx: Context<unknown>, o: StoredObject): ApObje
     published: instant(o.publishedAt),
     ...(o.updatedAt ? { updated: instant(o.updatedAt) } : {}),
     tags: o.tags.map((t) => (t.type === 'Mention' ? new Mention({ href: new URL(t.href), name: t.name }) : new Hashtag({ href: new URL(t.href), name: t.name }))),
-    ...(typeof o.extra.image === 'string' ? { image: new Image({ url: new URL(o.extra.image) }) } : {}),
+    ...(typeof o.extra.image === 'string' && URL.canParse(o.extra.image) ? { image: new Image({ url: new URL(o.extra.image) }) } : {}),
   };
   if (o.type === 'Article') return new Article(values);
   if (o.type === 'Event') {

@@ -60,7 +60,8 @@ export async function desiredBlogObjects(db: Kysely<Database>, links: { postUrl(
     contentHtml: p.html,
     url: links.postUrl(p.slug),
     tags: byPost.get(p.id) ?? [],
-    extra: p.feature_image ? { image: p.feature_image } : {},
+    // Feature images are site paths; other servers need the absolute URL.
+    extra: p.feature_image ? { image: new URL(p.feature_image, links.postUrl(p.slug)).href } : {},
     publishedAt: p.published_at!,
   }));
 }

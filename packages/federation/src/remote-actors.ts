@@ -52,7 +52,8 @@ export async function describeActor(actor: Actor, now: Date, loaders: { document
     handle: username ? `${username}@${host}`.slice(0, 300) : null,
     type: actor.constructor.name,
     name: (actor.name?.toString() ?? null)?.slice(0, 200) ?? null,
-    summary_html: sanitiseRemoteHtml(actor.summary?.toString() ?? '').slice(0, 20_000),
+    // Cut before sanitising: a cut through sanitised HTML could leave a broken tag.
+    summary_html: sanitiseRemoteHtml((actor.summary?.toString() ?? '').slice(0, 20_000)),
     url: httpUrl(actor.url instanceof URL ? actor.url : (actor.url?.href ?? null)),
     icon_url: iconUrl,
     inbox: httpUrl(actor.inboxId),

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Federation } from '@fedify/fedify';
-import { Accept, Follow, Like, Reject, Undo, isActor, type Actor } from '@fedify/vocab';
-import { sql, type Kysely } from 'kysely';
+import { Accept, Follow, Like, PUBLIC_COLLECTION, Person, Reject, Undo, Update, isActor, type Actor } from '@fedify/vocab';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { err, ok, type Clock, type Result } from '@rose/core';
-import type { ApNotificationKind, ApTag, ApVisibility, Database } from '@rose/db';
+import type { ApNotificationKind, ApPostsTable, ApTag, ApVisibility, Database } from '@rose/db';
 import type { FederationData } from './federation.ts';
 import { enableMemberActor, findActor, findActorOfUser, listActors, partActors, rotateKeys, updateMemberActor, type HandleProblem, type LocalActor, type PartActor } from './actors.repository.ts';
 import { composeNote } from './content/compose.ts';
+import { htmlToPlainText } from './content/sanitise.ts';
 import { activityJson, queueActivity, type DeliveryRecipient } from './delivery.ts';
 import { objectActivity, objectDigest, objectUri, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
 import { forgetSigningKeys } from './sealed-keys.ts';
@@ -165,8 +166,21 @@ export function createSocial(deps: SocialDeps) {
     async enableProfile(input: { userId: string; handle: string; displayName: string; manuallyApprovesFollowers?: boolean }): Promise<Result<LocalActor, HandleProblem>> {
       return enableMemberActor(db, input);
     },
+    /** Edits a member's profile; their followers' servers get an Update of it. */
     async updateProfile(userId: string, changes: { displayName?: string; summary?: string; manuallyApprovesFollowers?: boolean }): Promise<boolean> {
-      return updateMemberActor(db, userId, changes, clock);
+      const actor = await findActorOfUser(db, userId);
+      if (!actor || !(await updateMemberActor(db, userId, changes, clock))) return false;
+      const ctx = await context();
+      // The actor document as other servers get it (through its dispatcher).
+      const response = await (await deps.federation()).fetch(new Request(ctx.getActorUri(actor.handle), { headers: { Accept: 'application/activity+json' } }), { contextData: {} });
+      const document = response.ok ? await Person.fromJsonLd(await response.json(), { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }) : undefined;
+      if (document) {
+        const me = ctx.getActorUri(actor.handle);
+        const json = await activityJson(ctx, new Update({ id: new URL(`#updates/${randomUUID()}`, me), actor: me, object: document, to: PUBLIC_COLLECTION, cc: ctx.getFollowersUri(actor.handle) }));
+        await queueActivity(db, { sender: actor.handle, activity: json, followers: true });
+        woke();
+      }
+      return true;
     },
 
     /**
@@ -226,7 +240,7 @@ export function createSocial(deps: SocialDeps) {
         const r = recipientOf({ id: m.uri, inbox: m.inbox, sharedInbox: m.sharedInbox });
         if (r && !recipients.some((x) => x.id === r.id)) recipients.push(r);
       }
-      const tags: ApTag[] = [...composed.value.mentions.map((m) => ({ type: 'Mention' as const, name: m.name, href: m.id })), ...composed.value.hashtags.map((h) => ({ type: 'Hashtag' as const, name: `#${h.name}`, href: h.href }))];
+      const tags: ApTag[] = [...composed.value.mentions.map((m) => ({ type: 'Mention' as const, name: m.name, href: m.id })), ...composed.value.hashtags.map((h) => ({ type: 'Hashtag' as const, name: h.name, href: h.href }))];
       const id = randomUUID();
       const stored = await publish({ id, actor: handle, type: 'Note', name: null, summary: input.summary?.trim().slice(0, 500) || null, contentHtml: composed.value.html, url: null, inReplyTo, visibility: input.visibility, tags, extra: {} }, recipients);
       const ctx = await context();
@@ -346,12 +360,11 @@ export function createSocial(deps: SocialDeps) {
       const limit = Math.min(opts.limit ?? 40, 100);
       const ctx = await context();
       const me = ctx.getActorUri(handle).href;
-      const before = opts.before ?? new Date(8.64e15);
       const remote = await db
         .selectFrom('ap_posts')
         .selectAll()
         .where('hidden_at', 'is', null)
-        .where('published_at', '<', before)
+        .$if(opts.before !== undefined, (q) => q.where('published_at', '<', opts.before!))
         .where((eb) =>
           eb.or([
             eb.and([eb('visibility', '!=', 'direct'), eb('actor_uri', 'in', eb.selectFrom('ap_following').select('target_uri').where('actor', '=', handle).where('status', '=', 'accepted'))]),
@@ -366,7 +379,7 @@ export function createSocial(deps: SocialDeps) {
         .selectFrom('ap_objects')
         .select(storedObjectColumns)
         .where('deleted_at', 'is', null)
-        .where('published_at', '<', before)
+        .$if(opts.before !== undefined, (q) => q.where('published_at', '<', opts.before!))
         .where((eb) => eb.or([eb('actor', '=', handle), eb.and([eb('actor', 'in', [...partActors, ...followedLocal]), eb('visibility', 'in', ['public', 'unlisted'])])]))
         .orderBy('published_at', 'desc')
         .limit(limit)
@@ -383,45 +396,19 @@ export function createSocial(deps: SocialDeps) {
         : [];
       const who = await authors(items.map((i) => (i.kind === 'remote' ? i.p.actor_uri : ctx.getActorUri(i.o.actor).href)));
       return items.map((i, n) => {
-        const uri = uris[n]!;
-        const likes = reactions.filter((r) => r.object_uri === uri);
-        if (i.kind === 'remote') {
-          const p = i.p;
-          return {
-            uri,
-            url: p.url,
-            author: who.get(p.actor_uri)!,
-            type: p.type,
-            name: p.name,
-            summary: p.summary,
-            contentHtml: p.content_html,
-            sensitive: p.sensitive,
-            visibility: p.visibility,
-            inReplyTo: p.in_reply_to,
-            attachments: p.attachments as TimelineItem['attachments'],
-            publishedAt: p.published_at,
-            likes: likes.length,
-            likedByMe: likes.some((l) => l.actor_uri === me),
-          };
-        }
-        const o = i.o;
-        return {
-          uri,
-          url: o.url ?? uri,
-          author: who.get(ctx.getActorUri(o.actor).href)!,
-          type: o.type,
-          name: o.name,
-          summary: o.summary,
-          contentHtml: o.contentHtml,
-          sensitive: Boolean(o.summary) && o.type === 'Note',
-          visibility: o.visibility,
-          inReplyTo: o.inReplyTo,
-          attachments: [],
-          publishedAt: o.publishedAt,
-          likes: likes.length,
-          likedByMe: likes.some((l) => l.actor_uri === me),
-        };
+        const likes = reactions.filter((r) => r.object_uri === uris[n]);
+        const counts = { likes: likes.length, likedByMe: likes.some((l) => l.actor_uri === me) };
+        return i.kind === 'remote' ? remoteItem(i.p, who.get(i.p.actor_uri)!, counts) : localItem(ctx, i.o, who.get(ctx.getActorUri(i.o.actor).href)!, counts);
       });
+    },
+
+    /** Our object named by one of our URIs, if it exists and is not deleted. */
+    async localObject(uri: string): Promise<{ id: string; actor: string; type: string } | undefined> {
+      if (!URL.canParse(uri) || !uri.startsWith(`${origin}/`)) return undefined;
+      const parsed = (await context()).parseUri(new URL(uri));
+      const id = parsed?.type === 'object' ? parsed.values.id : undefined;
+      if (!id || !/^[0-9a-f-]{36}$/.test(id)) return undefined;
+      return db.selectFrom('ap_objects').select(['id', 'actor', 'type']).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
     },
 
     /** Likes a post (ours or another server's) as `handle`; the author's server is told. */
@@ -431,17 +418,42 @@ export function createSocial(deps: SocialDeps) {
       const ctx = await context();
       const me = ctx.getActorUri(handle);
       const post = await db.selectFrom('ap_posts').select('actor_uri').where('uri', '=', objectUri).executeTakeFirst();
-      const local = objectUri.startsWith(`${origin}/`);
+      const local = post ? undefined : await social.localObject(objectUri);
       if (!post && !local) return err({ type: 'not-found' });
       const author = post ? await findRemoteActor(db, post.actor_uri) : undefined;
       const likeId = new URL(`#likes/${randomUUID()}`, me);
       const json = author?.inbox ? await activityJson(ctx, new Like({ id: likeId, actor: me, object: new URL(objectUri), to: new URL(author.uri) })) : undefined;
+      let liked = false;
       await db.transaction().execute(async (trx) => {
         const inserted = await trx.insertInto('ap_reactions').values({ object_uri: objectUri, actor_uri: me.href, kind: 'like', activity_id: likeId.href }).onConflict((oc) => oc.doNothing()).returning('kind').executeTakeFirst();
+        liked = inserted !== undefined;
         if (inserted && json && author?.inbox) await queueActivity(trx, { sender: handle, activity: json, recipients: [{ id: author.uri, inbox: author.inbox, sharedInbox: author.sharedInbox }] });
+        // A member liking another member's post here: they hear of it directly.
+        if (inserted && local && local.actor !== handle) {
+          await trx.insertInto('ap_notifications').values({ actor: local.actor, kind: 'like', from_uri: me.href, object_uri: objectUri, activity_id: likeId.href }).onConflict((oc) => oc.doNothing()).execute();
+        }
+      });
+      if (liked) woke();
+      return ok(undefined);
+    },
+
+    /** Takes a like back (Undo(Like) to the author's server). */
+    async unlike(handle: string, objectUri: string): Promise<boolean> {
+      const ctx = await context();
+      const me = ctx.getActorUri(handle);
+      const row = await db.selectFrom('ap_reactions').select('activity_id').where('object_uri', '=', objectUri).where('actor_uri', '=', me.href).where('kind', '=', 'like').executeTakeFirst();
+      if (!row) return false;
+      const post = await db.selectFrom('ap_posts').select('actor_uri').where('uri', '=', objectUri).executeTakeFirst();
+      const author = post ? await findRemoteActor(db, post.actor_uri) : undefined;
+      const json = author?.inbox
+        ? await activityJson(ctx, new Undo({ id: new URL(`#undo/${randomUUID()}`, me), actor: me, object: new Like({ id: new URL(row.activity_id), actor: me, object: new URL(objectUri) }), to: new URL(author.uri) }))
+        : undefined;
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('ap_reactions').where('object_uri', '=', objectUri).where('actor_uri', '=', me.href).where('kind', '=', 'like').execute();
+        if (json && author?.inbox) await queueActivity(trx, { sender: handle, activity: json, recipients: [{ id: author.uri, inbox: author.inbox, sharedInbox: author.sharedInbox }] });
       });
       woke();
-      return ok(undefined);
+      return true;
     },
 
     async notifications(handle: string, opts: { limit?: number; markRead?: boolean } = {}): Promise<Notification[]> {
@@ -449,7 +461,18 @@ export function createSocial(deps: SocialDeps) {
       const who = await authors(rows.map((r) => r.from_uri));
       const objectUris = rows.flatMap((r) => (r.object_uri ? [r.object_uri] : []));
       const posts = objectUris.length ? await db.selectFrom('ap_posts').select(['uri', 'content_html']).where('uri', 'in', objectUris).execute() : [];
-      const text = new Map(posts.map((p) => [p.uri, p.content_html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200)]));
+      const text = new Map(posts.map((p) => [p.uri, htmlToPlainText(p.content_html, { maxLength: 200 })]));
+      // Likes and boosts name our own posts: their text is ours.
+      const ctx = await context();
+      const ownIds = objectUris.flatMap((uri) => {
+        const parsed = !text.has(uri) && uri.startsWith(`${origin}/`) ? ctx.parseUri(new URL(uri)) : null;
+        return parsed?.type === 'object' && /^[0-9a-f-]{36}$/.test(parsed.values.id ?? '') ? [[uri, parsed.values.id!] as const] : [];
+      });
+      if (ownIds.length) {
+        const own = await db.selectFrom('ap_objects').select(['id', 'name', 'content_html']).where('id', 'in', ownIds.map(([, id]) => id)).execute();
+        const byId = new Map(own.map((o) => [o.id, o.name ?? htmlToPlainText(o.content_html, { maxLength: 200 })]));
+        for (const [uri, id] of ownIds) if (byId.has(id)) text.set(uri, byId.get(id)!);
+      }
       if (opts.markRead) await db.updateTable('ap_notifications').set({ read_at: clock.now() }).where('actor', '=', handle).where('read_at', 'is', null).execute();
       return rows.map((r) => ({ id: r.id, kind: r.kind, from: who.get(r.from_uri)!, objectUri: r.object_uri, excerpt: r.object_uri ? (text.get(r.object_uri) ?? null) : null, createdAt: r.created_at, read: r.read_at !== null }));
     },
@@ -471,13 +494,86 @@ export function createSocial(deps: SocialDeps) {
       const author = remoteAuthor(actor.uri, actor);
       return {
         actor,
-        posts: rows.map((p) => ({ uri: p.uri, url: p.url, author, type: p.type, name: p.name, summary: p.summary, contentHtml: p.content_html, sensitive: p.sensitive, visibility: p.visibility, inReplyTo: p.in_reply_to, attachments: p.attachments as TimelineItem['attachments'], publishedAt: p.published_at, likes: 0, likedByMe: false })),
+        posts: rows.map((p) => remoteItem(p, author)),
       };
     },
 
     /** One of our actors' public posts, for its profile page. */
-    async localPosts(handle: string, limit = 40): Promise<StoredObject[]> {
-      return (await db.selectFrom('ap_objects').select(storedObjectColumns).where('actor', '=', handle).where('deleted_at', 'is', null).where('visibility', 'in', ['public', 'unlisted']).orderBy('published_at', 'desc').limit(limit).execute()).map(toStoredObject);
+    async localPosts(handle: string, limit = 40): Promise<(StoredObject & { uri: string })[]> {
+      const ctx = await context();
+      return (await db.selectFrom('ap_objects').select(storedObjectColumns).where('actor', '=', handle).where('deleted_at', 'is', null).where('visibility', 'in', ['public', 'unlisted']).orderBy('published_at', 'desc').limit(Math.min(limit, 100)).execute()).map((row) => {
+        const o = toStoredObject(row);
+        return { ...o, uri: objectUri(ctx, o).href };
+      });
+    },
+
+    /** The id of the object that federates the page at `url` (a blog post), for its replies island. */
+    async objectUriOfUrl(url: string): Promise<string | undefined> {
+      const row = await db.selectFrom('ap_objects').select(['id', 'type']).where('url', '=', url).where('deleted_at', 'is', null).orderBy('published_at', 'desc').executeTakeFirst();
+      return row ? objectUri(await context(), row).href : undefined;
+    },
+
+    /** Public posts with a hashtag, newest first: other servers' and ours. */
+    async tagged(tag: string, opts: { before?: Date; limit?: number } = {}): Promise<TimelineItem[]> {
+      const name = tag.replace(/^#/, '').toLowerCase();
+      if (!/^[\p{L}\p{N}_]{1,100}$/u.test(name)) return [];
+      const limit = Math.min(opts.limit ?? 40, 100);
+      const ctx = await context();
+      const remote = await db
+        .selectFrom('ap_posts')
+        .selectAll()
+        .where('hidden_at', 'is', null)
+        .where('visibility', 'in', ['public', 'unlisted'])
+        .where(sql<string>`hashtags`, '@>', sql<string>`${JSON.stringify([name])}::jsonb`)
+        .$if(opts.before !== undefined, (q) => q.where('published_at', '<', opts.before!))
+        .orderBy('published_at', 'desc')
+        .limit(limit)
+        .execute();
+      const local = await db
+        .selectFrom('ap_objects')
+        .select(storedObjectColumns)
+        .where('deleted_at', 'is', null)
+        .where('visibility', 'in', ['public', 'unlisted'])
+        .where(sql<boolean>`exists (select 1 from jsonb_array_elements(tags) t where t->>'type' = 'Hashtag' and lower(t->>'name') = ${`#${name}`})`)
+        .$if(opts.before !== undefined, (q) => q.where('published_at', '<', opts.before!))
+        .orderBy('published_at', 'desc')
+        .limit(limit)
+        .execute();
+      const who = await authors([...remote.map((p) => p.actor_uri), ...local.map((o) => ctx.getActorUri(o.actor).href)]);
+      const items: TimelineItem[] = [
+        ...remote.map((p) => remoteItem(p, who.get(p.actor_uri)!)),
+        ...local.map((row) => {
+          const o = toStoredObject(row);
+          return localItem(ctx, o, who.get(ctx.getActorUri(o.actor).href)!);
+        }),
+      ];
+      return items.sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime()).slice(0, limit);
+    },
+
+    /** Staff: the newest replies other servers sent to the co-op's parts' posts, with the post each answers. */
+    async coopReplies(opts: { limit?: number; includeHidden?: boolean } = {}): Promise<(TimelineItem & { hidden: boolean; parent: { uri: string; name: string | null; url: string | null; actor: string } })[]> {
+      const ctx = await context();
+      const rows = await db
+        .selectFrom('ap_posts')
+        .selectAll()
+        .where('in_reply_to', 'like', `${origin}/ap/%`)
+        .$if(!opts.includeHidden, (q) => q.where('hidden_at', 'is', null))
+        .orderBy('published_at', 'desc')
+        .limit(Math.min(opts.limit ?? 50, 200))
+        .execute();
+      const parentIds = new Map<string, string>();
+      for (const r of rows) {
+        const parsed = ctx.parseUri(new URL(r.in_reply_to!));
+        if (parsed?.type === 'object' && /^[0-9a-f-]{36}$/.test(parsed.values.id ?? '')) parentIds.set(r.in_reply_to!, parsed.values.id!);
+      }
+      const parents = parentIds.size ? await db.selectFrom('ap_objects').select(['id', 'actor', 'type', 'name', 'url']).where('id', 'in', [...new Set(parentIds.values())]).where('actor', 'in', [...partActors]).execute() : [];
+      const byId = new Map(parents.map((p) => [p.id, p]));
+      const who = await authors(rows.map((r) => r.actor_uri));
+      return rows.flatMap((r) => {
+        const parent = byId.get(parentIds.get(r.in_reply_to!) ?? '');
+        if (!parent) return [];
+        return [{ ...remoteItem(r, who.get(r.actor_uri)!), hidden: r.hidden_at !== null, parent: { uri: r.in_reply_to!, name: parent.name, url: parent.url, actor: parent.actor } }];
+      });
     },
 
     /** Whether `handle` follows `targetUri` (and how far the request got). */
@@ -497,7 +593,7 @@ export function createSocial(deps: SocialDeps) {
         .limit(200)
         .execute();
       const who = await authors(rows.map((r) => r.actor_uri));
-      return rows.map((p) => ({ uri: p.uri, url: p.url, author: who.get(p.actor_uri)!, type: p.type, name: p.name, summary: p.summary, contentHtml: p.content_html, sensitive: p.sensitive, visibility: p.visibility, inReplyTo: p.in_reply_to, attachments: p.attachments as TimelineItem['attachments'], publishedAt: p.published_at, likes: 0, likedByMe: false, hidden: p.hidden_at !== null }));
+      return rows.map((p) => ({ ...remoteItem(p, who.get(p.actor_uri)!), hidden: p.hidden_at !== null }));
     },
 
     /** The id of the object that federates a blog post (for its replies island). */
@@ -545,6 +641,10 @@ export function createSocial(deps: SocialDeps) {
         value = t.toLowerCase();
         kind = 'domain';
       } else return err({ type: 'invalid', message: 'Give an account (@user@host or its URL) or a domain (example.social).' });
+      const ownHost = new URL(origin).hostname;
+      if ((kind === 'domain' && (value === ownHost || ownHost.endsWith(`.${value}`))) || (kind === 'actor' && new URL(value).hostname === ownHost)) {
+        return err({ type: 'invalid', message: 'That is this site; block another server or one of its accounts.' });
+      }
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('ap_blocks').values({ actor, kind, target: value, created_by: by }).onConflict((oc) => oc.doNothing()).execute();
         const matches = (column: 'follower_uri' | 'target_uri' | 'actor_uri') => (eb: import('kysely').ExpressionBuilder<Database, 'ap_followers' | 'ap_following' | 'ap_posts'>) =>
@@ -554,6 +654,20 @@ export function createSocial(deps: SocialDeps) {
         if (actor === null) await trx.updateTable('ap_posts').set({ hidden_at: clock.now() }).where(matches('actor_uri') as never).where('hidden_at', 'is', null).execute();
       });
       return ok({ kind, target: value });
+    },
+
+    /** Lifts a block (posts hidden by it stay hidden until staff show them again). */
+    async unblock(target: string, actor: string | null = null): Promise<boolean> {
+      const t = target.trim();
+      const candidates = [t, t.toLowerCase(), ...(URL.canParse(t) ? [new URL(t).href] : [])];
+      // An account blocked by its handle is stored by its id.
+      if (/^@?[^@\s/]+@[^@\s/]+$/.test(t)) {
+        const known = await db.selectFrom('ap_remote_actors').select('uri').where('handle', '=', t.replace(/^@/, '')).execute();
+        candidates.push(...known.map((k) => k.uri));
+      }
+      let query = db.deleteFrom('ap_blocks').where('target', 'in', candidates);
+      query = actor === null ? query.where('actor', 'is', null) : query.where('actor', '=', actor);
+      return Number((await query.executeTakeFirst()).numDeletedRows) > 0;
     },
 
     async blocks(): Promise<{ actor: string | null; kind: 'actor' | 'domain'; target: string; createdBy: string; createdAt: Date }[]> {
@@ -591,3 +705,45 @@ export function createSocial(deps: SocialDeps) {
 }
 
 export type Social = ReturnType<typeof createSocial>;
+
+type PostRow = Selectable<ApPostsTable>;
+const noLikes = { likes: 0, likedByMe: false };
+
+/** Another server's post as the hub shows it. */
+function remoteItem(p: PostRow, author: Author, counts = noLikes): TimelineItem {
+  return {
+    uri: p.uri,
+    url: p.url,
+    author,
+    type: p.type,
+    name: p.name,
+    summary: p.summary,
+    contentHtml: p.content_html,
+    sensitive: p.sensitive,
+    visibility: p.visibility,
+    inReplyTo: p.in_reply_to,
+    attachments: p.attachments as TimelineItem['attachments'],
+    publishedAt: p.published_at,
+    ...counts,
+  };
+}
+
+/** One of our objects as the hub shows it. */
+function localItem(ctx: Context<FederationData>, o: StoredObject, author: Author, counts = noLikes): TimelineItem {
+  const uri = objectUri(ctx, o).href;
+  return {
+    uri,
+    url: o.url ?? uri,
+    author,
+    type: o.type,
+    name: o.name,
+    summary: o.summary,
+    contentHtml: o.contentHtml,
+    sensitive: Boolean(o.summary) && o.type === 'Note',
+    visibility: o.visibility,
+    inReplyTo: o.inReplyTo,
+    attachments: [],
+    publishedAt: o.publishedAt,
+    ...counts,
+  };
+}
