@@ -402,6 +402,12 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .addHelpText('after', '\nExamples:\n  rose social block spam.example\n  rose social block @troll@social.example\n')
     .action((target: string) => run(program, io, async (ctx) => (await sc()).socialBlock(ctx, target)));
   social
+    .command('unblock')
+    .description('lift a block of the whole co-op (posts it hid stay hidden until staff show them again)')
+    .argument('<account-or-domain>', 'as given to `rose social block`, or as `rose social blocks` lists it')
+    .addHelpText('after', '\nExamples:\n  rose social unblock spam.example\n')
+    .action((target: string) => run(program, io, async (ctx) => (await sc()).socialUnblock(ctx, target)));
+  social
     .command('blocks')
     .description('list blocks, newest first: what, for whom, by whom')
     .option('--json', 'print JSON')

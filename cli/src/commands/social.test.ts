@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, makeProjectTempDir, type TestDatabase } from '@rose/testing';
 import { createContext } from '../context.ts';
 import { createMemoryOutput } from '../memory-output.ts';
-import { formatTable, localHandle, socialActors, socialBlock, socialBlocks, socialFollowers, socialInbox, socialKeysRotate, socialPost } from './social.ts';
+import { formatTable, localHandle, socialActors, socialBlock, socialBlocks, socialFollowers, socialInbox, socialKeysRotate, socialPost, socialUnblock } from './social.ts';
 
 describe('rose social helpers', () => {
   it('reads our actor from what a person types, and nobody else’s', () => {
@@ -155,6 +155,10 @@ describe('rose social (in-process, Postgres)', () => {
     await socialBlocks(list.ctx, {});
     expect(list.out.lines).toHaveLength(2);
     expect(list.out.lines[1]).toMatch(new RegExp(`domain\\s+spam\\.example\\s+the co-op\\s+cli:${os.userInfo().username}$`));
+    const lifted = context();
+    await socialUnblock(lifted.ctx, 'spam.example');
+    expect(lifted.out.text()).toMatch(/^Unblocked spam\.example\./);
+    await expect(socialUnblock(context().ctx, 'spam.example')).rejects.toMatchObject({ title: 'Not blocked' });
   });
 
   it('rotates keys only when confirmed: at a terminal by typing yes, elsewhere with --yes', async () => {

@@ -177,6 +177,17 @@ export async function socialBlock(ctx: CommandContext, target: string): Promise<
   });
 }
 
+/** `rose social unblock <account-or-domain>`: lifts a block of the whole co-op. */
+export async function socialUnblock(ctx: CommandContext, target: string): Promise<void> {
+  await ctx.withServices(async (services) => {
+    const social = await openSocial(services);
+    if (!(await social.unblock(target, null))) {
+      throw new RoseError({ code: 'not-found', title: 'Not blocked', message: `"${target}" is not blocked for the co-op.`, hint: '`rose social blocks` lists what is. Nothing was changed.' });
+    }
+    ctx.out.info(`Unblocked ${target}. Posts hidden by the block stay hidden until staff show them again (/social/moderation); they may follow our actors again.`);
+  });
+}
+
 /** `rose social blocks`: the blocks, newest first. */
 export async function socialBlocks(ctx: CommandContext, opts: { json?: boolean }): Promise<void> {
   await ctx.withServices(async (services) => {
