@@ -353,7 +353,10 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
     .on(Activity, async (ctx, activity) => {
       await once(ctx, activity, activity.objectId, async () => `ignored: ${activity.constructor.name} is not handled`);
     })
-    .onError((_ctx, error) => logger.error({ err: error }, 'an incoming activity could not be handled'));
+    .onError((_ctx, error) => logger.error({ err: error }, 'an incoming activity could not be handled'))
+    // Documents fetched while handling a shared-inbox delivery (the sender, its object) are
+    // fetched signed, as the blog: servers with authorized fetch answer only signed requests.
+    .setSharedKeyDispatcher(() => ({ identifier: 'blog' }));
 
   async function reaction(ctx: InboxContext<FederationData>, activity: Like | Announce, kind: 'like' | 'announce') {
     const sender = activity.actorId;

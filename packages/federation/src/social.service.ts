@@ -100,8 +100,12 @@ export function createSocial(deps: SocialDeps) {
     return out;
   };
 
-  /** Looks up an actor by `@user@host`, `user@host`, or URL, and remembers it. */
-  const resolveActor = async (target: string): Promise<Actor | undefined> => {
+  /**
+   * Looks up an actor by `@user@host`, `user@host`, or URL, and remembers it. Fetches are
+   * signed as `as` (the blog by default): servers with authorized fetch (GoToSocial, Mastodon
+   * in secure mode) answer only signed requests.
+   */
+  const resolveActor = async (target: string, as = 'blog'): Promise<Actor | undefined> => {
     const ctx = await context();
     const trimmed = target.trim();
     const query = /^@?[^@\s/]+@[^@\s/]+$/.test(trimmed) ? (trimmed.startsWith('@') ? trimmed : `@${trimmed}`) : trimmed;
@@ -113,7 +117,8 @@ export function createSocial(deps: SocialDeps) {
         return undefined;
       }
     }
-    const found = await ctx.lookupObject(query).catch(() => null);
+    const documentLoader = await ctx.getDocumentLoader({ identifier: as }).catch(() => ctx.documentLoader);
+    const found = await ctx.lookupObject(query, { documentLoader }).catch(() => null);
     if (!isActor(found) || !found.id) return undefined;
     const described = await describeActor(found, clock.now(), ctx);
     if (described) await rememberActor(db, described);
@@ -201,7 +206,7 @@ export function createSocial(deps: SocialDeps) {
             localMentions.push(uri);
             return { id: uri, url: uri, handle: handleOf(local.handle, host) };
           }
-          const found = await resolveActor(`@${user}@${mentionHost}`);
+          const found = await resolveActor(`@${user}@${mentionHost}`, handle);
           const remote = found?.id ? await findRemoteActor(db, found.id.href) : undefined;
           if (!remote) return undefined;
           resolved.push(remote);
@@ -267,7 +272,7 @@ export function createSocial(deps: SocialDeps) {
       if (!actor) return err({ type: 'no-profile' });
       const ctx = await context();
       const me = ctx.getActorUri(handle);
-      const found = await resolveActor(target);
+      const found = await resolveActor(target, handle);
       if (!found?.id) return err({ type: 'not-found', message: `No account found at ${target.slice(0, 200)}.` });
       if (found.id.href === me.href) return err({ type: 'self' });
       if (await isBlocked(db, found.id.href, handle)) return err({ type: 'blocked' });
