@@ -9,9 +9,11 @@ const password = 'Hedgerow-Quince-Lantern-58';
 
 // The members' social hub in Chromium against `rose serve` and real, independent Fedify
 // servers: a member turns on a profile, follows a peer, sees its posts (content warnings
-// folded), likes and replies from the browser, and sees the peer's like in Notifications;
-// another peer's reply to a blog post shows under the static post, staff hide it and block
-// its server; members cannot moderate, and the routes refuse what they do not accept.
+// folded), likes, unlikes and replies from the browser, sees the peer's like in Notifications,
+// and likes a post on the blog's profile; anyone signed out reads that profile (where the
+// blog's actor id sends a browser); another peer's reply to a blog post shows under the static
+// post, staff hide it, block its server and unblock it; members cannot moderate, and the
+// routes refuse what they do not accept.
 describe('social hub in a browser (Chromium) with a Fedify peer', () => {
   let tmp: string;
   let server: RunningRose;
@@ -85,7 +87,7 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
   // A failure shows what the server logged (a page's 500 says nothing in the browser).
   beforeEach(() => onTestFailed(() => console.error(`rose serve output (last 8000 characters):\n${server?.output().slice(-8000)}`)));
 
-  it('turns on a profile, follows the peer, sees and likes its posts, replies, and is notified of its like', async () => {
+  it('turns on a profile, follows the peer, sees, likes and unlikes its posts, replies, is notified of its like, and likes a post on the blog\'s profile', async () => {
     const page = await newPage();
     await signIn(page, linkPaths.social.home());
     await page.locator('[data-testid="no-profile"]').waitFor();
@@ -136,10 +138,16 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     expect(await violations(page)).toEqual([]);
 
     // Like it from the browser: the peer receives the Like.
-    await post.getByRole('button', { name: /Like the post/ }).click();
+    await post.getByRole('button', { name: /^Like the post/ }).click();
     expect(await page.locator('[data-testid="social-notice"]').innerText()).toBe('Liked.');
     expect(await page.locator(`article[data-uri="${noteId}"] [data-testid="liked"]`).count()).toBe(1);
     await peer.waitFor((a) => a.type === 'Like' && a.actor === ourActor && a.object === noteId, { what: 'our Like', timeoutMs: 60_000 });
+    // …and take it back: the peer receives Undo(Like) naming the same post.
+    await page.locator(`article[data-uri="${noteId}"]`).getByRole('button', { name: /Unlike the post/ }).click();
+    expect(await page.locator('[data-testid="social-notice"]').innerText()).toBe('Like taken back.');
+    expect(await page.locator(`article[data-uri="${noteId}"] [data-testid="liked"]`).count()).toBe(0);
+    expect(await post.getByRole('button', { name: /^Like the post/ }).count()).toBe(1);
+    await peer.waitFor((a) => a.type === 'Undo' && a.actor === ourActor && (a.object as { type?: string; object?: string } | undefined)?.object === noteId, { what: 'our Undo(Like)', timeoutMs: 60_000 });
 
     // Reply to it: the Create reaches the peer naming the post it answers.
     await page.locator(`article[data-uri="${noteId}"] [data-testid="reply-link"]`).click();
@@ -153,9 +161,10 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     expect(replyObject.attributedTo).toBe(ourActor);
     expect(replyObject.content).toContain('Saving some for Saturday');
 
-    // Our own reply is on our timeline and under its hashtag.
+    // Our own reply is under its hashtag (public posts with it, ours and other servers').
     await page.goto(url(linkPaths.social.tag('eggs')));
     expect(await page.locator(`[data-testid="tag-posts"] article[data-uri="${replyObject.id}"]`).count()).toBe(1);
+    expect(await violations(page)).toEqual([]);
 
     // The peer likes the reply: the member is told, with the count in the navigation.
     await peer.like(replyObject.id, ourActor);
@@ -189,12 +198,26 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     expect(await page.locator('[data-testid="social-profile"]').innerText()).toContain(`@mo_weaver@${host}`);
     await page.goto(url(linkPaths.social.profile('mo_weaver')));
     expect(await page.locator('[data-testid="profile-address"]').innerText()).toBe(`@mo_weaver@${host}`);
-    expect(await page.locator('[data-testid="profile-post"]').count()).toBe(1);
+    const own = page.locator('[data-testid="profile-posts"] article[data-testid="social-post"]');
+    expect(await own.count()).toBe(1);
+    expect(await own.getAttribute('data-uri')).toBe(replyObject.id);
+
+    // A profile of the co-op's: the member may like and reply to its posts (the blog's
+    // Articles, synced by the worker on start), and comes back to the profile.
+    const blogPost = page.locator('[data-testid="profile-posts"] article[data-testid="social-post"]').first();
+    await pollPage(page, linkPaths.social.profile('blog'), 'the blog federates its posts', async () => (await blogPost.count()) === 1, 120_000);
+    const blogPostUri = (await blogPost.getAttribute('data-uri'))!;
+    expect(await page.locator('[data-testid="profile-follow"]').count()).toBe(1);
+    expect(await blogPost.locator('[data-testid="reply-link"]').getAttribute('href')).toBe(`${linkPaths.social.home()}?reply=${encodeURIComponent(blogPostUri)}#compose`);
+    await blogPost.getByRole('button', { name: /^Like the post/ }).click();
+    expect(await page.locator('[data-testid="social-notice"]').innerText()).toBe('Liked.');
+    expect(new URL(page.url()).pathname).toBe(linkPaths.social.profile('blog'));
+    expect(await violations(page)).toEqual([]);
     await page.close();
     expect(pageErrors).toEqual([]);
   }, 300_000);
 
-  it("shows a peer's reply to a blog post under the static post; staff hide it and block the peer's server", async () => {
+  it("shows a peer's reply to a blog post under the static post and the blog's profile to anyone; staff hide the reply, block the peer's server and unblock it", async () => {
     // A server of its own (blocked at the end), which nobody here follows: it mentions the blog.
     const other = await startFedifyPeer({ hostname: '127.0.0.3', actors: ['bea'] });
     onTestFinished(() => other.close());
@@ -214,6 +237,26 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     expect(article).toMatch(new RegExp(`^${origin}/`));
     expect(await island.getAttribute('data-count')).toBe('0');
 
+    // Someone on another server clicking the blog's account, signed out here: the actor id sends
+    // the browser to the blog's profile, which anyone may read (no follow form, a way to sign in).
+    const visitor = await newPage();
+    await visitor.goto(blogActor);
+    expect(new URL(visitor.url()).pathname).toBe(linkPaths.social.profile('blog'));
+    expect(await visitor.locator('[data-testid="profile-address"]').innerText()).toBe(`@blog@${new URL(origin).host}`);
+    expect(await visitor.locator(`article[data-uri="${article}"]`).count()).toBe(1);
+    expect(await visitor.locator('[data-testid="profile-follow"]').count()).toBe(0);
+    expect(await visitor.locator('form').count()).toBe(0);
+    expect(await visitor.locator('[data-testid="reply-link"]').count()).toBe(0);
+    expect(await visitor.locator('[data-testid="sign-in-to-follow"]').getAttribute('href')).toBe(linkPaths.auth.login(linkPaths.social.profile('blog')));
+    expect(await violations(visitor)).toEqual([]);
+    const anonymous = await fetch(url(linkPaths.social.profile('blog')));
+    expect(anonymous.status).toBe(200);
+    // The same for everyone, asked again each time; never framed.
+    expect(anonymous.headers.get('cache-control')).toBe('no-cache');
+    expect(anonymous.headers.get('x-frame-options')).toBe('DENY');
+    expect((await fetch(url(linkPaths.social.profile('nobody_here')))).status).toBe(404);
+    await visitor.close();
+
     // The peer replies, mentioning the blog (so it is sent here): staff see it in moderation.
     const replyId = await other.post({ as: 'bea', content: '<p>What a <em>lovely</em> story</p>', inReplyTo: article, mention: { id: blogActor, name: `@blog@${new URL(origin).host}` } });
     const moderated = page.locator(`[data-testid="moderated-reply"][data-uri="${replyId}"]`);
@@ -232,6 +275,8 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     await moderated.getByRole('button', { name: 'Show again' }).click();
     expect(await page.locator('[data-testid="social-notice"]').innerText()).toContain('shown again');
     await page.goto(url(postPath));
+    // The island loads after the page: getAttribute waits for it (count() would not).
+    expect(await island.getAttribute('data-count')).toBe('1');
     const shown = island.locator(`[data-testid="social-reply"][data-uri="${replyId}"]`);
     expect(await shown.count()).toBe(1);
     expect(await shown.innerHTML()).toContain('<em>lovely</em>');
@@ -249,6 +294,16 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     await other.post({ as: 'bea', content: '<p>Spam, spam, spam</p>', inReplyTo: article, mention: { id: blogActor, name: `@blog@${new URL(origin).host}` } });
     await page.goto(url(linkPaths.social.moderation()));
     expect(await page.locator('[data-testid="moderated-reply"]').filter({ hasText: 'Spam, spam' }).count()).toBe(0);
+    // Under the post it answers, which links to the post's page.
+    expect(await page.locator(`[data-testid="thread"][data-uri="${article}"] h3 a`).getAttribute('href')).toBe(url(postPath));
+
+    // Unblocked: gone from the list; the reply the block hid stays hidden until shown again.
+    const blockRow = page.locator(`[data-testid="blocks"] tr[data-target="${new URL(other.origin).hostname}"]`);
+    await blockRow.getByRole('button', { name: /^Unblock/ }).click();
+    expect(await page.locator('[data-testid="social-notice"]').innerText()).toContain('Unblocked');
+    expect(await blockRow.count()).toBe(0);
+    expect(await moderated.getAttribute('data-hidden')).toBe('true');
+    expect(await violations(page)).toEqual([]);
     await page.close();
     expect(pageErrors).toEqual([]);
   }, 300_000);
@@ -271,11 +326,22 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     expect(await moderation.text()).not.toContain('data-testid="block-form"');
     const block = await post(linkPaths.social.moderation(), new URLSearchParams({ action: 'block', target: 'spam.example' }), { cookie });
     expect(block.status).toBe(403);
+    // A public profile, signed in: private to the member, who is told to turn a profile on to follow.
+    const profile = await fetch(url(linkPaths.social.profile('blog')), { headers: { cookie } });
+    expect(profile.status).toBe(200);
+    expect(profile.headers.get('cache-control')).toBe('private, no-store');
+    const profileHtml = await profile.text();
+    expect(profileHtml).toContain('Turn on your social profile</a> to follow');
+    expect(profileHtml).not.toContain('data-testid="profile-follow"');
 
     // Signed out: sent to sign in.
     const anonymous = await fetch(url(linkPaths.social.notifications()), { redirect: 'manual' });
     expect(anonymous.status).toBe(303);
     expect(anonymous.headers.get('location')).toBe(linkPaths.auth.login(linkPaths.social.notifications()));
+    // A public profile reads signed out, but following from it needs signing in first.
+    const follow = await post(linkPaths.social.profile('blog'), new URLSearchParams({ action: 'follow' }));
+    expect(follow.status).toBe(303);
+    expect(follow.headers.get('location')).toBe(linkPaths.auth.login(linkPaths.social.profile('blog')));
 
     // The request limits of the social routes.
     expect((await post(linkPaths.social.home(), new URLSearchParams({ action: 'follow', target: 'x@y.example' }), { cookie, origin: 'https://evil.example' })).status).toBe(403);

@@ -11,6 +11,7 @@ export type TimelineItem = Awaited<ReturnType<Social['timeline']>>[number];
 export type SocialNotification = Awaited<ReturnType<Social['notifications']>>[number];
 export type Author = TimelineItem['author'];
 export type LocalActor = NonNullable<Awaited<ReturnType<Social['actorOfUser']>>>;
+export type LocalPost = Awaited<ReturnType<Social['localPosts']>>[number];
 type Problem<T> = T extends { ok: false; error: infer E } ? E : never;
 export type ComposeProblem = Problem<Awaited<ReturnType<Social['compose']>>>;
 export type FollowProblem = Problem<Awaited<ReturnType<Social['follow']>>>;
@@ -27,17 +28,39 @@ export interface SocialVisitor {
   host: string;
 }
 
-/**
- * The gate of every social page: a signed-in member (with their actor, if any), or a redirect
- * to sign in that comes back to `here`. The pages carry forms, so they are never framed.
- */
-export async function socialGate(Astro: AstroGlobal, here: string): Promise<{ redirect: Response } | SocialVisitor> {
+/** Whoever reads a public social page: a signed-in member (`user`), or nobody signed in. */
+export type SocialReader = Omit<SocialVisitor, 'user'> & { user: SessionUser | undefined };
+
+/** Who is reading, and the headers every social page has: it carries forms, so it is never framed. */
+async function readerOf(Astro: AstroGlobal): Promise<SocialReader> {
   const { services, user } = Astro.locals;
   Astro.response.headers.set('X-Frame-Options', 'DENY');
   Astro.response.headers.set('Content-Security-Policy', "frame-ancestors 'none'");
-  if (!user) return { redirect: Astro.redirect(signInPath(Astro.locals.origin, services.config, here), 303) };
   const social = services.federation.social;
-  return { user, social, me: await social.actorOfUser(user.id), host: new URL(services.config.siteUrl).host };
+  return { user, social, me: user ? await social.actorOfUser(user.id) : undefined, host: new URL(services.config.siteUrl).host };
+}
+
+/**
+ * The start of a page anyone may read (a local profile: where our actor ids send a browser).
+ * Signed in, the middleware keeps the answer private; signed out it is the same for everyone
+ * and asked again each time, like the public islands (it changes with every post).
+ */
+export async function socialReader(Astro: AstroGlobal): Promise<SocialReader> {
+  const reader = await readerOf(Astro);
+  if (!reader.user) Astro.response.headers.set('Cache-Control', 'no-cache');
+  return reader;
+}
+
+/** Where "Sign in" goes from `here`, coming back to it. */
+export function signInLink(Astro: AstroGlobal, here: string): string {
+  return signInPath(Astro.locals.origin, Astro.locals.services.config, here);
+}
+
+/** The gate of every members' social page: a signed-in member (with their actor, if any), or a redirect to sign in that comes back to `here`. */
+export async function socialGate(Astro: AstroGlobal, here: string): Promise<{ redirect: Response } | SocialVisitor> {
+  const reader = await readerOf(Astro);
+  if (!reader.user) return { redirect: Astro.redirect(signInLink(Astro, here), 303) };
+  return { ...reader, user: reader.user };
 }
 
 /** The fragment cache's name for the replies island of blog posts (moderation purges it). */
@@ -61,13 +84,6 @@ export function httpUrl(value: string | null | undefined): string | undefined {
   return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : undefined;
 }
 
-/**
- * The `before` of a timeline's first page. The service's own default (`new Date(8.64e15)`,
- * year 275760) is written as `+275760-…` by the embedded database's driver, which Postgres
- * refuses ("time zone displacement out of range"), so pages always pass this instead.
- */
-export const newestFirst = () => new Date('9999-12-31T23:59:59.999Z');
-
 /** A `before` cursor from the query (an ISO time), or undefined when absent or not a time. */
 export function parseBefore(value: string | null): Date | undefined {
   if (!value || value.length > 40) return undefined;
@@ -81,13 +97,6 @@ export function parseTag(value: string | undefined): string | undefined {
   return /^[\p{L}\p{N}_]{1,100}$/u.test(tag) ? tag.toLowerCase() : undefined;
 }
 
-/** Whether a post carries `#tag` (its links or its text; compose and Mastodon both write `#tag`). */
-export function hasHashtag(item: Pick<TimelineItem, 'contentHtml'>, tag: string): boolean {
-  const text = item.contentHtml.replace(/<[^>]*>/g, '').replace(/&#35;|&num;/g, '#');
-  const escaped = tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^\\p{L}\\p{N}_&])#${escaped}(?![\\p{L}\\p{N}_])`, 'iu').test(text);
-}
-
 export const visibilities: { value: Visibility; label: string }[] = [
   { value: 'public', label: 'Public: anyone, on public timelines' },
   { value: 'unlisted', label: 'Unlisted: anyone with the link, not on public timelines' },
@@ -97,6 +106,30 @@ export const visibilities: { value: Visibility; label: string }[] = [
 
 export function parseVisibility(value: string): Visibility | undefined {
   return visibilities.find((v) => v.value === value)?.value;
+}
+
+/**
+ * One of a local profile's posts as every timeline shows it, by `author` (the profile's own
+ * actor). `localPosts` counts no likes, so none are shown and Like is always offered (liking
+ * twice is harmless).
+ */
+export function profileItem(post: LocalPost, author: Author): TimelineItem {
+  return {
+    uri: post.uri,
+    url: post.url ?? post.uri,
+    author,
+    type: post.type,
+    name: post.name,
+    summary: post.summary,
+    contentHtml: post.contentHtml,
+    sensitive: Boolean(post.summary) && post.type === 'Note',
+    visibility: post.visibility,
+    inReplyTo: post.inReplyTo,
+    attachments: [],
+    publishedAt: post.publishedAt,
+    likes: 0,
+    likedByMe: false,
+  };
 }
 
 /** Where an author's profile page is: ours by handle, another server's by actor id. */
@@ -209,6 +242,7 @@ export function describeLikeProblem(problem: LikeProblem): string {
 export const doneNotices = {
   posted: 'Posted.',
   liked: 'Liked.',
+  unliked: 'Like taken back.',
   followed: 'Follow request sent; it shows as accepted once they answer.',
   following: 'You follow them now.',
   unfollowed: 'You no longer follow them.',
@@ -219,6 +253,7 @@ export const doneNotices = {
   hidden: 'The reply is hidden everywhere.',
   shown: 'The reply is shown again.',
   blocked: 'Blocked: their follows ended and their posts are hidden.',
+  unblocked: 'Unblocked: they may follow and reply again. Replies hidden by the block stay hidden until you show them again.',
 } as const;
 
 export function doneNotice(value: string | null): string | undefined {

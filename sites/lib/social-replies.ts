@@ -2,23 +2,9 @@
 // (sites/components/social-replies.astro). Shared by every reader (hidden replies are left
 // out), so the island keeps it in the fragment cache; moderation purges it.
 import type { Services } from '@rose/app';
-import { linkPaths } from '@rose/core';
 import { attachmentsOf, formatMoment, httpUrl, type TimelineItem } from './social-hub.ts';
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-/**
- * The ActivityPub id of the Article that federates the blog post at `slug`, published at
- * `publishedAt`, if it federates. The static page knows the post's address and time, not its
- * database id (`objectUriOfSource` wants `blog:<id>`), and the Article keeps the post's
- * publication time: so it is the first of the co-op's objects up to that moment with the
- * post's address (found by path: the same on every host the blog is served on).
- */
-export async function blogPostObjectUri(services: Services, slug: string, publishedAt: Date): Promise<string | undefined> {
-  const path = linkPaths.blog.post(slug);
-  const items = await services.federation.social.timeline('blog', { before: new Date(publishedAt.getTime() + 1), limit: 20 });
-  return items.find((i) => i.author.local && i.type === 'Article' && i.url && URL.canParse(i.url) && new URL(i.url).pathname === path)?.uri;
-}
 
 function replyHtml(reply: TimelineItem, site: { locale: string; timezone: string }): string {
   const author = reply.author;
@@ -36,10 +22,13 @@ function replyHtml(reply: TimelineItem, site: { locale: string; timezone: string
   return `<li class="reply" data-testid="social-reply" data-uri="${escape(reply.uri)}"><p class="meta">${who} · ${link ? `<a href="${escape(link)}" rel="nofollow noopener noreferrer ugc">${when}</a>` : when}</p>${content}</li>`;
 }
 
-/** The island's HTML: the replies, and how to reply from another server; '' when the post does not federate. */
-export async function renderBlogReplies(services: Services, slug: string, publishedAt: Date): Promise<string> {
+/**
+ * The island's HTML: the replies, and how to reply from another server; '' when the post does
+ * not federate. The post's Article carries the post's address as its `url`, which finds it.
+ */
+export async function renderBlogReplies(services: Services, slug: string): Promise<string> {
   const social = services.federation.social;
-  const uri = await blogPostObjectUri(services, slug, publishedAt);
+  const uri = await social.objectUriOfUrl(services.links.blog.url.post(slug));
   if (!uri) return '';
   const [replies, chrome] = await Promise.all([social.repliesTo(uri), services.site.chrome()]);
   const how = `<p class="meta">Reply from Mastodon or another fediverse server: search there for this post's address, <code>${escape(uri)}</code>, or follow <strong>${escape(social.address('blog'))}</strong>.</p>`;
