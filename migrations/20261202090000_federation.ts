@@ -78,6 +78,7 @@ export async function up(db: Db): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(now))
     .addPrimaryKeyConstraint('ap_followers_pk', ['actor', 'follower_uri'])
     .execute();
+  await db.schema.createIndex('ap_followers_follower').on('ap_followers').column('follower_uri').execute();
 
   // Our actors following remote ones.
   await db.schema
@@ -89,6 +90,8 @@ export async function up(db: Db): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(now))
     .addPrimaryKeyConstraint('ap_following_pk', ['actor', 'target_uri'])
     .execute();
+  // Every incoming post asks whether one of ours follows its author.
+  await db.schema.createIndex('ap_following_target').on('ap_following').column('target_uri').execute();
 
   // What our actors published (blog posts as Articles, members' Notes, products, events).
   await db.schema
@@ -111,6 +114,8 @@ export async function up(db: Db): Promise<void> {
     .addColumn('deleted_at', 'timestamptz')
     .execute();
   await db.schema.createIndex('ap_objects_actor_published').on('ap_objects').columns(['actor', 'published_at']).execute();
+  // The replies island finds a blog post's object by its page.
+  await db.schema.createIndex('ap_objects_url').on('ap_objects').column('url').execute();
 
   // Posts other servers sent us (sanitised): the timeline, replies to our posts, mentions.
   await db.schema
@@ -125,7 +130,7 @@ export async function up(db: Db): Promise<void> {
     .addColumn('sensitive', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('language', 'text')
     .addColumn('in_reply_to', 'text')
-    .addColumn('visibility', 'text', (c) => c.notNull())
+    .addColumn('visibility', 'text', (c) => c.notNull().check(sql`visibility in ('public', 'unlisted', 'followers', 'direct')`))
     .addColumn('attachments', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
     .addColumn('emojis', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
     .addColumn('mentions', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
@@ -137,6 +142,9 @@ export async function up(db: Db): Promise<void> {
     .execute();
   await db.schema.createIndex('ap_posts_actor_published').on('ap_posts').columns(['actor_uri', 'published_at']).execute();
   await db.schema.createIndex('ap_posts_in_reply_to').on('ap_posts').column('in_reply_to').execute();
+  // Timelines look for mentions of a member; hashtag pages for a tag.
+  await sql`create index ap_posts_mentions on ap_posts using gin (mentions jsonb_path_ops)`.execute(db);
+  await sql`create index ap_posts_hashtags on ap_posts using gin (hashtags jsonb_path_ops)`.execute(db);
 
   // Likes and boosts of our objects.
   await db.schema
@@ -148,6 +156,7 @@ export async function up(db: Db): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(now))
     .addPrimaryKeyConstraint('ap_reactions_pk', ['object_uri', 'actor_uri', 'kind'])
     .execute();
+  await db.schema.createIndex('ap_reactions_activity').on('ap_reactions').column('activity_id').execute();
 
   // Every activity received and what became of it (`rose social inbox`); the id makes delivery idempotent.
   await db.schema

@@ -108,7 +108,11 @@ describe('federation with a real Fedify peer', () => {
 
     await t.db.updateTable('blog_posts').set({ status: 'draft' }).where('id', '=', post.id).execute();
     await services.federation.syncBlog();
-    await peer.waitFor((a) => a.type === 'Delete', { what: 'the Delete of the post' });
+    const deleted = await peer.waitFor((a) => a.type === 'Delete', { what: 'the Delete of the post' });
+    // The object's id now answers 410 Gone with its Tombstone.
+    const tombstone = await fetch((deleted.json.object as { id: string }).id, { headers: { Accept: 'application/activity+json' } });
+    expect(tombstone.status).toBe(410);
+    expect(await tombstone.json()).toMatchObject({ type: 'Tombstone' });
     // Nothing new to say: no more deliveries.
     expect(await services.federation.syncBlog()).toEqual({ created: 0, updated: 0, deleted: 0 });
   });
@@ -164,6 +168,19 @@ describe('federation with a real Fedify peer', () => {
     await cavage.waitFor((a) => a.type === 'Undo', { what: 'the Undo of the follow' });
   });
 
+  it('new keys and profile edits reach followers as an Update of the actor', async () => {
+    await waitFor('the peer follows the blog', async () => peer.isFollowing(blog()));
+    const rotated = await services.federation.social.rotateKeys(['blog']);
+    expect(rotated.map((r) => r.actor)).toEqual(['blog', 'blog']);
+    const update = await peer.waitFor((a) => a.type === 'Update' && a.actor === blog() && (a.json.object as { type?: string }).type === 'Service', { what: 'the Update of the blog actor' });
+    const keyPem = (update.json.object as { publicKey: { publicKeyPem: string } }).publicKey.publicKeyPem;
+    const current = await (await fetch(blog(), { headers: { Accept: 'application/activity+json' } })).json();
+    expect(keyPem).toBe(current.publicKey.publicKeyPem);
+    // Deliveries are signed with the new key and still verified by the peer.
+    await services.federation.social.postAsPart('blog', 'Signed with the new key');
+    await peer.waitFor((a) => a.type === 'Create' && JSON.stringify(a.json.object).includes('Signed with the new key'), { what: 'a post signed with the new key' });
+  });
+
   it('a peer unfollows the blog with Undo(Follow)', async () => {
     await cavage.follow(blog());
     await cavage.waitFor((a) => a.type === 'Accept', { what: 'the Accept' });
@@ -198,7 +215,21 @@ describe('federation with a real Fedify peer', () => {
     expect((await fetch(inbox, { method: 'POST', headers: { 'Content-Type': 'application/activity+json' }, body: '{"type":' })).status).toBe(400);
     // An activity whose id is on another server than its actor.
     expect((await peer.sendRaw(inbox, { ...follow('x'), id: `${cavage.origin}/activities/elsewhere` })).status).toBe(403);
-    expect({ followers: await count('ap_followers'), inbox: await count('ap_inbox'), posts: await count('ap_posts'), jobs: await count('jobs') }).toEqual(before);
+    // Deleting (or undoing) something of another server's, named by id only.
+    const del = { '@context': 'https://www.w3.org/ns/activitystreams', id: `${peer.actorId()}/activities/delete-elsewhere`, type: 'Delete', actor: peer.actorId(), object: `${cavage.origin}/users/alice/notes/1` };
+    expect((await peer.sendRaw(inbox, del)).status).toBe(403);
+    expect((await peer.sendRaw(inbox, { ...del, id: `${peer.actorId()}/activities/undo-elsewhere`, type: 'as:Undo' })).status).toBe(403);
+    // A post said to be by someone else as well as by the sender.
+    const impostor = {
+      '@context': 'https://www.w3.org/ns/activitystreams',
+      id: `${peer.actorId()}/activities/impostor`,
+      type: 'Create',
+      actor: peer.actorId(),
+      object: { id: `${peer.origin}/users/alice/notes/impostor`, type: 'Note', attributedTo: [{ type: 'Person', id: `${peer.origin}/users/victim` }, peer.actorId()], content: 'not mine', to: ['https://www.w3.org/ns/activitystreams#Public'], tag: [{ type: 'Mention', href: `${origin}/ap/actors/blog` }] },
+    };
+    expect((await peer.sendRaw(inbox, impostor)).status).toBe(202);
+    expect(await t.db.selectFrom('ap_inbox').select('outcome').where('activity_id', '=', impostor.id).executeTakeFirstOrThrow()).toEqual({ outcome: 'refused: the object is not the sender’s' });
+    expect({ followers: await count('ap_followers'), inbox: (await count('ap_inbox')) - 1, posts: await count('ap_posts'), jobs: await count('jobs') }).toEqual(before);
   });
 
   it('takes a real-world Mastodon payload (toot: extensions, content warning, image with blurhash) mentioning a member', async () => {

@@ -12,11 +12,13 @@ import {
   createSqlKvStore,
   desiredBlogObjects,
   ensurePartActors,
+  federationProfileHandlers,
   federationSendHandlers,
   federationSyncHandlers,
   fedifyTaskHandlers,
   keylessQueue,
   purgeExpired,
+  pruneInboxLog,
   withPrivateKeys,
   syncPartObjects,
   type DesiredObject,
@@ -42,6 +44,21 @@ export interface FederationServices {
   readonly handle: FrontHandler;
   /** The outbox worker's handlers: our deliveries, Fedify's own tasks, part syncs. */
   jobHandlers(): Record<string, BatchHandler>;
+}
+
+/**
+ * How long one Fedify task (a fan-out, or one delivery with its retry signature) may take:
+ * Fedify's deliveries have no time limit of their own, and an inbox that never answers would
+ * hold the task until the worker's deadline. Past it the task fails and is retried.
+ */
+const taskTimeoutMs = 60_000;
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a federation task took longer than ${ms / 1000} s; it will be retried`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 const partSummaries: Record<string, (site: string) => string> = {
@@ -81,7 +98,7 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
       memo = undefined;
       throw error;
     }));
-  const social = createSocial({ db, federation, siteUrl: config.siteUrl, clock, onJobQueued: deps.onJobQueued, hashtagUrl: (tag) => links.social.tag(tag), profilePath: (handle) => links.social.profile(handle) });
+  const social = createSocial({ db, federation, siteUrl: config.siteUrl, clock, onJobQueued: deps.onJobQueued, hashtagUrl: (tag) => links.social.tag(tag), profilePath: (handle) => links.social.profile(handle), allowPrivateAddress: config.federationAllowPrivateAddresses });
   const context = async () => (await federation()).createContext(new URL(config.siteUrl), {});
   const syncBlog = async () =>
     syncPartObjects({ db, ctx: await context(), clock }, 'blog', 'blog:', await desiredBlogObjects(db, { postUrl: (slug) => links.blog.url.post(slug), tagUrl: (slug) => links.blog.url.tag(slug) }));
@@ -105,18 +122,21 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
     handle,
     jobHandlers: () => {
       // Fedify caches every remote document it fetches for a while and may never read it
-      // again: expired entries go, at most once an hour, from the worker that runs its tasks.
+      // again: expired entries go, at most once an hour, from the worker that runs its tasks —
+      // with inbox log entries that changed nothing, after a month.
       let lastPurge = 0;
       const purgeNow = () => {
         if (clock.now().getTime() - lastPurge < 3_600_000) return;
         lastPurge = clock.now().getTime();
-        void purgeExpired(db, { clock }).catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired federation cache entries'));
+        void Promise.all([purgeExpired(db, { clock }), pruneInboxLog(db, clock.now())]).catch((error: unknown) => logger.warn({ err: error }, 'could not purge expired federation cache entries or old inbox log entries'));
       };
       return {
         ...federationSendHandlers(context),
+        ...federationProfileHandlers(federation, context),
         ...fedifyTaskHandlers(async (message) => {
           purgeNow();
-          await (await federation()).processQueuedTask({}, await withPrivateKeys(message, await context()));
+          const fed = await federation();
+          await within(taskTimeoutMs, fed.processQueuedTask({}, await withPrivateKeys(message, await context())));
         }),
         ...federationSyncHandlers(async (part) => {
           const summary = part === 'market' ? await syncMarket() : await syncBlog();

@@ -3,6 +3,8 @@ import type { Kysely, Transaction } from 'kysely';
 import { err, ok, type Clock, type Result } from '@rose/core';
 import type { Selectable } from 'kysely';
 import type { ApActorsTable, Database } from '@rose/db';
+import { enqueue } from '@rose/jobs';
+import { federationProfileJob } from './delivery.ts';
 
 /** The parts that speak as an actor of their own (their handle is the part's name). */
 export const partActors = ['blog', 'market', 'events'] as const;
@@ -103,7 +105,7 @@ export async function enableMemberActor(
   return ok(toActor(inserted));
 }
 
-export async function updateMemberActor(db: Kysely<Database>, userId: string, changes: { displayName?: string; summary?: string; manuallyApprovesFollowers?: boolean }, clock: Clock): Promise<boolean> {
+export async function updateMemberActor(db: Db, userId: string, changes: { displayName?: string; summary?: string; manuallyApprovesFollowers?: boolean }, clock: Clock): Promise<boolean> {
   const result = await db
     .updateTable('ap_actors')
     .set({
@@ -157,6 +159,8 @@ export async function rotateKeys(db: Kysely<Database>, clock: Clock, actors?: st
   await db.transaction().execute(async (trx) => {
     if (targets.length) await trx.updateTable('ap_keys').set({ retired_at: clock.now() }).where('actor', 'in', targets).where('retired_at', 'is', null).execute();
     if (fresh.length) await trx.insertInto('ap_keys').values(fresh).execute();
+    // Followers' servers hear of the new keys (an Update of each actor).
+    for (const actor of targets) await enqueue(trx, federationProfileJob, { actor });
   });
   return fresh.map((f) => ({ actor: f.actor, algorithm: f.algorithm }));
 }

@@ -1,5 +1,7 @@
-import type { Context } from '@fedify/fedify';
-import { Activity } from '@fedify/vocab';
+import type { Context, Federation } from '@fedify/fedify';
+import type { FederationData } from './federation.ts';
+import { Activity, Object as ApObject, PUBLIC_COLLECTION, Update, isActor } from '@fedify/vocab';
+import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@rose/db';
@@ -57,6 +59,36 @@ export function federationSendHandlers(context: () => Promise<Context<unknown>>)
           const recipients = p.recipients.map((r) => ({ id: new URL(r.id), inboxId: new URL(r.inbox), endpoints: r.sharedInbox ? { sharedInbox: new URL(r.sharedInbox) } : null }));
           await ctx.sendActivity({ identifier: p.sender }, recipients, activity, options);
         }
+      } catch (error) {
+        failed.push({ id: jobs[i]!.id, error });
+      }
+    }
+    return { failed };
+  });
+}
+
+/**
+ * One of our actors changed (its profile, its keys): its followers' servers get an Update of
+ * the actor document as it is when the job runs. Queued in the change's transaction.
+ */
+export const federationProfileJob = defineJob('federation.profile', z.object({ actor: z.string().regex(/^[a-z0-9_]{1,30}$/) }));
+
+export function federationProfileHandlers(federation: () => Promise<Federation<FederationData>>, context: () => Promise<Context<FederationData>>): Record<string, BatchHandler> {
+  return handle(federationProfileJob, async (payloads, jobs) => {
+    const failed: { id: number; error: unknown }[] = [];
+    const ctx = await context();
+    const fed = await federation();
+    for (const [i, p] of payloads.entries()) {
+      try {
+        // The actor document as other servers get it (through its dispatcher).
+        const response = await fed.fetch(new Request(ctx.getActorUri(p.actor), { headers: { Accept: 'application/activity+json' } }), { contextData: {} });
+        if (response.status === 404) continue; // the actor is gone
+        if (!response.ok) throw new Error(`our own actor document of ${p.actor} answered ${response.status}`);
+        const document = await ApObject.fromJsonLd(await response.json(), { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader });
+        if (!isActor(document)) throw new Error(`our own actor document of ${p.actor} is not an actor`);
+        const me = ctx.getActorUri(p.actor);
+        const update = new Update({ id: new URL(`#updates/${randomUUID()}`, me), actor: me, object: document, to: PUBLIC_COLLECTION, cc: ctx.getFollowersUri(p.actor) });
+        await ctx.sendActivity({ identifier: p.actor }, 'followers', update, { preferSharedInbox: true, excludeBaseUris: [new URL(ctx.origin)] });
       } catch (error) {
         failed.push({ id: jobs[i]!.id, error });
       }

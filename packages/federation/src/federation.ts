@@ -2,11 +2,11 @@ import { createFederation, type Context, type Federation, type KvStore, type Mes
 import { Article, Create, Endpoints, Event, Group, Image, Note, Person, Service, type Actor, type Recipient } from '@fedify/vocab';
 import { Temporal } from '@js-temporal/polyfill';
 import type { Kysely } from 'kysely';
-import type { Clock } from '@rose/core';
+import { escapeXml, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
 import { findActor, loadKeyPairs, type LocalActor } from './actors.repository.ts';
 import { registerInbox, type InboxEvents } from './inbox.ts';
-import { objectActivity, storedObjectColumns, toActivityObject, toStoredObject } from './objects.ts';
+import { isObjectId, objectActivity, storedObjectColumns, toActivityObject, toStoredObject } from './objects.ts';
 import { timedLoaderFactories } from './loaders.ts';
 import { apPaths } from './paths.ts';
 
@@ -63,7 +63,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
     origin,
     // Tests reach loopback peers with Fedify's own loaders; everywhere else ours, with time limits.
     ...(opts.allowPrivateAddress ? { allowPrivateAddress: true } : timedLoaderFactories(opts.kv, `${opts.software.name}/${opts.software.version} (+${origin}/)`)),
-    // A dead instance must not be retried for ever: after repeated failures its circuit opens,
+    // A dead instance must not be retried for ever: after 10 failures to a host within an hour its circuit opens,
     // activities for it are held (and dropped after a week), and one probe tries it again later.
     circuitBreaker: {
       failureThreshold: opts.circuitBreaker?.failureThreshold ?? 10,
@@ -85,7 +85,8 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
       id: ctx.getActorUri(actor.handle),
       preferredUsername: actor.handle,
       name: about.name,
-      summary: about.summary,
+      // ActivityPub summaries are HTML; ours are plain text.
+      summary: about.summary ? `<p>${escapeXml(about.summary).replaceAll('\n', '<br>')}</p>` : null,
       url: new URL(opts.profileUrl(actor.handle)),
       inbox: ctx.getInboxUri(actor.handle),
       outbox: ctx.getOutboxUri(actor.handle),
@@ -114,7 +115,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
 
   // Our objects, dereferenceable at their ids (public and unlisted ones; the rest need the audience).
   const publicObject = async (ctx: Context<FederationData>, id: string | undefined, type: string) => {
-    if (!id || !/^[0-9a-f-]{36}$/.test(id)) return null;
+    if (!isObjectId(id)) return null;
     const row = await db.selectFrom('ap_objects').select(storedObjectColumns).where('id', '=', id).where('type', '=', type).executeTakeFirst();
     if (!row || row.visibility === 'followers' || row.visibility === 'direct') return null;
     return toActivityObject(ctx, toStoredObject(row));
@@ -130,6 +131,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
 
   federation
     .setFollowersDispatcher(apPaths.followers, async (_ctx, identifier, cursor) => {
+      if (!(await findActor(db, identifier))) return null;
       const query = db
         .selectFrom('ap_followers as f')
         .leftJoin('ap_remote_actors as r', 'r.uri', 'f.follower_uri')
@@ -149,6 +151,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
 
   federation
     .setFollowingDispatcher(apPaths.following, async (_ctx, identifier, cursor) => {
+      if (!(await findActor(db, identifier))) return null;
       const rows = await db.selectFrom('ap_following').select('target_uri').where('actor', '=', identifier).where('status', '=', 'accepted').orderBy('created_at').orderBy('target_uri').offset(offsetOf(cursor)).limit(pageSize).execute();
       return { items: rows.map((r) => new URL(r.target_uri)), nextCursor: rows.length === pageSize ? String(offsetOf(cursor) + pageSize) : null };
     })
@@ -159,9 +162,10 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
     db.selectFrom('ap_objects').where('actor', '=', identifier).where('deleted_at', 'is', null).where('visibility', 'in', ['public', 'unlisted']);
   federation
     .setOutboxDispatcher(apPaths.outbox, async (ctx, identifier, cursor) => {
+      if (!(await findActor(db, identifier))) return null;
       const rows = await publicObjects(identifier).select(storedObjectColumns).orderBy('published_at', 'desc').orderBy('id').offset(offsetOf(cursor)).limit(pageSize).execute();
-      // The outbox lists each object's Create (its id is stable: the one it was sent with).
-      const items = rows.map((r) => objectActivity(ctx, 'Create', toStoredObject(r), 'outbox')) as Create[];
+      // The outbox lists each object's Create, with the id it was sent with (one per object).
+      const items = rows.map((r) => objectActivity(ctx, 'Create', toStoredObject(r))) as Create[];
       return { items, nextCursor: rows.length === pageSize ? String(offsetOf(cursor) + pageSize) : null };
     })
     .setFirstCursor(() => '0')
@@ -180,6 +184,6 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
     };
   });
 
-  registerInbox(federation, { db, clock: opts.clock, logger: opts.logger, origin, ...(opts.events ? { events: opts.events } : {}) });
+  registerInbox(federation, { db, clock: opts.clock, logger: opts.logger, origin, allowPrivateAddress: opts.allowPrivateAddress ?? false, ...(opts.events ? { events: opts.events } : {}) });
   return federation;
 }

@@ -8,35 +8,59 @@ export const maxActivityBytes = 1024 * 1024;
 /** How long a sender may take to send its body. */
 const bodyTimeoutMs = 10_000;
 
+/** Ids longer than this are refused (they could not be stored: index entries are bounded). */
+const maxIdLength = 2048;
+
+const idOf = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : value && typeof value === 'object' && 'id' in value && typeof value.id === 'string' ? value.id : undefined;
+
 const asUrl = (value: unknown): URL | undefined => {
-  const id = typeof value === 'string' ? value : value && typeof value === 'object' && 'id' in value && typeof value.id === 'string' ? value.id : undefined;
-  if (!id) return undefined;
-  try {
-    return new URL(id);
-  } catch {
-    return undefined;
-  }
+  const id = idOf(value);
+  if (!id || id.length > maxIdLength || !URL.canParse(id)) return undefined;
+  return new URL(id);
 };
+
+/** `Create`, `as:Create` and the full IRI are one type. */
+const typeNames = (type: unknown): Set<string> =>
+  new Set(
+    [type]
+      .flat()
+      .filter((t): t is string => typeof t === 'string')
+      .map((t) => t.replace(/^https:\/\/www\.w3\.org\/ns\/activitystreams#/, '').replace(/^as:/, '')),
+  );
+
+/** Activities about an object that must be the sender's own (its server's). */
+const ownObjectTypes = ['Create', 'Update', 'Delete', 'Undo'];
 
 /**
  * Why an inbox delivery is refused before its signature is even checked, or undefined. A
- * server may speak only for its own objects: a Create or Update embedding an object of
- * another host is a forgery (whatever its signature says), as is one with no actor.
+ * server may speak only for its own objects: a Create, Update, Delete or Undo of an object of
+ * another host is a forgery (whatever its signature says), as is one with no actor. Ids must
+ * be URLs of a sane length.
  */
 export function inboxDeliveryProblem(body: unknown): { status: number; message: string } | undefined {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return { status: 400, message: 'An activity is a JSON object.' };
   const activity = body as Record<string, unknown>;
-  if (typeof activity.type !== 'string' && !Array.isArray(activity.type)) return { status: 400, message: 'The activity has no type.' };
-  const actor = asUrl(Array.isArray(activity.actor) ? activity.actor[0] : activity.actor);
-  if (!actor) return { status: 400, message: 'The activity names no actor.' };
+  const types = typeNames(activity.type);
+  if (types.size === 0) return { status: 400, message: 'The activity has no type.' };
+  const actorRef = Array.isArray(activity.actor) ? activity.actor[0] : activity.actor;
+  const actor = asUrl(actorRef);
+  if (!actor) return { status: 400, message: 'The activity names no actor (or not as a URL).' };
+  if (activity.id !== undefined && !asUrl(activity.id)) return { status: 400, message: 'The activity id is not a URL.' };
   const id = asUrl(activity.id);
   if (id && id.origin !== actor.origin) return { status: 403, message: 'The activity is not from its actor’s server.' };
-  const types = new Set([activity.type].flat());
-  if ((types.has('Create') || types.has('Update')) && activity.object && typeof activity.object === 'object' && !Array.isArray(activity.object)) {
-    const object = asUrl(activity.object);
+  if (ownObjectTypes.some((t) => types.has(t))) {
+    const objectRef = Array.isArray(activity.object) ? activity.object[0] : activity.object;
+    const object = asUrl(objectRef);
+    if (idOf(objectRef) !== undefined && !object) return { status: 400, message: 'The object id is not a URL.' };
     if (object && object.origin !== actor.origin) return { status: 403, message: 'The object is not from the actor’s server.' };
   }
   return undefined;
+}
+
+/** JSON as sent, minus NUL characters (the database cannot store them in text or jsonb). */
+function parseJson(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? value.replaceAll('\0', '') : value));
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | 'timeout'> {
@@ -68,6 +92,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large' | 't
       reject(error);
     });
   });
+}
+
+function isTombstone(bytes: Buffer): boolean {
+  try {
+    return (JSON.parse(bytes.toString('utf8')) as { type?: unknown }).type === 'Tombstone';
+  } catch {
+    return false;
+  }
 }
 
 function answer(res: ServerResponse, status: number, text: string): true {
@@ -102,7 +134,7 @@ export function createFederationFrontHandler(
       body = read;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body.toString('utf8'));
+        parsed = parseJson(body.toString('utf8'));
       } catch {
         opts.onRefused?.('not JSON', 400);
         return answer(res, 400, 'The activity is not JSON.');
@@ -144,8 +176,11 @@ export function createFederationFrontHandler(
     }
     const out: Record<string, string> = {};
     response.headers.forEach((value, name) => (out[name] = value));
-    res.writeHead(response.status, out);
-    res.end(req.method === 'HEAD' ? undefined : Buffer.from(await response.arrayBuffer()));
+    const bytes = Buffer.from(await response.arrayBuffer());
+    // A deleted object is served as its Tombstone with 410 Gone, as ActivityPub asks.
+    const gone = response.status === 200 && /^\/ap\/(notes|articles|events)\//.test(url.pathname) && isTombstone(bytes);
+    res.writeHead(gone ? 410 : response.status, out);
+    res.end(req.method === 'HEAD' ? undefined : bytes);
     return true;
   };
 }

@@ -6,6 +6,7 @@ import type { Clock } from '@rose/core';
 import type { ApNotificationKind, Database } from '@rose/db';
 import { findActor } from './actors.repository.ts';
 import { parseRemotePost, type RemotePost } from './content/remote-post.ts';
+import { ourObjectId } from './objects.ts';
 import { activityJson, queueActivity } from './delivery.ts';
 import type { FederationData, FederationLogger } from './federation.ts';
 import { describeActor, isBlocked, rememberActor } from './remote-actors.ts';
@@ -18,6 +19,8 @@ export interface InboxEvents {
 
 interface InboxDeps {
   db: Kysely<Database>;
+  /** Tests only: inboxes on loopback and private addresses are kept. */
+  allowPrivateAddress?: boolean;
   clock: Clock;
   logger: FederationLogger;
   origin: string;
@@ -65,7 +68,9 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
         return;
       }
       outcome = await apply(trx);
-      await trx.updateTable('ap_inbox').set({ outcome }).where('id', '=', row.id).execute();
+      // The body is kept for what changed something; the rest is logged by id and outcome only
+      // (anyone with a key can send us activities; their bodies need not fill the database).
+      await trx.updateTable('ap_inbox').set({ outcome, ...(outcome.startsWith('accepted') ? {} : { payload: '{}' }) }).where('id', '=', row.id).execute();
     });
     if (outcome !== 'duplicate') logger.info({ activity: id, type: activity.constructor.name, actor: activity.actorId?.href, outcome }, 'activity received');
     if (outcome.startsWith('accepted')) deps.events?.onJobQueued?.();
@@ -94,21 +99,26 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
     // vocabulary drops extensions it does not know: blurhash, focalPoint, Misskey's fields).
     const embedded = ctx.data.raw?.object;
     const asSent = embedded && typeof embedded === 'object' && !Array.isArray(embedded) && (embedded as { id?: unknown }).id === object.id?.href ? embedded : undefined;
-    const json = asSent ?? (await object.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader }));
-    const parsed = parseRemotePost(json, {});
-    return parsed.ok ? parsed.value : `ignored: ${parsed.error.message}`;
+    // (Fetched from its server otherwise; NUL characters cannot be stored.)
+    const json = asSent ?? JSON.parse(JSON.stringify(await object.toJsonLd({ format: 'compact', contextLoader: ctx.contextLoader })).replaceAll('\\u0000', ''));
+    // Followers-only posts are addressed to the author's followers collection, wherever it is.
+    const followersUrl = (await db.selectFrom('ap_remote_actors').select('followers_url').where('uri', '=', activity.actorId!.href).executeTakeFirst())?.followers_url;
+    const parsed = parseRemotePost(json, { followersOf: (actor) => (actor === activity.actorId?.href ? (followersUrl ?? undefined) : undefined) });
+    if (!parsed.ok) return `ignored: ${parsed.error.message}`;
+    // What is stored as its author and id must be the sender and the object Fedify checked.
+    if (parsed.value.actorUri !== activity.actorId?.href || parsed.value.uri !== object.id?.href) return 'refused: the object is not the sender’s';
+    // A date in the future would keep a post at the top of every timeline.
+    const now = clock.now();
+    return { ...parsed.value, ...(parsed.value.published && parsed.value.published > now ? { published: now } : {}) };
   };
 
   /** Which of our actors a post concerns: replied to, mentioned, or following its author. */
   const concerned = async (ctx: InboxContext<FederationData>, post: RemotePost): Promise<{ reply?: { actor: string }; mentioned: string[]; followed: boolean }> => {
     let reply: { actor: string } | undefined;
-    if (post.inReplyTo && ours(new URL(post.inReplyTo))) {
-      const parsed = ctx.parseUri(new URL(post.inReplyTo));
-      if (parsed?.type === 'object') {
-        const id = parsed.values.id;
-        const target = id ? await db.selectFrom('ap_objects').select('actor').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst() : undefined;
-        if (target) reply = { actor: target.actor };
-      }
+    const replyTo = post.inReplyTo && ours(new URL(post.inReplyTo)) ? ourObjectId(ctx, post.inReplyTo) : undefined;
+    if (replyTo) {
+      const target = await db.selectFrom('ap_objects').select('actor').where('id', '=', replyTo).where('deleted_at', 'is', null).executeTakeFirst();
+      if (target) reply = { actor: target.actor };
     }
     const mentioned: string[] = [];
     for (const href of post.mentions) {
@@ -161,12 +171,13 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
       if (!target || !sender || !follow.id) return void (await once(ctx, follow, follow.objectId, async () => 'ignored: not a follow of one of our actors'));
       if (await isBlocked(db, sender.href, target.handle)) return void (await once(ctx, follow, follow.objectId, async () => 'ignored: blocked'));
       const actor = await fetchActor(ctx, follow);
-      if (!actor?.id || actor.id.href !== sender.href || !actor.inboxId) return void (await once(ctx, follow, follow.objectId, async () => 'ignored: the follower could not be fetched'));
+      const described = actor?.id?.href === sender.href ? await describeActor(actor, clock.now(), ctx, deps) : null;
+      // Its inbox checked like every address we fetch from: a public http(s) URL.
+      if (!described?.inbox) return void (await once(ctx, follow, follow.objectId, async () => 'ignored: the follower could not be fetched or has no usable inbox'));
       const status = target.manuallyApprovesFollowers ? 'pending' : 'accepted';
-      const described = await describeActor(actor, clock.now(), ctx);
       const accept = await activityJson(ctx, new Accept({ id: new URL(`#accepts/${randomUUID()}`, ctx.getActorUri(target.handle)), actor: ctx.getActorUri(target.handle), object: follow, to: sender }));
       await once(ctx, follow, follow.objectId, async (trx) => {
-        if (described) await rememberActor(trx, described);
+        await rememberActor(trx, described);
         const existing = await trx.selectFrom('ap_followers').select('status').where('actor', '=', target.handle).where('follower_uri', '=', sender.href).executeTakeFirst();
         // A repeated Follow (the other server was not sure it went through) is answered again.
         const nextStatus = existing?.status === 'accepted' ? 'accepted' : status;
@@ -179,7 +190,7 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
           await notify(trx, target.handle, 'follow-request', sender.href, null, follow.id!.href);
           return 'accepted: awaiting approval';
         }
-        await queueActivity(trx, { sender: target.handle, activity: accept, recipients: [{ id: sender.href, inbox: actor.inboxId!.href, sharedInbox: actor.endpoints?.sharedInbox?.href ?? null }] });
+        await queueActivity(trx, { sender: target.handle, activity: accept, recipients: [{ id: sender.href, inbox: described.inbox!, sharedInbox: described.shared_inbox }] });
         if (!existing) await notify(trx, target.handle, 'follow', sender.href, null, follow.id!.href);
         return 'accepted';
       });
@@ -255,13 +266,14 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
       const about = await concerned(ctx, post);
       if (!about.reply && about.mentioned.length === 0 && !about.followed) return void (await once(ctx, create, create.objectId, async () => 'ignored: addressed to no one here'));
       const author = await fetchActor(ctx, create);
-      const described = author?.id?.href === sender.href ? await describeActor(author, clock.now(), ctx) : null;
+      const described = author?.id?.href === sender.href ? await describeActor(author, clock.now(), ctx, deps) : null;
       await once(ctx, create, create.objectId, async (trx) => {
         if (described) await rememberActor(trx, described);
         await storePost(trx, post);
         const activityId = create.id?.href ?? post.uri;
-        if (about.reply) await notify(trx, about.reply.actor, 'reply', sender.href, post.uri, activityId);
-        for (const handle of about.mentioned) if (handle !== about.reply?.actor) await notify(trx, handle, 'mention', sender.href, post.uri, activityId);
+        // A member who blocked the sender hears nothing from them.
+        if (about.reply && !(await isBlocked(trx, sender.href, about.reply.actor))) await notify(trx, about.reply.actor, 'reply', sender.href, post.uri, activityId);
+        for (const handle of about.mentioned) if (handle !== about.reply?.actor && !(await isBlocked(trx, sender.href, handle))) await notify(trx, handle, 'mention', sender.href, post.uri, activityId);
         return 'accepted';
       });
     })
@@ -272,7 +284,7 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
       if (isActor(object)) {
         // A profile change: only an actor's own.
         if (object.id?.href !== sender.href) return void (await once(ctx, update, update.objectId, async () => 'refused: a profile of someone else'));
-        const described = await describeActor(object, clock.now(), ctx);
+        const described = await describeActor(object, clock.now(), ctx, deps);
         return void (await once(ctx, update, update.objectId, async (trx) => (described ? (await rememberActor(trx, described), 'accepted') : 'ignored: not a usable actor')));
       }
       const post = await postOf(ctx, update, object);
@@ -323,10 +335,11 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
       const targetId = move.targetId;
       if (!sender || !targetId || move.objectId?.href !== sender.href) return void (await once(ctx, move, move.objectId, async () => 'refused: only an account can move itself'));
       const target = await ctx.lookupObject(targetId).catch(() => null);
-      if (!isActor(target) || !target.id || !target.inboxId || !target.aliasIds.some((a) => a.href === sender.href)) {
+      if (!isActor(target) || !target.id || !target.aliasIds.some((a) => a.href === sender.href)) {
         return void (await once(ctx, move, move.objectId, async () => 'refused: the new account does not name the old one as an alias'));
       }
-      const described = await describeActor(target, clock.now(), ctx);
+      const described = await describeActor(target, clock.now(), ctx, deps);
+      if (!described?.inbox) return void (await once(ctx, move, move.objectId, async () => 'ignored: the new account has no usable inbox'));
       // Our actors that followed the old account follow the new one.
       const movers = await db.selectFrom('ap_following').select('actor').where('target_uri', '=', sender.href).execute();
       const follows = await Promise.all(
@@ -336,7 +349,7 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
         }),
       );
       await once(ctx, move, move.objectId, async (trx) => {
-        if (described) await rememberActor(trx, described);
+        await rememberActor(trx, described);
         await trx.updateTable('ap_remote_actors').set({ moved_to: target.id!.href }).where('uri', '=', sender.href).execute();
         for (const { actor, followId, json } of follows) {
           await trx.deleteFrom('ap_following').where('actor', '=', actor).where('target_uri', '=', sender.href).execute();
@@ -345,7 +358,7 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
             .values({ actor, target_uri: target.id!.href, follow_id: followId, status: 'pending' })
             .onConflict((oc) => oc.doNothing())
             .execute();
-          await queueActivity(trx, { sender: actor, activity: json, recipients: [{ id: target.id!.href, inbox: target.inboxId!.href, sharedInbox: target.endpoints?.sharedInbox?.href ?? null }] });
+          await queueActivity(trx, { sender: actor, activity: json, recipients: [{ id: target.id!.href, inbox: described.inbox!, sharedInbox: described.shared_inbox }] });
         }
         return `accepted: ${follows.length} follow(s) moved`;
       });
@@ -364,8 +377,7 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
     await once(ctx, activity, objectId, async (trx) => {
       if (!sender || !objectId || !ours(objectId)) return 'ignored: not one of our objects';
       if (await isBlocked(trx, sender.href)) return 'ignored: blocked';
-      const parsed = ctx.parseUri(objectId);
-      const id = parsed?.type === 'object' ? parsed.values.id : undefined;
+      const id = ourObjectId(ctx, objectId);
       const object = id ? await trx.selectFrom('ap_objects').select('actor').where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst() : undefined;
       if (!object) return 'ignored: not one of our objects';
       const activityId = activity.id?.href ?? `${kind}:${sender.href}:${objectId.href}`;
@@ -375,9 +387,22 @@ export function registerInbox(federation: Federation<FederationData>, deps: Inbo
         .onConflict((oc) => oc.doNothing())
         .returning('kind')
         .executeTakeFirst();
-      if (inserted) await notify(trx, object.actor, kind, sender.href, objectId.href, activityId);
+      if (inserted && !(await isBlocked(trx, sender.href, object.actor))) await notify(trx, object.actor, kind, sender.href, objectId.href, activityId);
       return inserted ? 'accepted' : 'ignored: already recorded';
     });
   }
 }
 
+
+/** How long activities that changed nothing stay in the inbox log. */
+const ignoredKeptDays = 30;
+
+/** Forgets logged activities that changed nothing, after a month (what changed something stays). */
+export async function pruneInboxLog(db: Kysely<Database>, now: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('ap_inbox')
+    .where('received_at', '<', new Date(now.getTime() - ignoredKeptDays * 86_400_000))
+    .where('outcome', 'not like', 'accepted%')
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -4,8 +4,9 @@ export { createSocial, type Social, type TimelineItem, type Notification, type A
 export { ensurePartActors, handleProblem, partActors, type LocalActor, type PartActor, type HandleProblem } from './actors.repository.ts';
 export { createSqlKvStore, createRedisKvStore, purgeExpired } from './fedify-kv.ts';
 export { createJobsMessageQueue, fedifyTaskHandlers, fedifyTaskJob } from './fedify-queue.ts';
-export { federationSendHandlers, federationSendJob } from './delivery.ts';
+export { federationProfileHandlers, federationSendHandlers } from './delivery.ts';
 export { desiredBlogObjects, federationSyncHandlers, federationSyncJob, syncPartObjects, type DesiredObject, type SyncSummary } from './part-sync.ts';
 export { apPaths, isFederationPath } from './paths.ts';
 export { sanitiseRemoteHtml, htmlToPlainText } from './content/sanitise.ts';
 export { keylessQueue, withPrivateKeys } from './sealed-keys.ts';
+export { pruneInboxLog } from './inbox.ts';

@@ -2,7 +2,7 @@ import type { Context } from '@fedify/fedify';
 import { Article, Create, Delete, Event, Hashtag, Image, Mention, Note, Place, PUBLIC_COLLECTION, Tombstone, Update, type Object as ApObject } from '@fedify/vocab';
 import { Temporal } from '@js-temporal/polyfill';
 import type { ApObjectsTable, ApTag, ApVisibility } from '@rose/db';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** One of our objects as stored (see the `ap_objects` table). */
 export interface StoredObject {
@@ -65,6 +65,22 @@ export function audience(ctx: Context<unknown>, actor: string, visibility: ApVis
   }
 }
 
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Whether `id` can be one of our objects' ids (checked before it reaches a uuid column). */
+export function isObjectId(id: string | undefined): id is string {
+  return id !== undefined && uuid.test(id);
+}
+
+/** The id of our object an URI names (a well-formed one; it may not exist), or undefined. */
+export function ourObjectId(ctx: Context<unknown>, uri: URL | string | null | undefined): string | undefined {
+  if (!uri) return undefined;
+  const url = typeof uri === 'string' ? (URL.canParse(uri) ? new URL(uri) : undefined) : uri;
+  const parsed = url ? ctx.parseUri(url) : null;
+  const id = parsed?.type === 'object' ? parsed.values.id : undefined;
+  return isObjectId(id) ? id : undefined;
+}
+
 /** The URI of one of our objects. */
 export function objectUri(ctx: Context<unknown>, o: Pick<StoredObject, 'id' | 'type'>): URL {
   if (o.type === 'Article') return ctx.getObjectUri(Article, { id: o.id });
@@ -107,11 +123,15 @@ export function toActivityObject(ctx: Context<unknown>, o: StoredObject): ApObje
 
 export type ObjectActivity = 'Create' | 'Update' | 'Delete';
 
-/** The activity announcing a change to one of our objects; a fresh id every time (an object may be updated many times). */
-export function objectActivity(ctx: Context<unknown>, kind: ObjectActivity, o: StoredObject, activityId: string): Create | Update | Delete {
+/**
+ * The activity announcing a change to one of our objects. An object is created once, so its
+ * Create has one id (the outbox lists the same); Updates and Deletes get a fresh id each
+ * (`activityId`): an object may change many times.
+ */
+export function objectActivity(ctx: Context<unknown>, kind: ObjectActivity, o: StoredObject, activityId?: string): Create | Update | Delete {
   const object = toActivityObject(ctx, o);
   const actor = ctx.getActorUri(o.actor);
-  const id = new URL(`#${kind.toLowerCase()}-${activityId}`, objectUri(ctx, o));
+  const id = new URL(kind === 'Create' ? '#create' : `#${kind.toLowerCase()}-${activityId ?? randomUUID()}`, objectUri(ctx, o));
   const mentions = o.tags.filter((t) => t.type === 'Mention').map((t) => new URL(t.href));
   const { tos, ccs } = audience(ctx, o.actor, o.visibility, mentions);
   if (kind === 'Create') return new Create({ id, actor, object, tos, ccs, published: instant(o.publishedAt) });

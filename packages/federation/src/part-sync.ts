@@ -92,12 +92,13 @@ export async function syncPartObjects(deps: { db: Kysely<Database>; ctx: Context
     if (row && !row.deleted_at && row.digest === digest) continue;
     const now = clock.now();
     const revived = row?.deleted_at != null;
-    const stored: StoredObject = { id: row?.id ?? randomUUID(), actor, ...fields, publishedAt: row && !revived ? row.published_at : d.publishedAt, updatedAt: row && !revived ? now : null, deletedAt: null };
+    // A withdrawn item that comes back is a new object: other servers keep the old id's Tombstone.
+    const stored: StoredObject = { id: row && !revived ? row.id : randomUUID(), actor, ...fields, publishedAt: row && !revived ? row.published_at : d.publishedAt, updatedAt: row && !revived ? now : null, deletedAt: null };
     const kind = row && !revived ? 'Update' : 'Create';
     const json = followers ? await activityJson(ctx, objectActivity(ctx, kind, stored, randomUUID())) : undefined;
     const values = { type: d.type, name: d.name, summary: d.summary, content_html: d.contentHtml, url: d.url, in_reply_to: null, visibility: 'public' as const, tags: JSON.stringify(d.tags), extra: JSON.stringify(d.extra), digest, published_at: stored.publishedAt, updated_at: stored.updatedAt, deleted_at: null };
     await db.transaction().execute(async (trx) => {
-      if (row) await trx.updateTable('ap_objects').set(values).where('id', '=', row.id).execute();
+      if (row) await trx.updateTable('ap_objects').set({ ...values, id: stored.id }).where('id', '=', row.id).execute();
       else await trx.insertInto('ap_objects').values({ id: stored.id, actor, source: d.source, ...values }).execute();
       if (json) await queueActivity(trx, { sender: actor, activity: json, followers: true });
     });

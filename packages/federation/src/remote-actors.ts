@@ -1,5 +1,5 @@
 import type { Actor } from '@fedify/vocab';
-import type { DocumentLoader } from '@fedify/vocab-runtime';
+import { validatePublicUrl, type DocumentLoader } from '@fedify/vocab-runtime';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '@rose/db';
 import { sanitiseRemoteHtml } from './content/sanitise.ts';
@@ -38,26 +38,39 @@ export type RemoteActorRow = Awaited<ReturnType<typeof describeActor>>;
  * What a remote actor document says, as we store it (summary sanitised). Its icon may need a
  * fetch, so this runs before any transaction.
  */
-export async function describeActor(actor: Actor, now: Date, loaders: { documentLoader: DocumentLoader; contextLoader: DocumentLoader }) {
+export async function describeActor(actor: Actor, now: Date, loaders: { documentLoader: DocumentLoader; contextLoader: DocumentLoader }, opts: { allowPrivateAddress?: boolean } = {}) {
   const uri = httpUrl(actor.id);
   if (!uri) return null;
+  // We POST to inboxes (signed): only public addresses, as for every fetch (Fedify checks
+  // fetches, not deliveries), or a remote actor could point our deliveries inside our network.
+  const deliverable = async (u: URL | null | undefined) => {
+    const url = httpUrl(u);
+    if (!url || opts.allowPrivateAddress) return url;
+    return validatePublicUrl(url).then(
+      () => url,
+      () => null,
+    );
+  };
+  const noNul = (text: string) => text.replaceAll('\0', '');
   const host = new URL(uri).host;
   // Through the federation's loaders: the same address checks as every other fetch.
   const icon = await actor.getIcon({ ...loaders, suppressError: true }).catch(() => null);
   const iconUrl = icon?.url instanceof URL ? httpUrl(icon.url) : httpUrl(icon?.url?.href ?? null);
+  // A handle that could pass for another (spaces, an @) is not kept.
   const username = actor.preferredUsername?.toString();
+  const handleOk = username !== undefined && /^[\w.-]{1,64}$/.test(username);
   const row = {
     uri,
     host,
-    handle: username ? `${username}@${host}`.slice(0, 300) : null,
+    handle: handleOk ? `${username}@${host}` : null,
     type: actor.constructor.name,
-    name: (actor.name?.toString() ?? null)?.slice(0, 200) ?? null,
+    name: actor.name ? noNul(actor.name.toString()).slice(0, 200) : null,
     // Cut before sanitising: a cut through sanitised HTML could leave a broken tag.
-    summary_html: sanitiseRemoteHtml((actor.summary?.toString() ?? '').slice(0, 20_000)),
+    summary_html: sanitiseRemoteHtml(noNul(actor.summary?.toString() ?? '').slice(0, 20_000)),
     url: httpUrl(actor.url instanceof URL ? actor.url : (actor.url?.href ?? null)),
     icon_url: iconUrl,
-    inbox: httpUrl(actor.inboxId),
-    shared_inbox: httpUrl(actor.endpoints?.sharedInbox ?? null),
+    inbox: await deliverable(actor.inboxId),
+    shared_inbox: await deliverable(actor.endpoints?.sharedInbox ?? null),
     followers_url: httpUrl(actor.followersId),
     manually_approves_followers: actor.manuallyApprovesFollowers ?? false,
     moved_to: httpUrl(actor.successorId),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Federation } from '@fedify/fedify';
-import { Accept, Follow, Like, PUBLIC_COLLECTION, Person, Reject, Undo, Update, isActor, type Actor } from '@fedify/vocab';
+import { Accept, Follow, Like, Reject, Undo, isActor, type Actor } from '@fedify/vocab';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { err, ok, type Clock, type Result } from '@rose/core';
 import type { ApNotificationKind, ApPostsTable, ApTag, ApVisibility, Database } from '@rose/db';
@@ -8,8 +8,9 @@ import type { FederationData } from './federation.ts';
 import { enableMemberActor, findActor, findActorOfUser, listActors, partActors, rotateKeys, updateMemberActor, type HandleProblem, type LocalActor, type PartActor } from './actors.repository.ts';
 import { composeNote } from './content/compose.ts';
 import { htmlToPlainText } from './content/sanitise.ts';
-import { activityJson, queueActivity, type DeliveryRecipient } from './delivery.ts';
-import { objectActivity, objectDigest, objectUri, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
+import { activityJson, federationProfileJob, queueActivity, type DeliveryRecipient } from './delivery.ts';
+import { enqueue } from '@rose/jobs';
+import { isObjectId, objectActivity, objectDigest, objectUri, ourObjectId, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
 import { forgetSigningKeys } from './sealed-keys.ts';
 import { describeActor, findRemoteActor, findRemoteActors, isBlocked, rememberActor, type RemoteActor } from './remote-actors.ts';
 
@@ -24,6 +25,8 @@ export interface SocialDeps {
   hashtagUrl(tag: string): string;
   /** A local actor's profile page. */
   profilePath(handle: string): string;
+  /** Tests only: remote actors on loopback and private addresses are usable. */
+  allowPrivateAddress?: boolean;
 }
 
 /** Someone shown beside a post: one of ours or another server's. */
@@ -120,7 +123,7 @@ export function createSocial(deps: SocialDeps) {
     const documentLoader = await ctx.getDocumentLoader({ identifier: as }).catch(() => ctx.documentLoader);
     const found = await ctx.lookupObject(query, { documentLoader }).catch(() => null);
     if (!isActor(found) || !found.id) return undefined;
-    const described = await describeActor(found, clock.now(), ctx);
+    const described = await describeActor(found, clock.now(), ctx, deps);
     if (described) await rememberActor(db, described);
     return found;
   };
@@ -174,18 +177,14 @@ export function createSocial(deps: SocialDeps) {
     /** Edits a member's profile; their followers' servers get an Update of it. */
     async updateProfile(userId: string, changes: { displayName?: string; summary?: string; manuallyApprovesFollowers?: boolean }): Promise<boolean> {
       const actor = await findActorOfUser(db, userId);
-      if (!actor || !(await updateMemberActor(db, userId, changes, clock))) return false;
-      const ctx = await context();
-      // The actor document as other servers get it (through its dispatcher).
-      const response = await (await deps.federation()).fetch(new Request(ctx.getActorUri(actor.handle), { headers: { Accept: 'application/activity+json' } }), { contextData: {} });
-      const document = response.ok ? await Person.fromJsonLd(await response.json(), { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }) : undefined;
-      if (document) {
-        const me = ctx.getActorUri(actor.handle);
-        const json = await activityJson(ctx, new Update({ id: new URL(`#updates/${randomUUID()}`, me), actor: me, object: document, to: PUBLIC_COLLECTION, cc: ctx.getFollowersUri(actor.handle) }));
-        await queueActivity(db, { sender: actor.handle, activity: json, followers: true });
-        woke();
-      }
-      return true;
+      if (!actor) return false;
+      const changed = await db.transaction().execute(async (trx) => {
+        if (!(await updateMemberActor(trx, userId, changes, clock))) return false;
+        await enqueue(trx, federationProfileJob, { actor: actor.handle });
+        return true;
+      });
+      if (changed) woke();
+      return changed;
     },
 
     /**
@@ -229,8 +228,7 @@ export function createSocial(deps: SocialDeps) {
         })();
         if (!parentUri || input.inReplyTo.length > 2048) return err({ type: 'bad-reply', message: 'That post is not one we know.' });
         const parent = await db.selectFrom('ap_posts').select(['uri', 'actor_uri']).where('uri', '=', parentUri.href).executeTakeFirst();
-        const ours = parent ? undefined : (await context()).parseUri(parentUri);
-        const ownId = ours?.type === 'object' && /^[0-9a-f-]{36}$/.test(ours.values.id ?? '') ? ours.values.id : undefined;
+        const ownId = parent ? undefined : ourObjectId(await context(), parentUri);
         const ownParent = ownId ? await db.selectFrom('ap_objects').select('actor').where('id', '=', ownId).where('deleted_at', 'is', null).executeTakeFirst() : undefined;
         if (!parent && !ownParent) return err({ type: 'bad-reply', message: 'That post is not one we know.' });
         inReplyTo = parentUri.href;
@@ -285,7 +283,9 @@ export function createSocial(deps: SocialDeps) {
         });
         return ok({ uri: found.id.href, status: 'accepted' });
       }
-      if (!found.inboxId) return err({ type: 'not-found', message: 'That account takes no deliveries.' });
+      // The inbox as remembered: checked to be a public address.
+      const remote = await findRemoteActor(db, found.id.href);
+      if (!remote?.inbox) return err({ type: 'not-found', message: 'That account takes no deliveries.' });
       const followId = new URL(`#follows/${randomUUID()}`, me);
       const json = await activityJson(ctx, new Follow({ id: followId, actor: me, object: found.id, to: found.id }));
       await db.transaction().execute(async (trx) => {
@@ -294,7 +294,7 @@ export function createSocial(deps: SocialDeps) {
           .values({ actor: handle, target_uri: found.id!.href, follow_id: followId.href, status: 'pending' })
           .onConflict((oc) => oc.columns(['actor', 'target_uri']).doUpdateSet({ follow_id: followId.href }))
           .execute();
-        await queueActivity(trx, { sender: handle, activity: json, recipients: [{ id: found.id!.href, inbox: found.inboxId!.href, sharedInbox: found.endpoints?.sharedInbox?.href ?? null }] });
+        await queueActivity(trx, { sender: handle, activity: json, recipients: [{ id: remote.uri, inbox: remote.inbox!, sharedInbox: remote.sharedInbox }] });
       });
       woke();
       const row = await db.selectFrom('ap_following').select('status').where('actor', '=', handle).where('target_uri', '=', found.id.href).executeTakeFirstOrThrow();
@@ -409,10 +409,8 @@ export function createSocial(deps: SocialDeps) {
 
     /** Our object named by one of our URIs, if it exists and is not deleted. */
     async localObject(uri: string): Promise<{ id: string; actor: string; type: string } | undefined> {
-      if (!URL.canParse(uri) || !uri.startsWith(`${origin}/`)) return undefined;
-      const parsed = (await context()).parseUri(new URL(uri));
-      const id = parsed?.type === 'object' ? parsed.values.id : undefined;
-      if (!id || !/^[0-9a-f-]{36}$/.test(id)) return undefined;
+      const id = uri.startsWith(`${origin}/`) ? ourObjectId(await context(), uri) : undefined;
+      if (!id) return undefined;
       return db.selectFrom('ap_objects').select(['id', 'actor', 'type']).where('id', '=', id).where('deleted_at', 'is', null).executeTakeFirst();
     },
 
@@ -470,8 +468,8 @@ export function createSocial(deps: SocialDeps) {
       // Likes and boosts name our own posts: their text is ours.
       const ctx = await context();
       const ownIds = objectUris.flatMap((uri) => {
-        const parsed = !text.has(uri) && uri.startsWith(`${origin}/`) ? ctx.parseUri(new URL(uri)) : null;
-        return parsed?.type === 'object' && /^[0-9a-f-]{36}$/.test(parsed.values.id ?? '') ? [[uri, parsed.values.id!] as const] : [];
+        const id = !text.has(uri) ? ourObjectId(ctx, uri) : undefined;
+        return id ? [[uri, id] as const] : [];
       });
       if (ownIds.length) {
         const own = await db.selectFrom('ap_objects').select(['id', 'name', 'content_html']).where('id', 'in', ownIds.map(([, id]) => id)).execute();
@@ -568,8 +566,8 @@ export function createSocial(deps: SocialDeps) {
         .execute();
       const parentIds = new Map<string, string>();
       for (const r of rows) {
-        const parsed = ctx.parseUri(new URL(r.in_reply_to!));
-        if (parsed?.type === 'object' && /^[0-9a-f-]{36}$/.test(parsed.values.id ?? '')) parentIds.set(r.in_reply_to!, parsed.values.id!);
+        const id = ourObjectId(ctx, r.in_reply_to);
+        if (id) parentIds.set(r.in_reply_to!, id);
       }
       const parents = parentIds.size ? await db.selectFrom('ap_objects').select(['id', 'actor', 'type', 'name', 'url']).where('id', 'in', [...new Set(parentIds.values())]).where('actor', 'in', [...partActors]).execute() : [];
       const byId = new Map(parents.map((p) => [p.id, p]));
@@ -610,7 +608,7 @@ export function createSocial(deps: SocialDeps) {
 
     /** Where a browser sees one of our objects: the page it federates (a blog post), else its author's profile. */
     async objectPage(id: string): Promise<string | undefined> {
-      if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+      if (!isObjectId(id)) return undefined;
       const row = await db.selectFrom('ap_objects').select(['url', 'actor', 'visibility', 'deleted_at']).where('id', '=', id).executeTakeFirst();
       if (!row || row.deleted_at || row.visibility === 'followers' || row.visibility === 'direct') return undefined;
       return row.url ?? deps.profilePath(row.actor);
@@ -700,6 +698,7 @@ export function createSocial(deps: SocialDeps) {
     rotateKeys: async (actors?: string[]) => {
       const rotated = await rotateKeys(db, clock, actors);
       forgetSigningKeys();
+      woke();
       return rotated;
     },
 
