@@ -22,6 +22,7 @@ COPY packages/config/package.json packages/config/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
 COPY packages/deploy/package.json packages/deploy/
+COPY packages/federation/package.json packages/federation/
 COPY packages/ghost/package.json packages/ghost/
 COPY packages/http/package.json packages/http/
 COPY packages/jobs/package.json packages/jobs/
