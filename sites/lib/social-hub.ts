@@ -11,7 +11,6 @@ export type TimelineItem = Awaited<ReturnType<Social['timeline']>>[number];
 export type SocialNotification = Awaited<ReturnType<Social['notifications']>>[number];
 export type Author = TimelineItem['author'];
 export type LocalActor = NonNullable<Awaited<ReturnType<Social['actorOfUser']>>>;
-export type LocalPost = Awaited<ReturnType<Social['localPosts']>>[number];
 type Problem<T> = T extends { ok: false; error: infer E } ? E : never;
 export type ComposeProblem = Problem<Awaited<ReturnType<Social['compose']>>>;
 export type FollowProblem = Problem<Awaited<ReturnType<Social['follow']>>>;
@@ -108,29 +107,6 @@ export function parseVisibility(value: string): Visibility | undefined {
   return visibilities.find((v) => v.value === value)?.value;
 }
 
-/**
- * One of a local profile's posts as every timeline shows it, by `author` (the profile's own
- * actor). `localPosts` counts no likes, so none are shown and Like is always offered (liking
- * twice is harmless).
- */
-export function profileItem(post: LocalPost, author: Author): TimelineItem {
-  return {
-    uri: post.uri,
-    url: post.url ?? post.uri,
-    author,
-    type: post.type,
-    name: post.name,
-    summary: post.summary,
-    contentHtml: post.contentHtml,
-    sensitive: Boolean(post.summary) && post.type === 'Note',
-    visibility: post.visibility,
-    inReplyTo: post.inReplyTo,
-    attachments: [],
-    publishedAt: post.publishedAt,
-    likes: 0,
-    likedByMe: false,
-  };
-}
 
 /** Where an author's profile page is: ours by handle, another server's by actor id. */
 export function authorLink(author: Pick<Author, 'uri' | 'handle' | 'local'>): string {

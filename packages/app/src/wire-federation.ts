@@ -10,7 +10,6 @@ import {
   createRoseFederation,
   createSocial,
   createSqlKvStore,
-  desiredBlogObjects,
   ensurePartActors,
   federationProfileHandlers,
   federationSendHandlers,
@@ -27,6 +26,8 @@ import {
   type SyncSummary,
 } from '@rose/federation';
 import type { BatchHandler } from '@rose/jobs';
+import { listFederatedPosts, type FederatedPost } from '@rose/blog';
+import { listFederatedMarket, type FederatedMarket } from '@rose/market';
 import { loadSiteChrome } from '@rose/site-chrome';
 import type { FrontHandler } from './services.ts';
 import type { Logger } from './logger.ts';
@@ -101,8 +102,8 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
   const social = createSocial({ db, federation, siteUrl: config.siteUrl, clock, onJobQueued: deps.onJobQueued, hashtagUrl: (tag) => links.social.tag(tag), profilePath: (handle) => links.social.profile(handle), allowPrivateAddress: config.federationAllowPrivateAddresses });
   const context = async () => (await federation()).createContext(new URL(config.siteUrl), {});
   const syncBlog = async () =>
-    syncPartObjects({ db, ctx: await context(), clock }, 'blog', 'blog:', await desiredBlogObjects(db, { postUrl: (slug) => links.blog.url.post(slug), tagUrl: (slug) => links.blog.url.tag(slug) }));
-  const syncMarket = async () => syncPartObjects({ db, ctx: await context(), clock }, 'market', 'market:', await desiredMarketObjects(db, links));
+    syncPartObjects({ db, ctx: await context(), clock }, 'blog', 'blog:', desiredBlogObjects(await listFederatedPosts(db), links));
+  const syncMarket = async () => syncPartObjects({ db, ctx: await context(), clock }, 'market', 'market:', desiredMarketObjects(await listFederatedMarket(db), links));
   const handle = createFederationFrontHandler(federation, {
     origin: (req: IncomingMessage) => requestOrigin(config, receivedFromNode(req)) ?? config.siteUrl,
     onRefused: (reason, status) => logger.warn({ reason, status }, 'refused an ActivityPub delivery'),
@@ -149,40 +150,47 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
 }
 
 /**
+ * The blog actor's Articles: each public post, its public tags as hashtags (their names
+ * without spaces or punctuation), its feature image as an absolute URL.
+ */
+export function desiredBlogObjects(posts: FederatedPost[], links: Links): DesiredObject[] {
+  return posts.map((p) => {
+    const url = links.blog.url.post(p.slug);
+    const tags = p.tags.flatMap((t) => {
+      const name = t.name.replace(/[^\p{L}\p{N}_]/gu, '');
+      return name ? [{ type: 'Hashtag' as const, name: `#${name}`, href: links.blog.url.tag(t.slug) }] : [];
+    });
+    return { source: `blog:${p.id}`, type: 'Article', name: p.title, summary: null, contentHtml: p.html, url, tags, extra: p.featureImage ? { image: new URL(p.featureImage, url).href } : {}, publishedAt: p.publishedAt };
+  });
+}
+
+/**
  * What the market actor publishes: each product on offer (a Note naming it, its producer and
  * its page) and each order cycle (an Event from opening to closing). Prices and stock stay
  * out: they change often and live on the pages.
  */
-export async function desiredMarketObjects(db: Kysely<Database>, links: Links): Promise<DesiredObject[]> {
-  const products = await db
-    .selectFrom('market_products as p')
-    .innerJoin('market_producers as r', 'r.id', 'p.producer_id')
-    .select(['p.id', 'p.slug', 'p.name', 'p.description', 'p.created_at', 'r.name as producer', 'r.slug as producer_slug'])
-    .where('p.archived_at', 'is', null)
-    .where('r.archived_at', 'is', null)
-    .execute();
-  const cycles = await db.selectFrom('market_cycles').select(['id', 'slug', 'name', 'opens_at', 'closes_at', 'note', 'created_at']).where('archived_at', 'is', null).execute();
-  const productObjects: DesiredObject[] = products.map((p) => ({
+export function desiredMarketObjects(market: FederatedMarket, links: Links): DesiredObject[] {
+  const productObjects: DesiredObject[] = market.products.map((p) => ({
     source: `market:product:${p.id}`,
     type: 'Note',
     name: null,
     summary: null,
-    contentHtml: `<p>New at the market: <a href="${escapeXml(links.market.url.product(p.slug))}">${escapeXml(p.name)}</a> from <a href="${escapeXml(links.market.url.producer(p.producer_slug))}">${escapeXml(p.producer)}</a>.</p>${p.description ? `<p>${escapeXml(p.description)}</p>` : ''}`,
+    contentHtml: `<p>New at the market: <a href="${escapeXml(links.market.url.product(p.slug))}">${escapeXml(p.name)}</a> from <a href="${escapeXml(links.market.url.producer(p.producer.slug))}">${escapeXml(p.producer.name)}</a>.</p>${p.description ? `<p>${escapeXml(p.description)}</p>` : ''}`,
     url: links.market.url.product(p.slug),
     tags: [],
     extra: {},
-    publishedAt: p.created_at,
+    publishedAt: p.createdAt,
   }));
-  const cycleObjects: DesiredObject[] = cycles.map((c) => ({
+  const cycleObjects: DesiredObject[] = market.cycles.map((c) => ({
     source: `market:cycle:${c.id}`,
     type: 'Event',
     name: c.name,
     summary: null,
-    contentHtml: `<p>${escapeXml(c.name)}: orders open from ${c.opens_at.toISOString()} to ${c.closes_at.toISOString()}.</p>${c.note ? `<p>${escapeXml(c.note)}</p>` : ''}`,
+    contentHtml: `<p>${escapeXml(c.name)}: orders open from ${c.opensAt.toISOString()} to ${c.closesAt.toISOString()}.</p>${c.note ? `<p>${escapeXml(c.note)}</p>` : ''}`,
     url: links.market.url.home(),
     tags: [],
-    extra: { startTime: c.opens_at.toISOString(), endTime: c.closes_at.toISOString() },
-    publishedAt: c.created_at,
+    extra: { startTime: c.opensAt.toISOString(), endTime: c.closesAt.toISOString() },
+    publishedAt: c.createdAt,
   }));
   return [...productObjects, ...cycleObjects];
 }

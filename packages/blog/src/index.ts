@@ -6,3 +6,4 @@ export { renderRss, renderAtom, renderJsonFeed, renderSitemap, blogSitemapEntrie
 export { applyImport, readSetting, listGatedWithoutBody, type ImportBatch, type ImportSummary, type ImportedPost, type ImportedTag, type ImportedAuthor } from './import.service.ts';
 export { readMembersContent, setMemberTier, listPaidMembers, type Reader, type MembersContent } from './members.service.ts';
 export { blogPageKeys } from './page-keys.ts';
+export { listFederatedPosts, type FederatedPost } from './federation.view.ts';

@@ -24,48 +24,6 @@ export interface DesiredObject {
   publishedAt: Date;
 }
 
-/**
- * The blog's published public posts as Articles (drafts, pages and members-only posts stay
- * home). Tags become hashtags; the content is the post's public HTML, already sanitised.
- */
-export async function desiredBlogObjects(db: Kysely<Database>, links: { postUrl(slug: string): string; tagUrl(slug: string): string }): Promise<DesiredObject[]> {
-  const posts = await db
-    .selectFrom('blog_posts')
-    .select(['id', 'slug', 'title', 'html', 'excerpt', 'feature_image', 'published_at'])
-    .where('type', '=', 'post')
-    .where('status', '=', 'published')
-    .where('visibility', '=', 'public')
-    .where('published_at', 'is not', null)
-    .execute();
-  const tags = posts.length
-    ? await db
-        .selectFrom('blog_post_tags as pt')
-        .innerJoin('blog_tags as t', 't.id', 'pt.tag_id')
-        .select(['pt.post_id', 't.slug', 't.name'])
-        .where('t.visibility', '=', 'public')
-        .orderBy('pt.sort_order')
-        .execute()
-    : [];
-  const byPost = new Map<string, ApTag[]>();
-  for (const t of tags) {
-    const name = t.name.replace(/[^\p{L}\p{N}_]/gu, '');
-    if (!name) continue;
-    byPost.set(t.post_id, [...(byPost.get(t.post_id) ?? []), { type: 'Hashtag', name: `#${name}`, href: links.tagUrl(t.slug) }]);
-  }
-  return posts.map((p) => ({
-    source: `blog:${p.id}`,
-    type: 'Article',
-    name: p.title,
-    summary: null,
-    contentHtml: p.html,
-    url: links.postUrl(p.slug),
-    tags: byPost.get(p.id) ?? [],
-    // Feature images are site paths; other servers need the absolute URL.
-    extra: p.feature_image ? { image: new URL(p.feature_image, links.postUrl(p.slug)).href } : {},
-    publishedAt: p.published_at!,
-  }));
-}
-
 export interface SyncSummary {
   created: number;
   updated: number;

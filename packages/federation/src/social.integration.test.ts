@@ -4,7 +4,7 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/test
 import { ensurePartActors } from './actors.repository.ts';
 import { createSqlKvStore } from './fedify-kv.ts';
 import { createRoseFederation, type FederationData } from './federation.ts';
-import { desiredBlogObjects, syncPartObjects } from './part-sync.ts';
+import { syncPartObjects, type DesiredObject } from './part-sync.ts';
 import { createSocial } from './social.service.ts';
 import type { Federation } from '@fedify/fedify';
 
@@ -52,12 +52,14 @@ describe.each(databaseKinds)('social hub verbs on %s', (kind) => {
     expect((await social.tagged('#orchard')).map((i) => i.uri)).toEqual([post.value.uri]);
     expect(await social.tagged('nothing-here')).toEqual([]);
     expect(await social.tagged('bad tag!')).toEqual([]);
-    expect((await social.localPosts('ann'))[0]).toMatchObject({ uri: post.value.uri });
+    expect((await social.profilePosts('ann'))[0]).toMatchObject({ uri: post.value.uri, author: { handle: '@ann@coop.example' } });
 
     expect(await social.like('bob', post.value.uri)).toEqual({ ok: true, value: undefined });
     expect(await social.like('bob', `${origin}/ap/notes/00000000-0000-0000-0000-000000000000`)).toEqual({ ok: false, error: { type: 'not-found' } });
     expect((await social.notifications('ann')).map((n) => [n.kind, n.excerpt])).toEqual([['like', 'Apple day on Saturday #Orchard']]);
     expect((await social.timeline('ann'))[0]).toMatchObject({ likes: 1, likedByMe: false });
+    expect((await social.profilePosts('ann', { viewer: 'bob' }))[0]).toMatchObject({ likes: 1, likedByMe: true });
+    expect((await social.tagged('orchard', { viewer: 'bob' }))[0]).toMatchObject({ likes: 1, likedByMe: true });
     expect(await social.unlike('bob', post.value.uri)).toBe(true);
     expect(await social.unlike('bob', post.value.uri)).toBe(false);
 
@@ -79,15 +81,10 @@ describe.each(databaseKinds)('social hub verbs on %s', (kind) => {
   });
 
   it('finds the object of a blog post by its page, and the replies other servers sent to the co-op', async () => {
-    const post = await t.db
-      .insertInto('blog_posts')
-      .values({ type: 'post', slug: 'cider', title: 'Cider', html: '<p>Pressing day</p>', feature_image: '/blog/images/press.jpg', status: 'published', visibility: 'public', published_at: clock.now(), source: 'content' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const links = { postUrl: (slug: string) => `${origin}/blog/${slug}/`, tagUrl: (slug: string) => `${origin}/blog/tag/${slug}/` };
-    expect(await syncPartObjects({ db: t.db, ctx: federation.createContext(new URL(origin), {}), clock }, 'blog', 'blog:', await desiredBlogObjects(t.db, links))).toEqual({ created: 1, updated: 0, deleted: 0 });
-    const stored = await t.db.selectFrom('ap_objects').select('extra').where('source', '=', `blog:${post.id}`).executeTakeFirstOrThrow();
-    expect(stored.extra).toEqual({ image: `${origin}/blog/images/press.jpg` });
+    const article: DesiredObject = { source: 'blog:cider', type: 'Article', name: 'Cider', summary: null, contentHtml: '<p>Pressing day</p>', url: `${origin}/blog/cider/`, tags: [], extra: { image: `${origin}/blog/images/press.jpg` }, publishedAt: clock.now() };
+    const ctx = federation.createContext(new URL(origin), {});
+    expect(await syncPartObjects({ db: t.db, ctx, clock }, 'blog', 'blog:', [article])).toEqual({ created: 1, updated: 0, deleted: 0 });
+    expect(await syncPartObjects({ db: t.db, ctx, clock }, 'blog', 'blog:', [article])).toEqual({ created: 0, updated: 0, deleted: 0 });
     const uri = await social.objectUriOfUrl(`${origin}/blog/cider/`);
     expect(uri).toMatch(new RegExp(`^${origin}/ap/articles/[0-9a-f-]{36}$`));
     expect(await social.objectUriOfUrl(`${origin}/blog/nothing/`)).toBeUndefined();

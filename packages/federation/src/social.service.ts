@@ -11,7 +11,7 @@ import { htmlToPlainText } from './content/sanitise.ts';
 import { activityJson, federationProfileJob, queueActivity, type DeliveryRecipient } from './delivery.ts';
 import { enqueue } from '@rose/jobs';
 import { isObjectId, objectActivity, objectDigest, objectUri, ourObjectId, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
-import { forgetSigningKeys } from './sealed-keys.ts';
+import { forgetSigningKeys } from './keyless-queue.ts';
 import { describeActor, findRemoteActor, findRemoteActors, isBlocked, rememberActor, type RemoteActor } from './remote-actors.ts';
 
 export interface SocialDeps {
@@ -101,6 +101,17 @@ export function createSocial(deps: SocialDeps) {
     const found = await findRemoteActors(db, remote);
     for (const uri of remote) out.set(uri, remoteAuthor(uri, found.get(uri)));
     return out;
+  };
+
+  /** Like counts of these items, and whether `viewer` (one of our handles) liked each. */
+  const withLikes = async (items: TimelineItem[], viewer?: string): Promise<TimelineItem[]> => {
+    if (items.length === 0) return items;
+    const me = viewer ? (await context()).getActorUri(viewer).href : undefined;
+    const likes = await db.selectFrom('ap_reactions').select(['object_uri', 'actor_uri']).where('object_uri', 'in', items.map((i) => i.uri)).where('kind', '=', 'like').execute();
+    return items.map((item) => {
+      const of = likes.filter((l) => l.object_uri === item.uri);
+      return { ...item, likes: of.length, likedByMe: me !== undefined && of.some((l) => l.actor_uri === me) };
+    });
   };
 
   /**
@@ -395,16 +406,11 @@ export function createSocial(deps: SocialDeps) {
       ]
         .sort((a, b) => b.at.getTime() - a.at.getTime())
         .slice(0, limit);
-      const uris = items.map((i) => (i.kind === 'remote' ? i.p.uri : objectUri(ctx, i.o).href));
-      const reactions = uris.length
-        ? await db.selectFrom('ap_reactions').select(['object_uri', 'actor_uri']).where('object_uri', 'in', uris).where('kind', '=', 'like').execute()
-        : [];
       const who = await authors(items.map((i) => (i.kind === 'remote' ? i.p.actor_uri : ctx.getActorUri(i.o.actor).href)));
-      return items.map((i, n) => {
-        const likes = reactions.filter((r) => r.object_uri === uris[n]);
-        const counts = { likes: likes.length, likedByMe: likes.some((l) => l.actor_uri === me) };
-        return i.kind === 'remote' ? remoteItem(i.p, who.get(i.p.actor_uri)!, counts) : localItem(ctx, i.o, who.get(ctx.getActorUri(i.o.actor).href)!, counts);
-      });
+      return withLikes(
+        items.map((i) => (i.kind === 'remote' ? remoteItem(i.p, who.get(i.p.actor_uri)!) : localItem(ctx, i.o, who.get(ctx.getActorUri(i.o.actor).href)!))),
+        handle,
+      );
     },
 
     /** Our object named by one of our URIs, if it exists and is not deleted. */
@@ -486,7 +492,7 @@ export function createSocial(deps: SocialDeps) {
     },
 
     /** A remote actor's profile and the posts of theirs we have; fetched when not known yet. */
-    async remoteProfile(uri: string): Promise<{ actor: RemoteActor; posts: TimelineItem[] } | undefined> {
+    async remoteProfile(uri: string, opts: { viewer?: string } = {}): Promise<{ actor: RemoteActor; posts: TimelineItem[] } | undefined> {
       let actor = await findRemoteActor(db, uri);
       if (!actor) {
         const found = await resolveActor(uri);
@@ -497,17 +503,22 @@ export function createSocial(deps: SocialDeps) {
       const author = remoteAuthor(actor.uri, actor);
       return {
         actor,
-        posts: rows.map((p) => remoteItem(p, author)),
+        posts: await withLikes(
+          rows.map((p) => remoteItem(p, author)),
+          opts.viewer,
+        ),
       };
     },
 
-    /** One of our actors' public posts, for its profile page. */
-    async localPosts(handle: string, limit = 40): Promise<(StoredObject & { uri: string })[]> {
+    /** One of our actors' public posts, for its profile page (with `viewer`'s likes). */
+    async profilePosts(handle: string, opts: { viewer?: string; limit?: number } = {}): Promise<TimelineItem[]> {
       const ctx = await context();
-      return (await db.selectFrom('ap_objects').select(storedObjectColumns).where('actor', '=', handle).where('deleted_at', 'is', null).where('visibility', 'in', ['public', 'unlisted']).orderBy('published_at', 'desc').limit(Math.min(limit, 100)).execute()).map((row) => {
-        const o = toStoredObject(row);
-        return { ...o, uri: objectUri(ctx, o).href };
-      });
+      const rows = await db.selectFrom('ap_objects').select(storedObjectColumns).where('actor', '=', handle).where('deleted_at', 'is', null).where('visibility', 'in', ['public', 'unlisted']).orderBy('published_at', 'desc').limit(Math.min(opts.limit ?? 40, 100)).execute();
+      const author = (await authors([ctx.getActorUri(handle).href])).get(ctx.getActorUri(handle).href)!;
+      return withLikes(
+        rows.map((row) => localItem(ctx, toStoredObject(row), author)),
+        opts.viewer,
+      );
     },
 
     /** The id of the object that federates the page at `url` (a blog post), for its replies island. */
@@ -517,7 +528,7 @@ export function createSocial(deps: SocialDeps) {
     },
 
     /** Public posts with a hashtag, newest first: other servers' and ours. */
-    async tagged(tag: string, opts: { before?: Date; limit?: number } = {}): Promise<TimelineItem[]> {
+    async tagged(tag: string, opts: { before?: Date; limit?: number; viewer?: string } = {}): Promise<TimelineItem[]> {
       const name = tag.replace(/^#/, '').toLowerCase();
       if (!/^[\p{L}\p{N}_]{1,100}$/u.test(name)) return [];
       const limit = Math.min(opts.limit ?? 40, 100);
@@ -550,33 +561,29 @@ export function createSocial(deps: SocialDeps) {
           return localItem(ctx, o, who.get(ctx.getActorUri(o.actor).href)!);
         }),
       ];
-      return items.sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime()).slice(0, limit);
+      return withLikes(
+        items.sort((a, b) => b.publishedAt.getTime() - a.publishedAt.getTime()).slice(0, limit),
+        opts.viewer,
+      );
     },
 
     /** Staff: the newest replies other servers sent to the co-op's parts' posts, with the post each answers. */
-    async coopReplies(opts: { limit?: number; includeHidden?: boolean } = {}): Promise<(TimelineItem & { hidden: boolean; parent: { uri: string; name: string | null; url: string | null; actor: string } })[]> {
-      const ctx = await context();
+    async coopReplies(opts: { limit?: number; includeHidden?: boolean; before?: Date } = {}): Promise<(TimelineItem & { hidden: boolean; parent: { uri: string; name: string | null; url: string | null; actor: string } })[]> {
+      // Our objects' ids as URIs, in SQL, so the limit counts replies to the parts' posts only.
+      const uriOf = sql<string>`${`${origin}/ap/`} || (case o.type when 'Article' then 'articles' when 'Event' then 'events' else 'notes' end) || '/' || o.id::text`;
       const rows = await db
-        .selectFrom('ap_posts')
-        .selectAll()
-        .where('in_reply_to', 'like', `${origin}/ap/%`)
-        .$if(!opts.includeHidden, (q) => q.where('hidden_at', 'is', null))
-        .orderBy('published_at', 'desc')
+        .selectFrom('ap_posts as p')
+        .innerJoin('ap_objects as o', (join) => join.on(sql<boolean>`p.in_reply_to = ${uriOf}`))
+        .selectAll('p')
+        .select(['o.actor as parent_actor', 'o.name as parent_name', 'o.url as parent_url'])
+        .where('o.actor', 'in', [...partActors])
+        .$if(!opts.includeHidden, (q) => q.where('p.hidden_at', 'is', null))
+        .$if(opts.before !== undefined, (q) => q.where('p.published_at', '<', opts.before!))
+        .orderBy('p.published_at', 'desc')
         .limit(Math.min(opts.limit ?? 50, 200))
         .execute();
-      const parentIds = new Map<string, string>();
-      for (const r of rows) {
-        const id = ourObjectId(ctx, r.in_reply_to);
-        if (id) parentIds.set(r.in_reply_to!, id);
-      }
-      const parents = parentIds.size ? await db.selectFrom('ap_objects').select(['id', 'actor', 'type', 'name', 'url']).where('id', 'in', [...new Set(parentIds.values())]).where('actor', 'in', [...partActors]).execute() : [];
-      const byId = new Map(parents.map((p) => [p.id, p]));
       const who = await authors(rows.map((r) => r.actor_uri));
-      return rows.flatMap((r) => {
-        const parent = byId.get(parentIds.get(r.in_reply_to!) ?? '');
-        if (!parent) return [];
-        return [{ ...remoteItem(r, who.get(r.actor_uri)!), hidden: r.hidden_at !== null, parent: { uri: r.in_reply_to!, name: parent.name, url: parent.url, actor: parent.actor } }];
-      });
+      return rows.map((r) => ({ ...remoteItem(r, who.get(r.actor_uri)!), hidden: r.hidden_at !== null, parent: { uri: r.in_reply_to!, name: r.parent_name, url: r.parent_url, actor: r.parent_actor } }));
     },
 
     /** Whether `handle` follows `targetUri` (and how far the request got). */
@@ -597,13 +604,6 @@ export function createSocial(deps: SocialDeps) {
         .execute();
       const who = await authors(rows.map((r) => r.actor_uri));
       return rows.map((p) => ({ ...remoteItem(p, who.get(p.actor_uri)!), hidden: p.hidden_at !== null }));
-    },
-
-    /** The id of the object that federates a blog post (for its replies island). */
-    async objectUriOfSource(source: string): Promise<string | undefined> {
-      const row = await db.selectFrom('ap_objects').select(['id', 'type']).where('source', '=', source).executeTakeFirst();
-      if (!row) return undefined;
-      return objectUri(await context(), row).href;
     },
 
     /** Where a browser sees one of our objects: the page it federates (a blog post), else its author's profile. */
@@ -702,8 +702,6 @@ export function createSocial(deps: SocialDeps) {
       return rotated;
     },
 
-    /** Publishes, updates or withdraws objects that follow a part's content (see sync.ts). */
-    publish,
   };
   return social;
 }

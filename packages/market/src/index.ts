@@ -9,3 +9,4 @@ export { runScrapes, selectSuppliers, describeRun, describeRunLines, type Suppli
 export { lastScrapeRuns, type ScrapeReport, type ScrapeRunRow } from './scrape.service.ts';
 export { loadSuppliers, type SupplierConfig } from './scrape/supplier-config.ts';
 export { scrapeSupplier, type ScrapeResult, type ScrapeOptions } from './scrape/index.ts';
+export { listFederatedMarket, type FederatedMarket } from './federation.view.ts';
