@@ -40,6 +40,7 @@ describe('federation with a real Fedify peer', () => {
     dataDir = await makeProjectTempDir('federation-interop');
     const config = loadConfig({ DATABASE_URL: t.url, ROSE_SITE_URL: origin, ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: 'true', ROSE_DATA_DIR: dataDir, ROSE_LOG_LEVEL: 'silent' }, { root: repoRoot });
     services = await createServices(config, { logger: createLogger('silent') });
+    await t.db.insertInto('site_settings').values({ key: 'site', value: JSON.stringify({ title: 'Taw Ashton Growers', description: 'A co-op', locale: 'en-GB', timezone: 'Europe/London', icon: '/icon.png' }) }).execute();
     server = http.createServer((req, res) => {
       void (async () => {
         for (const handle of services.frontHandlers) if (await handle(req, res)) return;
@@ -75,6 +76,8 @@ describe('federation with a real Fedify peer', () => {
     expect(actor).toMatchObject({ type: 'Service', preferredUsername: 'blog', inbox: `${blog()}/inbox`, endpoints: { sharedInbox: `${origin}/ap/inbox` } });
     expect(actor.publicKey.publicKeyPem).toMatch(/BEGIN PUBLIC KEY/);
     expect(actor.assertionMethod.length).toBe(2);
+    // Name, summary and icon from the site's settings.
+    expect(actor).toMatchObject({ name: 'Taw Ashton Growers · Blog', summary: '<p>Stories and news from Taw Ashton Growers.</p>', icon: { type: 'Image', url: `${origin}/icon.png` } });
     const ld = await fetch(blog(), { headers: { Accept: 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"' } });
     expect(ld.status).toBe(200);
     // A browser opening the actor id is sent to the profile page.

@@ -87,7 +87,7 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
         describe: async (actor) => {
           if (actor.kind === 'member') return { name: actor.displayName, summary: actor.summary };
           const { site } = await loadSiteChrome(db);
-          return { name: actor.displayName, summary: actor.summary || (partSummaries[actor.handle]?.(site.title) ?? site.description), iconUrl: links.site.url.favicon() };
+          return { name: actor.displayName, summary: actor.summary || (partSummaries[actor.handle]?.(site.title) ?? site.description), ...(site.icon ? { iconUrl: new URL(site.icon, config.siteUrl).href } : {}) };
         },
         software: { name: 'rose-ash', version: '0.1.0' },
         events: { onJobQueued: deps.onJobQueued },

@@ -79,6 +79,8 @@ const siteSchema = z.strictObject({
   description: text(500),
   locale: z.string().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'expected a locale like "en-GB"').default('en-GB'),
   timezone: z.string().default('UTC'),
+  /** A square PNG or JPEG: other servers show it as the part actors' avatar. */
+  icon: imageUrl.optional(),
 });
 const authorsSchema = z.array(
   z.strictObject({

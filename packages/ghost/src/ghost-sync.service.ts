@@ -192,7 +192,7 @@ function toImportedPost(p: GhostPost, type: 'post' | 'page', ghostUrl: string, m
 }
 
 function toSiteSettings(s: GhostSettings) {
-  return { title: s.title, description: s.description ?? '', locale: s.lang || 'en', timezone: s.timezone };
+  return { title: s.title, description: s.description ?? '', locale: s.lang || 'en', timezone: s.timezone, ...(s.icon ? { icon: s.icon } : {}) };
 }
 
 /** Ghost's links point at Ghost's own URLs; the site serves the blog under /blog/. */

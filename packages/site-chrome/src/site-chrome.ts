@@ -7,6 +7,8 @@ export interface SiteSettings {
   description: string;
   locale: string;
   timezone: string;
+  /** The site's icon (a site path or an http(s) URL; PNG or JPEG): the part actors' avatar. */
+  icon?: string;
 }
 
 export interface NavItem {
