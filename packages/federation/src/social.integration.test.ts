@@ -70,6 +70,17 @@ describe.each(databaseKinds)('social hub verbs on %s', (kind) => {
     expect((await t.db.selectFrom('ap_actors').select('summary').where('handle', '=', 'ann').executeTakeFirstOrThrow()).summary).toBe('Grows apples');
   });
 
+  it('a member who approves followers is asked, here too, and answers', async () => {
+    const bob = await t.db.selectFrom('ap_actors').select('user_id').where('handle', '=', 'bob').executeTakeFirstOrThrow();
+    expect(await social.updateProfile(bob.user_id!, { manuallyApprovesFollowers: true })).toBe(true);
+    expect(await social.follow('ann', `${origin}/ap/actors/bob`)).toEqual({ ok: true, value: { uri: `${origin}/ap/actors/bob`, status: 'pending' } });
+    expect((await social.notifications('bob')).filter((n) => n.kind === 'follow-request').map((n) => n.from.handle)).toEqual(['@ann@coop.example']);
+    expect(await social.followers('bob', { status: 'pending' })).toEqual([expect.objectContaining({ status: 'pending' })]);
+    expect(await social.answerFollowRequest('bob', `${origin}/ap/actors/ann`, true)).toBe(true);
+    expect(await social.followStatus('ann', `${origin}/ap/actors/bob`)).toBe('accepted');
+    expect(await social.answerFollowRequest('bob', `${origin}/ap/actors/ann`, true)).toBe(false);
+  });
+
   it('blocks and unblocks other servers, never this one', async () => {
     expect(await social.block('coop.example', 'staff')).toMatchObject({ ok: false, error: { type: 'invalid' } });
     expect(await social.block(`${origin}/ap/actors/ann`, 'staff')).toMatchObject({ ok: false, error: { type: 'invalid' } });

@@ -139,6 +139,17 @@ export function createSocial(deps: SocialDeps) {
     return found;
   };
 
+  /** The handle of one of ours named by `target` (its actor URL, `@handle@host` here, or `@handle`), if it names one. */
+  const localActorHandle = async (target: string): Promise<string | undefined> => {
+    const t = target.trim();
+    if (t.startsWith(`${origin}/`) && URL.canParse(t)) {
+      const parsed = (await context()).parseUri(new URL(t));
+      return parsed?.type === 'actor' ? parsed.identifier : undefined;
+    }
+    const m = /^@?([a-z0-9_]{1,30})(?:@([^@\s/]+))?$/i.exec(t);
+    return m && (!m[2] || m[2].toLowerCase() === host.toLowerCase()) ? m[1]!.toLowerCase() : undefined;
+  };
+
   const recipientOf = (actor: { id: string; inbox: string | null; sharedInbox: string | null }): DeliveryRecipient | undefined => (actor.inbox ? { id: actor.id, inbox: actor.inbox, sharedInbox: actor.sharedInbox } : undefined);
 
   /** Stores a new object of ours and queues its Create, in one transaction. */
@@ -281,18 +292,26 @@ export function createSocial(deps: SocialDeps) {
       if (!actor) return err({ type: 'no-profile' });
       const ctx = await context();
       const me = ctx.getActorUri(handle);
-      const found = await resolveActor(target, handle);
+      // One of ours (its URL, @handle@our-host or @handle) is found here, not over the network.
+      const localHandle = await localActorHandle(target);
+      const local = localHandle ? await findActor(db, localHandle) : undefined;
+      const found = local ? { id: ctx.getActorUri(local.handle) } : await resolveActor(target, handle);
       if (!found?.id) return err({ type: 'not-found', message: `No account found at ${target.slice(0, 200)}.` });
       if (found.id.href === me.href) return err({ type: 'self' });
       if (await isBlocked(db, found.id.href, handle)) return err({ type: 'blocked' });
       const parsed = ctx.parseUri(found.id);
       if (found.id.origin === origin && parsed?.type === 'actor') {
-        // One of ours: no request to send.
+        // One of ours: nothing to send; a member who approves followers is asked here.
+        const target = await findActor(db, parsed.identifier);
+        const status = target?.manuallyApprovesFollowers ? 'pending' : 'accepted';
+        const followId = `${me.href}#follows/${randomUUID()}`;
         await db.transaction().execute(async (trx) => {
-          await trx.insertInto('ap_following').values({ actor: handle, target_uri: found.id!.href, follow_id: `${me.href}#follows/${randomUUID()}`, status: 'accepted' }).onConflict((oc) => oc.doNothing()).execute();
-          await trx.insertInto('ap_followers').values({ actor: parsed.identifier, follower_uri: me.href, follow_id: `${me.href}#follows/local`, status: 'accepted' }).onConflict((oc) => oc.doNothing()).execute();
+          await trx.insertInto('ap_following').values({ actor: handle, target_uri: found.id!.href, follow_id: followId, status }).onConflict((oc) => oc.doNothing()).execute();
+          const added = await trx.insertInto('ap_followers').values({ actor: parsed.identifier, follower_uri: me.href, follow_id: followId, status }).onConflict((oc) => oc.doNothing()).returning('status').executeTakeFirst();
+          if (added) await trx.insertInto('ap_notifications').values({ actor: parsed.identifier, kind: status === 'pending' ? 'follow-request' : 'follow', from_uri: me.href, object_uri: null, activity_id: followId }).onConflict((oc) => oc.doNothing()).execute();
         });
-        return ok({ uri: found.id.href, status: 'accepted' });
+        const row = await db.selectFrom('ap_following').select('status').where('actor', '=', handle).where('target_uri', '=', found.id.href).executeTakeFirstOrThrow();
+        return ok({ uri: found.id.href, status: row.status });
       }
       // The inbox as remembered: checked to be a public address.
       const remote = await findRemoteActor(db, found.id.href);
@@ -339,9 +358,16 @@ export function createSocial(deps: SocialDeps) {
       const follow = new Follow({ id: new URL(row.follow_id), actor: new URL(followerUri), object: me });
       const answer = approve ? new Accept({ id: new URL(`#accepts/${randomUUID()}`, me), actor: me, object: follow, to: new URL(followerUri) }) : new Reject({ id: new URL(`#rejects/${randomUUID()}`, me), actor: me, object: follow, to: new URL(followerUri) });
       const json = await activityJson(ctx, answer);
+      // A member of ours asking: their side of the follow is here too.
+      const localFollower = followerUri.startsWith(`${origin}/`) ? ctx.parseUri(new URL(followerUri)) : null;
       await db.transaction().execute(async (trx) => {
         if (approve) await trx.updateTable('ap_followers').set({ status: 'accepted' }).where('actor', '=', handle).where('follower_uri', '=', followerUri).execute();
         else await trx.deleteFrom('ap_followers').where('actor', '=', handle).where('follower_uri', '=', followerUri).execute();
+        if (localFollower?.type === 'actor') {
+          const theirs = trx.updateTable('ap_following').set({ status: 'accepted' }).where('actor', '=', localFollower.identifier).where('target_uri', '=', me.href);
+          if (approve) await theirs.execute();
+          else await trx.deleteFrom('ap_following').where('actor', '=', localFollower.identifier).where('target_uri', '=', me.href).execute();
+        }
         if (follower?.inbox) await queueActivity(trx, { sender: handle, activity: json, recipients: [{ id: follower.uri, inbox: follower.inbox, sharedInbox: follower.sharedInbox }] });
       });
       woke();
