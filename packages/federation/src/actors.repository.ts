@@ -140,6 +140,26 @@ export async function ensureKeys(db: Kysely<Database>, actor: string): Promise<v
   }
 }
 
+/** Key pairs imported in the last minute, by actor: every delivery and signed fetch needs them. */
+const recentPairs = new Map<string, { pairs: Promise<CryptoKeyPair[]>; until: number }>();
+const pairsCacheMs = 60_000;
+
+/** The active key pairs of an actor, remembered for a minute (importing an RSA key costs). */
+export function cachedKeyPairs(db: Db, actor: string): Promise<CryptoKeyPair[]> {
+  const now = Date.now();
+  const hit = recentPairs.get(actor);
+  if (hit && hit.until > now) return hit.pairs;
+  const pairs = loadKeyPairs(db, actor);
+  recentPairs.set(actor, { pairs, until: now + pairsCacheMs });
+  pairs.catch(() => recentPairs.delete(actor));
+  return pairs;
+}
+
+/** Forgets remembered key pairs (after a rotation in this process). */
+export function forgetKeyPairs(): void {
+  recentPairs.clear();
+}
+
 /** The active key pairs of an actor, RSA first (Mastodon verifies with the first key). */
 export async function loadKeyPairs(db: Db, actor: string): Promise<CryptoKeyPair[]> {
   const rows = await db.selectFrom('ap_keys').select(['algorithm', 'public_jwk', 'private_jwk']).where('actor', '=', actor).where('retired_at', 'is', null).execute();
@@ -162,5 +182,6 @@ export async function rotateKeys(db: Kysely<Database>, clock: Clock, actors?: st
     // Followers' servers hear of the new keys (an Update of each actor).
     for (const actor of targets) await enqueue(trx, federationProfileJob, { actor });
   });
+  forgetKeyPairs();
   return fresh.map((f) => ({ actor: f.actor, algorithm: f.algorithm }));
 }

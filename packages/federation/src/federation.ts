@@ -4,7 +4,7 @@ import { Temporal } from '@js-temporal/polyfill';
 import type { Kysely } from 'kysely';
 import { escapeXml, type Clock } from '@rose/core';
 import type { Database } from '@rose/db';
-import { findActor, loadKeyPairs, type LocalActor } from './actors.repository.ts';
+import { cachedKeyPairs, findActor, type LocalActor } from './actors.repository.ts';
 import { registerInbox, type InboxEvents } from './inbox.ts';
 import { isObjectId, objectActivity, storedObjectColumns, toActivityObject, toStoredObject } from './objects.ts';
 import { timedLoaderFactories } from './loaders.ts';
@@ -109,7 +109,7 @@ export function createRoseFederation(opts: RoseFederationOptions): Federation<Fe
       const actor = await findActor(db, identifier);
       return actor ? actorFor(ctx, actor) : null;
     })
-    .setKeyPairsDispatcher(async (_ctx, identifier) => loadKeyPairs(db, identifier))
+    .setKeyPairsDispatcher(async (_ctx, identifier) => cachedKeyPairs(db, identifier))
     // acct:handle@host finds the actor whose identifier is the handle (they are the same here).
     .mapHandle(async (_ctx, username) => ((await findActor(db, username.toLowerCase())) ? username.toLowerCase() : null));
 
