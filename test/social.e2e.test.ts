@@ -213,6 +213,21 @@ describe('social hub in a browser (Chromium) with a Fedify peer', () => {
     expect(await page.locator('[data-testid="social-notice"]').innerText()).toBe('Liked.');
     expect(new URL(page.url()).pathname).toBe(linkPaths.social.profile('blog'));
     expect(await violations(page)).toEqual([]);
+
+    // The member approves followers: the peer's follow waits in Notifications until approved,
+    // and only then does the peer get its Accept.
+    await page.goto(url(linkPaths.social.settings()));
+    await page.getByLabel(/Approve followers myself/).check();
+    await page.getByRole('button', { name: /Save/ }).click();
+    await page.locator('[data-testid="social-notice"]').waitFor();
+    await peer.follow(ourActor);
+    const approve = page.getByRole('button', { name: /^Approve .* as a follower$/ });
+    await pollPage(page, linkPaths.social.notifications(), 'the follow request shows', async () => (await approve.count()) === 1);
+    expect(peer.received.some((a) => a.type === 'Accept' && a.actor === ourActor)).toBe(false);
+    expect(await violations(page)).toEqual([]);
+    await approve.click();
+    await peer.waitFor((a) => a.type === 'Accept' && a.actor === ourActor, { what: 'the Accept of the approved follow', timeoutMs: 60_000 });
+    expect(peer.isFollowing(ourActor)).toBe(true);
     await page.close();
     expect(pageErrors).toEqual([]);
   }, 300_000);

@@ -62,6 +62,23 @@ export async function socialGate(Astro: AstroGlobal, here: string): Promise<{ re
   return { ...reader, user: reader.user };
 }
 
+/**
+ * A POSTed answer to a follow request (followers and notifications pages both offer it): a
+ * redirect back to `here` saying what was done, or the error to show (and its status).
+ */
+export async function answerFollowRequestForm(Astro: AstroGlobal, visitor: SocialVisitor, here: string): Promise<{ redirect: Response } | { error: string }> {
+  const form = await Astro.request.formData();
+  const action = field(form, 'action', 20);
+  const follower = httpUrl(field(form, 'follower', maxUriLength));
+  if ((action !== 'approve' && action !== 'reject') || !follower || !visitor.me) {
+    Astro.response.status = 400;
+    return { error: 'Unknown action.' };
+  }
+  if (await visitor.social.answerFollowRequest(visitor.me.handle, follower, action === 'approve')) return { redirect: Astro.redirect(withDone(here, action === 'approve' ? 'approved' : 'rejected'), 303) };
+  Astro.response.status = 404;
+  return { error: 'That follow request was already answered or withdrawn.' };
+}
+
 /** The fragment cache's name for the replies island of blog posts (moderation purges it). */
 export const socialRepliesFragment = 'social-replies';
 
