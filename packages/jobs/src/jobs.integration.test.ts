@@ -54,6 +54,23 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
     await t.db.deleteFrom('jobs').where('id', '=', id).execute();
   });
 
+  it('a running worker wakes when a job queued for later becomes due, not a whole poll later', async () => {
+    const type = 'due-later';
+    const done: number[] = [];
+    const worker = createWorker({ db: t.db, logger: silent, pollMs: 600_000, handlers: { [type]: async (jobs) => void done.push(...jobs.map((j) => j.id)) } });
+    // Queued before the worker starts, so no wake-up announces it: only its due time can.
+    const id = await enqueueJob(t.db, { type, runAt: new Date(Date.now() + 300) });
+    const running = worker.run();
+    try {
+      const until = Date.now() + 30_000;
+      while (!done.includes(id) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(done).toEqual([id]);
+    } finally {
+      await worker.stop();
+      await running;
+    }
+  });
+
   it('adds several jobs in one statement, each with its own time and attempts or the defaults', async () => {
     expect(await enqueueJobs(t.db, [])).toEqual([]);
     const later = new Date(clock.now().getTime() + 60_000);

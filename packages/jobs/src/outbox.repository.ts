@@ -180,6 +180,22 @@ export async function countJobs(db: Kysely<Database>, now: Date = new Date()): P
   return counts;
 }
 
+/**
+ * When the next job of `types` queued for later becomes due (after `now`), or undefined: a
+ * worker sleeps until then rather than a whole poll (a delivery's retry, a scheduled rebuild).
+ */
+export async function nextDueAt(db: Kysely<Database>, opts: { now: Date; types: string[] }): Promise<Date | undefined> {
+  if (opts.types.length === 0) return undefined;
+  const row = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.min('run_at').as('at'))
+    .where('status', '=', 'pending')
+    .where('type', 'in', opts.types)
+    .where('run_at', '>=', notDueFrom(opts.now))
+    .executeTakeFirst();
+  return row?.at ? new Date(row.at) : undefined;
+}
+
 /** How long the longest-waiting ready job (pending, due by `now`) has been due, in seconds; 0 when none waits. */
 export async function oldestPendingJobAge(db: Kysely<Database>, now: Date = new Date()): Promise<number> {
   const row = await db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('since')).where('status', '=', 'pending').where('run_at', '<', notDueFrom(now)).executeTakeFirst();

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '@rose/core';
 import type { Database, Job } from '@rose/db';
-import { claimJobs, completeJobs, failJobs, recoverStaleJobs, touchJobs } from './outbox.repository.ts';
+import { claimJobs, completeJobs, failJobs, nextDueAt, recoverStaleJobs, touchJobs } from './outbox.repository.ts';
 
 /**
  * Handles every ready job of one type at once (a burst of changes becomes one rebuild).
@@ -257,8 +257,14 @@ export function createWorker(deps: {
           if (stopping) break;
           // A poke that came while draining may be for a job committed after this round's claim.
           if (poked) continue;
+          // Until the next poll, or until a job queued for later is due if that comes first
+          // (a NOTIFY arrives when a job is queued, not when a delayed one becomes due).
+          const pollMs = deps.pollMs ?? workerDefaults.pollMs;
+          const due = await nextDueAt(deps.db, { now: clock.now(), types }).catch(() => undefined);
+          const sleepMs = due ? Math.min(pollMs, Math.max(5, due.getTime() - clock.now().getTime() + 1)) : pollMs;
+          if (poked) continue;
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, deps.pollMs ?? workerDefaults.pollMs);
+            const timer = setTimeout(resolve, sleepMs);
             wake = () => {
               clearTimeout(timer);
               resolve();
