@@ -300,7 +300,7 @@ try {
     log(`    ${failingPosts.reduce((a, b) => a + b, 0) === 2 * failingFirstKnocks.reduce((a, b) => a + b, 0) ? 'each attempt two POSTs (RFC 9421, then draft-cavage at once: Fedify double-knocks on any status ≥ 400, 500 included)' : `${failingPosts.reduce((a, b) => a + b, 0) - failingFirstKnocks.reduce((a, b) => a + b, 0)} of them second knocks (draft-cavage)`};`);
     if (failingGaps.length) log(`    gaps between attempts ${failingGaps.map((g) => (g / 1000).toFixed(1)).sort((a, b) => Number(a) - Number(b)).filter((g, i, all) => i === 0 || all[i - 1] !== g).join(' ')} s`);
     const lags = retryJobs.filter((j) => j.locked !== null).map((j) => j.locked! - j.run);
-    if (lags.length) log(`    retry jobs run: ${lags.length}; claimed after they were due by median ${ms(median(lags))} ms, max ${ms(Math.max(...lags))} ms (a delayed job waits for the worker's next poll, every 1000 ms)`);
+    if (lags.length) log(`    retry jobs run: ${lags.length}; claimed after they were due by median ${ms(median(lags))} ms, max ${ms(Math.max(...lags))} ms (the worker sleeps until the next delayed job is due, at most one poll)`);
   }
   const during = queries.filter((q) => q.at >= t0 && q.at <= t0 + oursMs);
   log(`  database statements from publish to delivered: ${during.length} (${(during.length / hostCount).toFixed(1)} per inbox): ${countKinds(during)}`);
