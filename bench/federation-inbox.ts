@@ -137,7 +137,7 @@ async function startInstance(name: string, posts: number): Promise<Instance> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const dataDir = await makeProjectTempDir(`bench-inbox-${name}`);
-  const config = loadConfig({ DATABASE_URL: t.url, ROSE_SITE_URL: origin, ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: 'true', ROSE_DATA_DIR: dataDir, ROSE_LOG_LEVEL: 'silent' }, { root: repoRoot });
+  const config = loadConfig({ DATABASE_URL: t.url, ROSE_SITE_URL: origin, ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: 'true', ROSE_FEDERATION_INBOX_PER_MINUTE: '0', ROSE_DATA_DIR: dataDir, ROSE_LOG_LEVEL: 'silent' }, { root: repoRoot });
   const services = await createServices(config);
   const server = http.createServer((req, res) => {
     void (async () => {

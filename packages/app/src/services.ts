@@ -153,7 +153,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const ghost = wireGhost({ db, config, clock, onJobQueued: wake });
   const oauth = wireOAuth({ db, config, sessions, logger });
   const links = createLinks({ siteUrl: config.siteUrl, partHosts: config.partHosts });
-  const federation = wireFederation({ db, config, links, clock, logger, onJobQueued: wake });
+  const federation = wireFederation({ db, config, links, clock, logger, cache, onJobQueued: wake });
   const market = wireMarket({ db, clock, fragments, locale: async () => (await loadSiteChrome(db)).site.locale, onJobQueued: wake, contentDir: config.contentDir, imageCacheDir: imageCacheDir(config.root) });
   const readiness = () =>
     checkReadiness({

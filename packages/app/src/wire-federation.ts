@@ -1,11 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Federation } from '@fedify/fedify';
 import type { Kysely } from 'kysely';
-import { receivedFromNode, requestOrigin, type Config } from '@rose/config';
+import { isTrustedProxy, receivedFromNode, requestOrigin, type Config } from '@rose/config';
+import type { Cache } from '@rose/cache';
 import { escapeXml, type Clock, type Links } from '@rose/core';
 import type { Database } from '@rose/db';
 import {
   createFederationFrontHandler,
+  inboxAdmission,
   createJobsMessageQueue,
   createRoseFederation,
   createSocial,
@@ -62,13 +64,24 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
+/** Who is delivering: the connecting address, or behind a trusted proxy the address it forwarded for. */
+function deliverySender(config: Config) {
+  return (req: IncomingMessage): string | undefined => {
+    const direct = req.socket.remoteAddress;
+    const forwarded = req.headers['x-forwarded-for'];
+    if (!forwarded || !isTrustedProxy(config.trustedProxies, direct)) return direct;
+    // The proxy appends the address it saw: the last entry.
+    return [forwarded].flat().join(',').split(',').map((a) => a.trim()).filter(Boolean).at(-1) ?? direct;
+  };
+}
+
 const partSummaries: Record<string, (site: string) => string> = {
   blog: (site) => `Stories and news from ${site}.`,
   market: (site) => `New products and order cycles at ${site}.`,
   events: (site) => `Events at ${site}.`,
 };
 
-export function wireFederation(deps: { db: Kysely<Database>; config: Config; links: Links; clock: Clock; logger: Logger; onJobQueued: () => void }): FederationServices {
+export function wireFederation(deps: { db: Kysely<Database>; config: Config; links: Links; clock: Clock; logger: Logger; cache: Cache; onJobQueued: () => void }): FederationServices {
   const { db, config, links, clock, logger } = deps;
   if (config.federationAllowPrivateAddresses) logger.warn({}, 'ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES is on: ActivityPub may reach loopback and private addresses (tests only)');
   let memo: Promise<Federation<FederationData>> | undefined;
@@ -107,6 +120,9 @@ export function wireFederation(deps: { db: Kysely<Database>; config: Config; lin
   const handle = createFederationFrontHandler(federation, {
     origin: (req: IncomingMessage) => requestOrigin(config, receivedFromNode(req)) ?? config.siteUrl,
     onRefused: (reason, status) => logger.warn({ reason, status }, 'refused an ActivityPub delivery'),
+    ...(config.federationInboxPerMinute > 0
+      ? { admit: inboxAdmission(deps.cache, { perMinute: config.federationInboxPerMinute, sender: deliverySender(config), onError: (error) => logger.warn({ err: error }, 'could not count inbox deliveries; let it in') }) }
+      : {}),
     // A browser opening an actor id sees the profile page; an object's, the page it came from.
     htmlPage: async (url) => {
       const parsed = (await context()).parseUri(url);

@@ -37,6 +37,8 @@ export interface Config {
    * deliver to loopback and private addresses, which are otherwise refused (SSRF).
    */
   readonly federationAllowPrivateAddresses: boolean;
+  /** ROSE_FEDERATION_INBOX_PER_MINUTE: deliveries one sender may make per minute (0: no limit). */
+  readonly federationInboxPerMinute: number;
   /** Set when the blog is synced from Ghost. */
   readonly ghost: { readonly url: string; readonly contentKey: string; readonly adminKey: string | undefined; readonly webhookSecret: string | undefined } | undefined;
 }
@@ -143,6 +145,7 @@ const envSchema = z.object({
       .optional(),
   ),
   ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { message: 'expected true or false' }).default('false')),
+  ROSE_FEDERATION_INBOX_PER_MINUTE: intInRange(0, 1_000_000, 600),
   HOST: z.preprocess(
     emptyToUndefined,
     z.string().regex(/^[A-Za-z0-9.:\-[\]]+$/, 'expected a host name or IP address').default('localhost'),
@@ -228,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     trustedProxies: v.ROSE_TRUSTED_PROXIES ? v.ROSE_TRUSTED_PROXIES.split(',').map((entry) => parseProxyEntry(entry)!) : [],
     metricsToken: v.ROSE_METRICS_TOKEN,
     federationAllowPrivateAddresses: v.ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES === 'true',
+    federationInboxPerMinute: v.ROSE_FEDERATION_INBOX_PER_MINUTE,
     server: { host: v.HOST, port: v.PORT },
     logLevel: v.ROSE_LOG_LEVEL,
     fragmentTtlSeconds: v.ROSE_FRAGMENT_TTL,

@@ -21,6 +21,7 @@ export const settings = [
   { env: 'ROSE_TRUSTED_PROXIES', default: '(unset: forwarded headers ignored)', description: 'Comma-separated IPs or CIDR ranges of reverse proxies whose X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-For and X-Request-Id are believed, e.g. 127.0.0.1,10.0.0.0/8.' },
   { env: 'ROSE_METRICS_TOKEN', default: '(unset: /api/metrics answers loopback and private addresses connecting directly only)', description: "Bearer token Prometheus sends to read /api/metrics and /api/ready's details (Authorization: Bearer <token>; at least 16 characters). Without the right token, or when none is set from a public address or through a proxy, /api/metrics answers 404." },
   { env: 'ROSE_FEDERATION_ALLOW_PRIVATE_ADDRESSES', default: 'false', description: 'Tests only: lets ActivityPub fetch from and deliver to loopback and private addresses (refused otherwise, so a remote server cannot make this one reach the inside of your network).' },
+  { env: 'ROSE_FEDERATION_INBOX_PER_MINUTE', default: '600', description: 'ActivityPub deliveries one sender (its address; the forwarded one behind ROSE_TRUSTED_PROXIES) may make per minute, counted in the cache; past it the inbox answers 429 with Retry-After. 0: no limit.' },
   { env: 'HOST', default: 'localhost', description: 'Interface `rose serve` / `rose dev` listen on.' },
   { env: 'PORT', default: '4321', description: 'Port `rose serve` / `rose dev` listen on.' },
   { env: 'ROSE_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },

@@ -119,6 +119,8 @@ export function createFederationFrontHandler(
     onRefused?: (reason: string, status: number) => void;
     /** Where a browser asking for an ActivityPub id as HTML goes instead (an actor's profile page). */
     htmlPage?: (url: URL) => Promise<string | undefined>;
+    /** Whether a delivery may come in now: undefined, or the seconds its sender should wait (429). */
+    admit?: (req: IncomingMessage) => Promise<number | undefined>;
   },
 ) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -128,6 +130,12 @@ export function createFederationFrontHandler(
     let raw: Record<string, unknown> | undefined;
     if (req.method === 'POST') {
       if (!isInboxPath(url.pathname)) return answer(res, 405, 'Only inboxes take deliveries.');
+      const wait = await opts.admit?.(req);
+      if (wait !== undefined) {
+        opts.onRefused?.('too many deliveries', 429);
+        res.setHeader('Retry-After', String(wait));
+        return answer(res, 429, `Too many deliveries; try again in ${wait} s.`);
+      }
       const read = await readBody(req);
       if (read === 'too-large') return answer(res, 413, `An activity is at most ${maxActivityBytes} bytes.`);
       if (read === 'timeout') return answer(res, 408, 'The activity took too long to arrive.');
@@ -182,5 +190,25 @@ export function createFederationFrontHandler(
     res.writeHead(gone ? 410 : response.status, out);
     res.end(req.method === 'HEAD' ? undefined : bytes);
     return true;
+  };
+}
+
+/**
+ * Deliveries each sender (its address, or the client's behind a trusted proxy) may make per
+ * minute, counted in the shared cache: a server flooding our inbox is told to come back later
+ * (429 with Retry-After, which Mastodon and Fedify honour) before anything is read.
+ */
+export function inboxAdmission(counter: { increment(key: string, windowSeconds: number): Promise<number> }, opts: { perMinute: number; sender: (req: IncomingMessage) => string | undefined; onError?: (error: unknown) => void }) {
+  return async (req: IncomingMessage): Promise<number | undefined> => {
+    const sender = opts.sender(req);
+    if (!sender) return undefined;
+    try {
+      const count = await counter.increment(`ap-inbox:${sender}`, 60);
+      return count > opts.perMinute ? 60 : undefined;
+    } catch (error) {
+      // A cache that is down must not stop federation.
+      opts.onError?.(error);
+      return undefined;
+    }
   };
 }
