@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { signRequest } from '@fedify/fedify';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createServices, type Services } from '@rose/app';
+import { answerInFront, createServices, type Services } from '@rose/app';
 import { loadConfig } from '@rose/config';
 import type { Worker } from '@rose/jobs';
 import { createTestDatabase, freePort, makeProjectTempDir, repoRoot, type TestDatabase } from '@rose/testing';
@@ -159,8 +159,7 @@ try {
   services = svc;
   const httpServer = http.createServer((req, res) => {
     void (async () => {
-      for (const handle of svc.frontHandlers) if (await handle(req, res)) return;
-      res.writeHead(404).end('not found');
+      if (!(await answerInFront(svc.frontHandlers, req, res))) res.writeHead(404).end('not found');
     })().catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
   server = httpServer;

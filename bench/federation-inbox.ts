@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { Worker as Thread } from 'node:worker_threads';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createServices, type Services } from '@rose/app';
+import { answerInFront, createServices, type Services } from '@rose/app';
 import { loadConfig } from '@rose/config';
 import { createTestDatabase, freePort, makeProjectTempDir, repoRoot, startFedifyPeer, type FedifyPeer, type TestDatabase } from '@rose/testing';
 
@@ -141,8 +141,7 @@ async function startInstance(name: string, posts: number): Promise<Instance> {
   const services = await createServices(config);
   const server = http.createServer((req, res) => {
     void (async () => {
-      for (const handle of services.frontHandlers) if (await handle(req, res)) return;
-      res.writeHead(404).end('not found');
+      if (!(await answerInFront(services.frontHandlers, req, res))) res.writeHead(404).end('not found');
     })().catch((error: unknown) => res.writeHead(500).end(String(error)));
   });
   const instance: Instance = { name, t, services, server, origin, dataDir, articles: [] };

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createSiteBuild, provideServices, type FrontHandler } from '@rose/app';
+import { answerInFront, createSiteBuild, provideServices } from '@rose/app';
 import { isTrustedProxy } from '@rose/config';
 import { RoseError } from '@rose/core';
 import { createRequestObserver } from '@rose/observability';
@@ -80,10 +80,6 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
 
   // Things answered in front of the site (the OpenID provider under /auth, …), in order.
   await services.oauth.provider();
-  const front = async (req: http.IncomingMessage, res: http.ServerResponse, handlers: readonly FrontHandler[]) => {
-    for (const handler of handlers) if (await handler(req, res)) return true;
-    return false;
-  };
   // Request ids (X-Request-Id from a trusted proxy, or made here), one log line and the
   // latency metrics per request; static files only count (and log at debug).
   const observe = createRequestObserver({ logger: services.logger, metrics: services.observability.metrics, isTrustedProxy: (address) => isTrustedProxy(ctx.config.trustedProxies, address) });
@@ -99,7 +95,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
         res.end('TRACE is not allowed here.\n');
         return;
       }
-      front(req, res, services.frontHandlers).then(
+      answerInFront(services.frontHandlers, req, res).then(
         (handled) => {
           if (!handled) live.handler(req, res);
         },

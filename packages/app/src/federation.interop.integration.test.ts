@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '@rose/config';
 import { createTestDatabase, freePort, makeProjectTempDir, repoRoot, startFedifyPeer, type FedifyPeer, type TestDatabase } from '@rose/testing';
 import type { Worker } from '@rose/jobs';
-import { createServices, type Services } from './services.ts';
+import { answerInFront, createServices, type Services } from './services.ts';
 import { createLogger } from './logger.ts';
 
 // Our ActivityPub server against a real, independent Fedify server on loopback: follows both
@@ -43,8 +43,7 @@ describe('federation with a real Fedify peer', () => {
     await t.db.insertInto('site_settings').values({ key: 'site', value: JSON.stringify({ title: 'Taw Ashton Growers', description: 'A co-op', locale: 'en-GB', timezone: 'Europe/London', icon: '/icon.png' }) }).execute();
     server = http.createServer((req, res) => {
       void (async () => {
-        for (const handle of services.frontHandlers) if (await handle(req, res)) return;
-        res.writeHead(404).end('not found');
+        if (!(await answerInFront(services.frontHandlers, req, res))) res.writeHead(404).end('not found');
       })().catch((error: unknown) => {
         res.writeHead(500).end(String(error));
       });

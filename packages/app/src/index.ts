@@ -1,4 +1,4 @@
-export { createServices, getServices, provideServices, type Services, type CreateServicesOptions, type FrontHandler } from './services.ts';
+export { answerInFront, createServices, getServices, provideServices, type Services, type CreateServicesOptions, type FrontHandler } from './services.ts';
 export { reportPageRendered } from './build-progress.ts';
 export { getSiteData } from './site-data.ts';
 export { createSiteBuild, readSnapshots } from './wire-site.ts';

@@ -105,6 +105,12 @@ export interface Services {
 /** Answers a request in front of the site and returns true, or returns false having written nothing. */
 export type FrontHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
+/** Runs the handlers in order until one answers; false when none did (the site answers then). */
+export async function answerInFront(handlers: readonly FrontHandler[], req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  for (const handler of handlers) if (await handler(req, res)) return true;
+  return false;
+}
+
 export interface CreateServicesOptions {
   logger?: Logger;
   clock?: Clock;

@@ -26,42 +26,23 @@ export function keylessQueue(queue: MessageQueue): MessageQueue {
   };
 }
 
-/** Private keys by key id, briefly: a fan-out signs dozens of deliveries with the same key. */
-const recentKeys = new Map<string, { jwk: Promise<JsonWebKey>; until: number }>();
-const keyCacheMs = 60_000;
-
 /**
  * Puts back the private keys of a message queued by `keylessQueue`: each key id is one of an
- * actor's current keys. A key rotated since the task was queued signs with its successor
- * (same id) once this process's minute-long memory of it lapses; a key id that names no actor
- * of ours fails the task.
+ * actor's current keys (through the key-pairs dispatcher, which remembers them for a minute).
+ * A key rotated since the task was queued signs with its successor (same id); a key id that
+ * names no actor of ours fails the task.
  */
 export async function withPrivateKeys(message: Message, ctx: Context<FederationData>): Promise<Message> {
   if (!hasKeys(message) || message.keys.every((k) => k.privateKey)) return message;
-  const lookup = async (keyId: string): Promise<JsonWebKey> => {
-    const parsed = ctx.parseUri(new URL(keyId));
-    if (parsed?.type !== 'actor') throw new Error(`A queued delivery names a key of no actor of ours: ${keyId}`);
-    const pair = (await ctx.getActorKeyPairs(parsed.identifier)).find((p) => p.keyId.href === keyId);
-    if (!pair) throw new Error(`A queued delivery names a key ${parsed.identifier} no longer has: ${keyId}`);
-    return exportJwk(pair.privateKey);
-  };
-  const now = Date.now();
   const keys = await Promise.all(
     message.keys.map(async (k) => {
       if (k.privateKey) return k;
-      let cached = recentKeys.get(k.keyId);
-      if (!cached || cached.until < now) {
-        cached = { jwk: lookup(k.keyId), until: now + keyCacheMs };
-        recentKeys.set(k.keyId, cached);
-        cached.jwk.catch(() => recentKeys.delete(k.keyId));
-      }
-      return { keyId: k.keyId, privateKey: await cached.jwk };
+      const parsed = ctx.parseUri(new URL(k.keyId));
+      if (parsed?.type !== 'actor') throw new Error(`A queued delivery names a key of no actor of ours: ${k.keyId}`);
+      const pair = (await ctx.getActorKeyPairs(parsed.identifier)).find((p) => p.keyId.href === k.keyId);
+      if (!pair) throw new Error(`A queued delivery names a key ${parsed.identifier} no longer has: ${k.keyId}`);
+      return { keyId: k.keyId, privateKey: await exportJwk(pair.privateKey) };
     }),
   );
   return { ...message, keys } as Message;
-}
-
-/** Forgets the keys remembered for signing (after `rose social keys rotate` in this process). */
-export function forgetSigningKeys(): void {
-  recentKeys.clear();
 }

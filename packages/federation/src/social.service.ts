@@ -11,7 +11,6 @@ import { htmlToPlainText } from './content/sanitise.ts';
 import { activityJson, federationProfileJob, queueActivity, type DeliveryRecipient } from './delivery.ts';
 import { enqueue } from '@rose/jobs';
 import { isObjectId, objectActivity, objectDigest, objectUri, ourObjectId, storedObjectColumns, toStoredObject, type StoredObject } from './objects.ts';
-import { forgetSigningKeys } from './keyless-queue.ts';
 import { describeActor, findRemoteActor, findRemoteActors, isBlocked, rememberActor, type RemoteActor } from './remote-actors.ts';
 
 export interface SocialDeps {
@@ -91,13 +90,17 @@ export function createSocial(deps: SocialDeps) {
     const ctx = await context();
     const out = new Map<string, Author>();
     const remote: string[] = [];
-    const locals = await db.selectFrom('ap_actors').select(['handle', 'display_name']).execute();
-    const byUri = new Map(locals.map((a) => [ctx.getActorUri(a.handle).href, a]));
+    // Ours are named by their URI; only those asked for are read.
+    const handles = new Map<string, string>();
     for (const uri of new Set(uris)) {
-      const local = byUri.get(uri);
-      if (local) out.set(uri, localAuthor(local, uri));
+      const parsed = uri.startsWith(`${origin}/`) ? ctx.parseUri(new URL(uri)) : null;
+      if (parsed?.type === 'actor') handles.set(parsed.identifier, uri);
       else remote.push(uri);
     }
+    const locals = handles.size ? await db.selectFrom('ap_actors').select(['handle', 'display_name']).where('handle', 'in', [...handles.keys()]).execute() : [];
+    for (const local of locals) out.set(handles.get(local.handle)!, localAuthor(local, handles.get(local.handle)!));
+    // A local URI naming no actor (a removed member) shows as its URI.
+    for (const uri of handles.values()) if (!out.has(uri)) out.set(uri, remoteAuthor(uri, undefined));
     const found = await findRemoteActors(db, remote);
     for (const uri of remote) out.set(uri, remoteAuthor(uri, found.get(uri)));
     return out;
@@ -723,7 +726,6 @@ export function createSocial(deps: SocialDeps) {
     /** New key pairs for every actor (the old ones are retired). */
     rotateKeys: async (actors?: string[]) => {
       const rotated = await rotateKeys(db, clock, actors);
-      forgetSigningKeys();
       woke();
       return rotated;
     },

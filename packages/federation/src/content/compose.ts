@@ -74,41 +74,31 @@ function previousChar(tokens: readonly { raw: string }[]): string {
   return tokens.at(-1)?.raw.slice(-1) ?? '';
 }
 
-const mentionExtension: TokenizerAndRendererExtension = {
-  name: 'mention',
-  level: 'inline',
-  start(src) {
-    const match = candidateStart.exec(src);
-    return match ? match.index + (match[1]?.length ?? 0) : undefined;
-  },
-  tokenizer(src, tokens) {
-    if (this.lexer.state.inLink) return undefined;
-    const match = mentionPattern.exec(src);
-    if (!match || beforeMention.test(previousChar(tokens))) return undefined;
-    const token: MentionToken = { type: 'mention', raw: match[0], user: match[1] ?? '', host: match[2], slot: -1 };
-    return token;
-  },
-  renderer: (token) => `${slotOpen}${(token as unknown as MentionToken).slot}${slotClose}`,
-};
+/**
+ * An inline extension that takes `pattern` (not right after `notAfter`, nor inside a link) as
+ * a token `toToken` makes, rendered as a slot filled in once the HTML is sanitised.
+ */
+function slotExtension(name: 'mention' | 'hashtag', pattern: RegExp, notAfter: RegExp, toToken: (match: RegExpExecArray) => MentionToken | HashtagToken): TokenizerAndRendererExtension {
+  return {
+    name,
+    level: 'inline',
+    start(src) {
+      const match = candidateStart.exec(src);
+      return match ? match.index + (match[1]?.length ?? 0) : undefined;
+    },
+    tokenizer(src, tokens) {
+      if (this.lexer.state.inLink) return undefined;
+      const match = pattern.exec(src);
+      if (!match || notAfter.test(previousChar(tokens))) return undefined;
+      return toToken(match);
+    },
+    renderer: (token) => `${slotOpen}${(token as unknown as MentionToken | HashtagToken).slot}${slotClose}`,
+  };
+}
 
-const hashtagExtension: TokenizerAndRendererExtension = {
-  name: 'hashtag',
-  level: 'inline',
-  start(src) {
-    const match = candidateStart.exec(src);
-    return match ? match.index + (match[1]?.length ?? 0) : undefined;
-  },
-  tokenizer(src, tokens) {
-    if (this.lexer.state.inLink) return undefined;
-    const match = hashtagPattern.exec(src);
-    if (!match || beforeHashtag.test(previousChar(tokens))) return undefined;
-    const token: HashtagToken = { type: 'hashtag', raw: match[0], tag: match[1] ?? '', slot: -1 };
-    return token;
-  },
-  renderer: (token) => `${slotOpen}${(token as unknown as HashtagToken).slot}${slotClose}`,
-};
+const mentionExtension = slotExtension('mention', mentionPattern, beforeMention, (match) => ({ type: 'mention', raw: match[0], user: match[1] ?? '', host: match[2], slot: -1 }));
+const hashtagExtension = slotExtension('hashtag', hashtagPattern, beforeHashtag, (match) => ({ type: 'hashtag', raw: match[0], tag: match[1] ?? '', slot: -1 }));
 
-// `breaks`: a single newline is a line break, as people expect from a microblog composer.
 const marked = new Marked({ gfm: true, breaks: true, async: false, extensions: [mentionExtension, hashtagExtension] });
 
 const escapeHtml = (text: string): string =>
