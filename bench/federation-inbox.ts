@@ -30,7 +30,8 @@ import { parseArgs } from 'node:util';
 import { Worker as Thread } from 'node:worker_threads';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { answerInFront, createServices, type Services } from '@rose/app';
+import type { Services } from '@rose/app';
+import { answerInFront, createServices } from '@rose/app/server';
 import { loadConfig } from '@rose/config';
 import { createTestDatabase, freePort, makeProjectTempDir, repoRoot, startFedifyPeer, type FedifyPeer, type TestDatabase } from '@rose/testing';
 

@@ -51,7 +51,7 @@ describe('rose build: warm renderer and targeted rebuilds', () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('re-renders only what an edit touches, and the result equals a fresh Astro build', async () => {
+  it('re-renders only what an edit touches, and the result equals Astro rendering every page', async () => {
     const before = await live();
     const post = await db.selectFrom('blog_posts').select(['id', 'slug']).where('type', '=', 'post').where('status', '=', 'published').orderBy('published_at', 'desc').offset(3).limit(1).executeTakeFirstOrThrow();
     await db.updateTable('blog_posts').set({ title: 'An edited title for the warm renderer', updated_at: new Date() }).where('id', '=', post.id).execute();
@@ -68,7 +68,9 @@ describe('rose build: warm renderer and targeted rebuilds', () => {
     const aboutAfter = await fs.stat(path.join(warmDir, 'client', '404.html'));
     expect(aboutAfter.ino).toBe(aboutBefore.ino);
 
-    await rose('build', '--fresh');
+    // The reference: Astro rendering every page itself (not the bundle it keeps).
+    const fresh = await rose('build', '--fresh', '--astro-render');
+    expect(fresh.stdout).toContain('with Astro');
     const freshDir = await live();
     const warmFiles = (await files(path.join(warmDir, 'client'))).filter((f) => !/\.(br|gz)$/.test(f));
     const freshFiles = (await files(path.join(freshDir, 'client'))).filter((f) => !/\.(br|gz)$/.test(f));

@@ -24,7 +24,7 @@ export function createContext(out: Output, env: Record<string, string | undefine
 
 function contextFor(config: Config, out: Output): CommandContext {
   // Loaded here, not at the top: commands that need no services start without the app's weight.
-  const openServices = async (opts?: CreateServicesOptions) => (await import('@rose/app')).createServices(config, opts);
+  const openServices = async (opts?: CreateServicesOptions) => (await import('@rose/app/server')).createServices(config, opts);
   return {
     config,
     out,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createSiteBuild, readSnapshots } from '@rose/app';
+import { createSiteBuild, readSnapshots } from '@rose/app/build';
 import type { CommandContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 
@@ -9,6 +9,8 @@ export interface BuildOptions {
   targeted?: boolean;
   /** Run a new Astro build even when the live release runs the same code. */
   fresh?: boolean;
+  /** With a new Astro build, Astro renders the pages itself (to compare with the kept renderer). */
+  astroRenders?: boolean;
 }
 
 /** `rose build [parts…] [--targeted] [--fresh]`: one call to the site's build pipeline. */
@@ -21,7 +23,7 @@ export async function build(ctx: CommandContext, opts: BuildOptions) {
   const started = performance.now();
   const snapshots = await readSnapshots(ctx.config);
   const readMs = Math.round(performance.now() - started);
-  const result = await builder.build({ snapshots, parts: opts.parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}) });
+  const result = await builder.build({ snapshots, parts: opts.parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}), ...(opts.astroRenders ? { astroRenders: true } : {}) });
   const seconds = (performance.now() - started) / 1000;
   if (result.kind === 'unchanged') return result;
   if (ctx.out.verbose) {

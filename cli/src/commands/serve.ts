@@ -1,7 +1,8 @@
 import http from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { answerInFront, createSiteBuild, provideServices } from '@rose/app';
+import { provideServices } from '@rose/app';
+import { answerInFront, createSiteBuild } from '@rose/app/server';
 import { isTrustedProxy } from '@rose/config';
 import { RoseError } from '@rose/core';
 import { createRequestObserver } from '@rose/observability';

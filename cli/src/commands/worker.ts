@@ -1,4 +1,4 @@
-import { createSiteBuild } from '@rose/app';
+import { createSiteBuild } from '@rose/app/build';
 import type { CommandContext } from '../context.ts';
 import { createProgress } from '../progress.ts';
 

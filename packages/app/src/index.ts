@@ -1,7 +1,9 @@
-export { answerInFront, createServices, getServices, provideServices, type Services, type CreateServicesOptions, type FrontHandler } from './services.ts';
+// What pages import (sites/): nothing here loads the services' module graph, which a render
+// thread of a build never needs; `@rose/app/server` has what starts them (the CLI's).
+export { getServices, provideServices } from './services-holder.ts';
+export type { Services, CreateServicesOptions, FrontHandler } from './services.ts';
 export { reportPageRendered } from './build-progress.ts';
 export { getSiteData } from './site-data.ts';
-export { createSiteBuild, readSnapshots } from './wire-site.ts';
 export type { SsoState } from '@rose/oauth';
 export { requestOrigin, siteOriginRedirect, sameHost, type OriginSettings } from '@rose/config';
 export type { SessionUser, ValidSession } from '@rose/auth';
@@ -24,5 +26,5 @@ export {
   type LiveProduct,
   type Availability,
 } from '@rose/market';
-export { marketStockFragment } from './wire-market.ts';
+export { marketStockFragment } from './fragments.ts';
 export { describeManageError, type ManageError } from '@rose/market';

@@ -222,21 +222,4 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   return services;
 }
 
-const KEY = Symbol.for('rose.services');
-type Holder = { [KEY]?: Promise<Services> | undefined };
-
-/**
- * The services of this process. The CLI provides them (`provideServices`) before it builds
- * or serves; a server started without the CLI (e.g. `node dist/server/entry.mjs`) creates
- * them from the environment on first use. On globalThis because Astro bundles its own copy
- * of this module.
- */
-export function getServices(): Promise<Services> {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= createServices(loadConfig(process.env, { root: process.env.ROSE_ROOT ?? process.cwd() }));
-  return holder[KEY];
-}
-
-export function provideServices(services: Promise<Services> | Services | undefined): void {
-  (globalThis as Holder)[KEY] = services === undefined ? undefined : Promise.resolve(services);
-}
+export { getServices, provideServices } from './services-holder.ts';

@@ -8,11 +8,14 @@ const { config } = workerData as { config: Config };
 const post = (msg: WorkerMessage) => parentPort!.postMessage(msg);
 try {
   const handle = await openDatabase(config.database);
+  let snapshots;
   try {
-    post({ type: 'snapshots', snapshots: await readSnapshotsFrom(handle.db, config) });
+    snapshots = await readSnapshotsFrom(handle.db, config);
   } finally {
     await handle.close();
   }
+  // Closed first: the database's memory is not held while the snapshots are copied out.
+  post({ type: 'snapshots', snapshots });
 } catch (error) {
   const e = error as Error;
   post({

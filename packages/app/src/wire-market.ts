@@ -22,11 +22,10 @@ import {
   type MarketSeedSummary,
   type MarketSnapshot,
 } from '@rose/market';
-import type { Fragments } from './fragments.ts';
+import { marketStockFragment, type Fragments } from './fragments.ts';
 import { enqueueMarketRebuild, enqueueMarketScrape } from './market-jobs.ts';
 
 /** The name of the stock island's fragments: purged whenever stock, price or ordering changes. */
-export const marketStockFragment = 'market-stock';
 
 /** The market as routes, commands and jobs use it. */
 export interface MarketServices {

@@ -10,10 +10,9 @@ import type { Database } from '@rose/db';
 import { fillMediaFolder, mediaFolder } from '@rose/media';
 import { createSiteBuilder, type RenderData, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
 import type { Metrics } from '@rose/observability';
-import { precompressTree } from '@rose/static-files';
 import type { Kysely } from 'kysely';
 import { setBuildProgressReporter } from './build-progress.ts';
-import { provideSiteData } from './site-data.ts';
+import { mediaDir, provideRenderData } from './render-data.ts';
 
 /** The parts with prerendered pages, in the order their pages are listed. */
 export function staticSources(config: Config): StaticSource<unknown, Kysely<Database>>[] {
@@ -43,11 +42,6 @@ export function staticSources(config: Config): StaticSource<unknown, Kysely<Data
   return [blog as StaticSource<unknown, Kysely<Database>>, market as StaticSource<unknown, Kysely<Database>>];
 }
 
-/** Where builds keep the media files pages publish (a cache of the database's, by content hash). */
-export function mediaDir(config: Config): string {
-  return path.join(config.dataDir, 'media');
-}
-
 export interface SiteBuildOutput {
   info(message: string): void;
   progress(title: string, total: number): BuildProgress;
@@ -58,20 +52,6 @@ export interface SiteBuildOutput {
  * The build pipeline wired to this site: its static sources, the pages' data hook and
  * progress reporting. One per process; it keeps the live release's renderer warm.
  */
-/** Makes a build's data visible to the pages of this process (or thread), or clears it. */
-export function provideRenderData(config: Config, data: RenderData | undefined): void {
-  provideSiteData(
-    data && {
-      config,
-      blog: data.snapshots.blog as BlogSnapshot,
-      market: data.snapshots.market as MarketSnapshot,
-      media: mediaFolder(mediaDir(config)),
-      release: data.release,
-      ...(data.renderOnly ? { renderOnly: data.renderOnly } : {}),
-    },
-  );
-}
-
 export function createSiteBuild(config: Config, out: SiteBuildOutput, opts: { metrics?: Pick<Metrics, 'buildFinished'> } = {}): SiteBuilder {
   const builder = createSiteBuilder({
     root: config.root,
@@ -82,10 +62,8 @@ export function createSiteBuild(config: Config, out: SiteBuildOutput, opts: { me
     sources: staticSources(config) as StaticSource<unknown, never>[],
     provide: (data) => provideRenderData(config, data),
     // A whole-part render uses both cores: each thread provides the data the same way.
-    renderThreads: { threads: Math.min(2, availableParallelism()), provide: { module: import.meta.url, exportName: 'provideRenderData', context: config } },
+    renderThreads: { threads: Math.min(2, availableParallelism()), provide: { module: new URL('./render-data.ts', import.meta.url).href, exportName: 'provideRenderData', context: config } },
     onAstroPage: (callback) => setBuildProgressReporter(callback && { pageRendered: callback }),
-    precompress: async (clientDir, files) => void (await precompressTree(clientDir, files ? { files } : {})),
-    // Brotli and gzip variants beside each page, served by `rose serve` (and Caddy) as they are.
     info: out.info,
     progress: out.progress,
     verbose: out.verbose,
@@ -135,7 +113,7 @@ export async function readSnapshots(config: Config, opts: { db?: Kysely<Database
       await handle.close();
     }
   }
-  const worker = new Worker(new URL('./site-data.worker.ts', import.meta.url), { workerData: { config } });
+  const worker = new Worker(new URL('./site-data.worker.ts', import.meta.url), { workerData: { config }, resourceLimits: { maxYoungGenerationSizeMb: 16 } });
   return new Promise<Snapshots>((resolve, reject) => {
     let settled = false;
     worker.once('message', (msg: WorkerMessage) => {

@@ -86,7 +86,7 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
   // One query at a time: on the embedded database, concurrent queries made PGlite's WASM
   // heap spike by ~500 MiB (measured at 3,000 posts); sequential costs nothing noticeable.
   const chrome = await loadSiteChrome(db);
-  const rows = await selectPostRows(db).execute();
+  const rows = await selectAllPostRows(db);
   const { tagRows, authorRows } = await loadTagsAndAuthors(db);
   const postTags = await db.selectFrom('blog_post_tags').select(['post_id', 'tag_id']).orderBy('post_id').orderBy('sort_order').execute();
   const postAuthors = await db.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
@@ -147,6 +147,24 @@ function selectPostRows(db: Kysely<Database>) {
   );
 }
 type PostRow = Awaited<ReturnType<ReturnType<typeof selectPostRows>['execute']>>[number];
+
+/**
+ * Every published post's row, a thousand at a time (by id; the caller sorts): the embedded
+ * database holds a whole result in its WASM heap, which never shrinks, so one query for
+ * 10,000 posts' HTML grew the process by ~400 MiB for the rest of its life.
+ */
+async function selectAllPostRows(db: Kysely<Database>): Promise<PostRow[]> {
+  const chunk = 1000;
+  const rows: PostRow[] = [];
+  for (let last: string | undefined; ; ) {
+    let query = selectPostRows(db).clearOrderBy().orderBy('id').limit(chunk);
+    if (last !== undefined) query = query.where('id', '>', last);
+    const batch = await query.execute();
+    rows.push(...batch);
+    if (batch.length < chunk) return rows;
+    last = batch.at(-1)!.id;
+  }
+}
 
 async function loadTagsAndAuthors(db: Kysely<Database>) {
   const tagRows = await db.selectFrom('blog_tags').select(['id', 'slug', 'name', 'description']).where('visibility', '=', 'public').execute();

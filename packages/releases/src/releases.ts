@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -142,17 +143,18 @@ export function createReleaseStore(opts: { distDir: string; keep?: number; clock
       const pruned: string[] = [];
       // Damaged releases take their place in the retention window like any other.
       const all = [...releases, ...damaged].sort((a, b) => (a.id < b.id ? 1 : -1));
+      const doomed: string[] = [];
       for (const r of all.slice(keep)) {
         if (r.current) continue;
-        await fs.rm(r.dir, { recursive: true, force: true });
+        doomed.push(r.dir);
         pruned.push(r.id);
       }
-      // Leftovers of builds that crashed before publishing or discarding (no manifest).
       for (const name of await fs.readdir(releasesDir).catch(() => [] as string[])) {
-        if (ID_PATTERN.test(name) && (await readManifest(name)).kind === 'missing' && name < newest) {
-          await fs.rm(path.join(releasesDir, name), { recursive: true, force: true });
-        }
+        // Leftovers of builds that crashed before publishing or discarding (no manifest), and
+        // of a removal that was cut short.
+        if ((ID_PATTERN.test(name) && (await readManifest(name)).kind === 'missing' && name < newest) || name.startsWith(prunedPrefix)) doomed.push(path.join(releasesDir, name));
       }
+      await removeInBackground(releasesDir, doomed);
       return { pruned };
     },
     async discard(staged) {
@@ -252,4 +254,34 @@ export async function readReleaseFile<T>(releaseDir: string, name: 'pages.json' 
   } catch {
     return undefined;
   }
+}
+
+/** Names of release folders on their way out (never an id: listings skip them). */
+const prunedPrefix = '.pruned-';
+
+/**
+ * Removes release folders without making the build that pruned them wait: each is renamed
+ * out of the listing at once (atomic), then a detached `rm -rf` deletes them. A release is
+ * tens of thousands of files, and deleting them took 5–15 s on a busy disk, longer than the
+ * rest of a targeted build. A removal cut short is finished by the next prune.
+ */
+async function removeInBackground(releasesDir: string, dirs: readonly string[]): Promise<void> {
+  const moved: string[] = [];
+  for (const dir of dirs) {
+    const name = path.basename(dir);
+    const target = name.startsWith(prunedPrefix) ? dir : path.join(releasesDir, `${prunedPrefix}${name}-${randomBytes(3).toString('hex')}`);
+    if (target !== dir) await fs.rename(dir, target);
+    moved.push(target);
+  }
+  if (moved.length === 0) return;
+  const inProcess = () => Promise.all(moved.map((d) => fs.rm(d, { recursive: true, force: true }))).catch(() => {});
+  await new Promise<void>((resolve) => {
+    const rm = spawn('rm', ['-rf', '--', ...moved], { detached: true, stdio: 'ignore' });
+    rm.once('spawn', () => {
+      rm.unref();
+      resolve();
+    });
+    // No `rm` here (not a Unix): delete them in this process instead.
+    rm.once('error', () => void inProcess().then(() => resolve()));
+  });
 }

@@ -1,2 +1,3 @@
-export { createSiteBuilder, normalisePerRender, type SiteBuilder, type BuildProgress, type ReleasePatch, type RenderData } from './site-build.ts';
+export { normalisePerRender } from './release-compose.ts';
+export { createSiteBuilder, type SiteBuilder, type BuildProgress, type ReleasePatch, type RenderData } from './site-build.ts';
 export { type StaticSource, type Snapshots } from './static-source.ts';

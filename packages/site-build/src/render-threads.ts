@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Snapshots } from './static-source.ts';
-import type { RenderedFile } from './warm-renderer.ts';
+import type { RenderedPath } from './warm-renderer.ts';
 
 /** How a worker thread makes the snapshots visible to the pages: a module's export, called with `context`. */
 export interface WorkerProvide {
@@ -18,25 +18,43 @@ export interface RenderInWorkers {
   parts: string[];
   sources: { part: string; prefixes: readonly string[] }[];
   provide: WorkerProvide;
+  /** The live release's `client/` folder (files compared against; none: write every file) and the staged one (files written to). */
+  liveClient: string | undefined;
+  stagedClient: string;
+}
+
+/** A render thread's young generation: small pages make short-lived garbage, collected cheaply in a small one. */
+const youngGenerationMb = 24;
+
+/** What the render threads of a build rendered, and which of those files they wrote (changed). */
+export interface ThreadsRendered {
+  rendered: RenderedPath[];
+  changed: string[];
 }
 
 /**
- * A whole-part warm render split across `threads` shares (Astro renders on one thread; a
- * full build of thousands of pages is CPU-bound): shares from `firstShare` on each get a
- * worker thread with a copy of the snapshots and its own renderer (the caller renders the
- * shares before it in-process); files come back in one list.
+ * A whole-part render split across `threads` worker threads (Astro renders on one thread; a
+ * full build of thousands of pages is CPU-bound), each with a copy of the snapshots and its
+ * own renderer. Each thread writes the files that changed into the staged release itself and
+ * sends back only their names. The calling thread renders nothing meanwhile: a server keeps
+ * answering, and the garbage of rendering stays in threads whose young generation is kept
+ * small (V8 sizes the main thread's for throughput: +300 MiB at 10,000 pages).
  */
-export async function renderInWorkers(job: RenderInWorkers, threads: number, onRendered: (count: number) => void, opts: { firstShare?: number } = {}): Promise<RenderedFile[]> {
-  const first = opts.firstShare ?? 0;
-  const shares = Array.from({ length: threads - first }, (_, i) => i + first).map((index) =>
-    new Promise<RenderedFile[]>((resolve, reject) => {
-      const worker = new Worker(new URL('./render-worker.ts', import.meta.url), { workerData: { ...job, share: { index, of: threads } } });
+export async function renderInWorkers(job: RenderInWorkers, threads: number, progress: { planned(count: number): void; rendered(count: number): void }): Promise<ThreadsRendered> {
+  const shares = Array.from({ length: threads }, (_, index) =>
+    new Promise<ThreadsRendered>((resolve, reject) => {
+      const worker = new Worker(new URL('./render-worker.ts', import.meta.url), {
+        workerData: { ...job, share: { index, of: threads } },
+        resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb },
+      });
       let settled = false;
-      worker.on('message', (msg: { type: 'progress'; rendered: number } | { type: 'done'; files: { pathname: string; file: string; body: ArrayBuffer }[] } | { type: 'error'; message: string; stack?: string }) => {
-        if (msg.type === 'progress') onRendered(msg.rendered);
+      type Message = { type: 'planned'; count: number } | { type: 'progress'; rendered: number } | ({ type: 'done' } & ThreadsRendered) | { type: 'error'; message: string; stack?: string };
+      worker.on('message', (msg: Message) => {
+        if (msg.type === 'planned') progress.planned(msg.count);
+        else if (msg.type === 'progress') progress.rendered(msg.rendered);
         else if (msg.type === 'done') {
           settled = true;
-          resolve(msg.files.map((f) => ({ pathname: f.pathname, file: f.file, body: Buffer.from(f.body) })));
+          resolve({ rendered: msg.rendered, changed: msg.changed });
           void worker.terminate();
         } else {
           settled = true;
@@ -53,5 +71,7 @@ export async function renderInWorkers(job: RenderInWorkers, threads: number, onR
       });
     }),
   );
-  return (await Promise.all(shares)).flat();
+  const all = await Promise.all(shares);
+  return { rendered: all.flatMap((s) => s.rendered), changed: all.flatMap((s) => s.changed) };
 }
+

@@ -1,15 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { writeRendered } from './release-compose.ts';
 import { ownerOf } from './static-source.ts';
 import { loadWarmRenderer } from './warm-renderer.ts';
 import type { RenderInWorkers } from './render-threads.ts';
 
 /**
- * One worker thread of a warm build: loads the release's renderer, hands the snapshots to
- * the pages through the site's own hook (`provide`), renders its share of the paths and
- * sends the files back (their bytes transferred, not copied).
+ * One render thread of a build: loads the renderer a release keeps, hands the snapshots to
+ * the pages through the site's own hook (`provide`), renders its share of the paths, writes
+ * the files that changed (with their compressed variants) into the staged release and sends
+ * back their names.
  */
 const job = workerData as RenderInWorkers & { share: { index: number; of: number } };
-const post = (msg: unknown, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(msg, transfer);
+const post = (msg: unknown) => parentPort!.postMessage(msg);
 try {
   const hook = (await import(job.provide.module)) as Record<string, (context: unknown, data: unknown) => void>;
   const provide = hook[job.provide.exportName];
@@ -18,19 +20,23 @@ try {
   const renderer = await loadWarmRenderer(job.releaseDir);
   const owners = job.sources.map((s) => ({ part: s.part, prefixes: s.prefixes }));
   let ticks = 0;
-  const files = await renderer.render({
+  const changed: string[] = [];
+  const madeDirs = new Set<string>();
+  const rendered = await renderer.render({
     share: job.share,
+    // The first share's plan counts every share's paths: the whole total.
+    ...(job.share.index === 0 ? { onPlanned: (count: number) => post({ type: 'planned', count }) } : {}),
     select: (p) => {
       const owner = ownerOf(owners as never, p);
       return owner === undefined || job.parts.includes(owner);
     },
-    onRendered: () => {
+    onRendered: (file) => {
+      if (writeRendered(job.liveClient, job.stagedClient, file, madeDirs)) changed.push(file.file);
       if (++ticks % 50 === 0) post({ type: 'progress', rendered: 50 });
     },
   });
   post({ type: 'progress', rendered: ticks % 50 });
-  const buffers = files.map((f) => new Uint8Array(f.body.buffer, f.body.byteOffset, f.body.byteLength).slice().buffer);
-  post({ type: 'done', files: files.map((f, i) => ({ pathname: f.pathname, file: f.file, body: buffers[i] })) }, buffers);
+  post({ type: 'done', rendered, changed });
 } catch (error) {
   post({ type: 'error', message: (error as Error).message, stack: (error as Error).stack });
 }

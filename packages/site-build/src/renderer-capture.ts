@@ -40,6 +40,19 @@ const pageScriptId = 'astro:scripts/page.js';
 const plannedKey = Symbol.for('rose.astro-planned-paths');
 type PlannedHolder = { [plannedKey]?: ((count: number) => void) | undefined };
 
+// Also on globalThis: whether the next Astro build in this process renders the pages itself.
+const bundleOnlyKey = Symbol.for('rose.astro-bundle-only');
+type BundleOnlyHolder = { [bundleOnlyKey]?: boolean };
+
+/**
+ * Makes the next Astro builds in this process build the site's code and assets but render no
+ * page (`true`): the caller renders them with the bundle kept (`loadWarmRenderer`), in as
+ * many threads as it likes. `false` (the default) lets Astro render every page itself.
+ */
+export function astroBuildsBundleOnly(bundleOnly: boolean): void {
+  (globalThis as BundleOnlyHolder)[bundleOnlyKey] = bundleOnly;
+}
+
 /** Told how many paths an Astro build in this process renders, once it knows (a progress total). */
 export function onAstroPlanned(listener: ((count: number) => void) | undefined): void {
   (globalThis as PlannedHolder)[plannedKey] = listener;
@@ -48,9 +61,9 @@ export function onAstroPlanned(listener: ((count: number) => void) | undefined):
 /**
  * An Astro integration that keeps the prerender bundle of every `astro build` (Astro deletes
  * it once the static pages are written) together with the build state it needs, in
- * `server/renderer/` of the output. `createWarmRenderer` loads it later to re-render single
- * pages with new data, without running Vite again. Wraps Astro's default prerenderer, so the
- * build itself renders exactly as before.
+ * `server/renderer/` of the output. `loadWarmRenderer` loads it later to render pages with
+ * new data, without running Vite again. Wraps Astro's default prerenderer, so the build
+ * itself renders exactly as before — or renders nothing (`astroBuildsBundleOnly`).
  */
 export function keepPrerenderBundle(): AstroIntegration {
   let install: ((p: (base: AstroPrerenderer) => AstroPrerenderer) => void) | undefined;
@@ -69,6 +82,7 @@ export function keepPrerenderBundle(): AstroIntegration {
             ...base,
             name: 'rose:keep-bundle',
             async getStaticPaths() {
+              if ((globalThis as BundleOnlyHolder)[bundleOnlyKey]) return [];
               const paths = await base.getStaticPaths();
               // Astro renders each path once (`/a` and `/a/` are one).
               (globalThis as PlannedHolder)[plannedKey]?.(new Set(paths.map((p) => p.pathname.replace(/\/$/, ''))).size);

@@ -1,14 +1,17 @@
+import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RoseError } from '@rose/core';
 import { createReleaseStore, readReleaseFile, type Release } from '@rose/releases';
-import { linkTree, withVariants } from './release-compose.ts';
+import { precompressTree } from '@rose/static-files';
+import { linkTree, withVariants, writeRendered } from './release-compose.ts';
 import { renderInWorkers, type WorkerProvide } from './render-threads.ts';
 import { onAstroPlanned } from './renderer-capture.ts';
 import { sourceHash } from './source-hash.ts';
 import { ownerOf, resolveParts, type Snapshots, type StaticSource } from './static-source.ts';
-import { hasWarmRenderer, loadWarmRenderer, type RenderedFile, type WarmRenderer } from './warm-renderer.ts';
+import { hasWarmRenderer, loadWarmRenderer, type RenderedFile, type RenderedPath, type WarmRenderer } from './warm-renderer.ts';
 
 /** What the pages read while a build renders them. */
 export interface RenderData {
@@ -36,8 +39,6 @@ export interface SiteBuildDeps {
   provide(data: RenderData | undefined): void;
   /** Called by the site's middleware for each page an Astro build renders. */
   onAstroPage(callback: ((pathname: string) => void) | undefined): void;
-  /** Writes compressed variants beside the given files of a release's `client/` folder. */
-  precompress?(clientDir: string, files: readonly string[] | undefined): Promise<void>;
   /**
    * Render a whole part (not a targeted rebuild) in this many worker threads, each making the
    * snapshots visible to its pages through `provide` (a module's export, as `provide` above).
@@ -56,6 +57,11 @@ export interface BuildRequest {
   targeted?: boolean;
   /** Run a new Astro build even when the live release's renderer runs the same code. */
   fresh?: boolean;
+  /**
+   * Run a new Astro build and let Astro render the pages itself (on one thread) instead of
+   * the bundle it keeps: slower, for checking that the two render alike.
+   */
+  astroRenders?: boolean;
   /**
    * Re-render with the live release's code without comparing it to the source on disk: a
    * content change rebuilt by the server that runs that release (its worker) looks like
@@ -109,6 +115,8 @@ export interface SiteBuilder {
 }
 
 const pagesFile = 'pages.json';
+/** Below this many pages, starting render threads costs more than it saves. */
+const minPagesForThreads = 500;
 
 /**
  * The build pipeline of every part with static pages. A build reads nothing itself: the
@@ -173,7 +181,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     const origin = createHash('sha1').update(deps.siteUrl).digest('hex').slice(0, 8);
     const codeHash = request.liveCode && current?.codeHash?.endsWith(`-${origin}`) ? current.codeHash : `${await sourceHash(deps.root)}-${origin}`;
     lap('code hash');
-    const warm = !request.fresh && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
+    const warm = !request.fresh && !request.astroRenders && current && current.codeHash === codeHash && (await hasWarmRenderer(current.dir));
     if (!warm) {
       // A new Astro build renders every part: pages of other parts would otherwise be
       // missing or built from other code.
@@ -187,20 +195,32 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
   async function astroBuild(request: BuildRequest, keys: Map<string, string>, codeHash: string, started: number, timings: Record<string, number>): Promise<BuildResult> {
     const allParts = deps.sources.map((s) => s.part);
     const staged = await releases.stage();
+    const clientDir = path.join(staged.dir, 'client');
+    // Astro builds the code and assets; the pages are rendered by the bundle it keeps, in
+    // threads, each file written and compressed by the thread that rendered it (Astro renders
+    // on one thread and leaves compression for a second pass over the files).
+    const astroRenders = request.astroRenders === true;
     deps.info(`Building ${deps.sources.map((s) => `${s.part} (${s.describe(request.snapshots[s.part])})`).join(', ')} with Astro`);
-    const progress = deps.progress('Rendering pages', keys.size);
-    deps.provide({ snapshots: request.snapshots, release: staged.id });
     let rendered = 0;
-    onAstroPlanned((count) => progress.setTotal(count));
-    deps.onAstroPage(() => {
-      rendered++;
-      progress.tick();
-    });
+    let m = performance.now();
+    const progress = astroRenders ? deps.progress('Rendering pages', keys.size) : undefined;
+    if (progress) {
+      deps.provide({ snapshots: request.snapshots, release: staged.id });
+      onAstroPlanned((count) => progress.setTotal(count));
+      deps.onAstroPage(() => {
+        rendered++;
+        progress.tick();
+      });
+    }
     process.env.ASTRO_TELEMETRY_DISABLED = '1';
-    const t = performance.now();
+    const options = { root: deps.root, outDir: staged.dir, cacheDir: deps.cacheDir, site: deps.siteUrl, logLevel: deps.verbose ? ('info' as const) : ('warn' as const) };
     try {
-      const { build } = await import('astro');
-      await build({ root: deps.root, outDir: staged.dir, cacheDir: deps.cacheDir, site: deps.siteUrl, logLevel: deps.verbose ? 'info' : 'warn' });
+      if (astroRenders) {
+        const { build } = await import('astro');
+        await build(options);
+      } else {
+        await buildBundleInChild(options);
+      }
     } catch (error) {
       await releases.discard(staged);
       throw new RoseError({
@@ -211,23 +231,121 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
         cause: error,
       });
     } finally {
-      progress.done();
-      onAstroPlanned(undefined);
-      deps.onAstroPage(undefined);
-      deps.provide(undefined);
+      if (progress) {
+        progress.done();
+        onAstroPlanned(undefined);
+        deps.onAstroPage(undefined);
+        deps.provide(undefined);
+      }
     }
-    timings.astro = Math.round(performance.now() - t);
-    const clientDir = path.join(staged.dir, 'client');
-    let m = performance.now();
-    await deps.precompress?.(clientDir, undefined);
+    timings.astro = Math.round(performance.now() - m);
+    m = performance.now();
+    // What Astro wrote (scripts, styles, public files; every page too when it rendered them).
+    await precompressTree(clientDir);
     timings.precompress = Math.round(performance.now() - m);
+    if (!astroRenders) {
+      m = performance.now();
+      // The new code's renderer: later content builds in this process use it too.
+      renderer = { codeHash, renderer: await loadWarmRenderer(staged.dir) };
+      timings['load renderer'] = Math.round(performance.now() - m);
+      m = performance.now();
+      try {
+        rendered = (await renderPages({ renderer: renderer.renderer, rendererDir: staged.dir, staged, liveClient: undefined, snapshots: request.snapshots, parts: allParts, title: 'Rendering pages', total: keys.size })).files.length;
+      } catch (error) {
+        await releases.discard(staged);
+        throw error;
+      }
+      timings.render = Math.round(performance.now() - m);
+    }
     m = performance.now();
     const pages = await countHtml(clientDir);
     const seconds = (performance.now() - started) / 1000;
     await releases.publish(staged, { pages, seconds: round(seconds), parts: allParts, codeHash, kind: 'full', rendered }, { pageKeys: Object.fromEntries(keys) });
     timings.publish = Math.round(performance.now() - m);
+    m = performance.now();
     await releases.prune();
+    timings.prune = Math.round(performance.now() - m);
     return { release: staged.id, kind: 'astro', parts: allParts, pages, rendered, changed: rendered, removed: 0, seconds, dir: staged.dir, timings };
+  }
+
+  /**
+   * Renders pages of `parts` (all their paths, or `renderOnly`'s dynamic ones and the
+   * key-less ones) with a kept renderer into a staged release: each file compared with the
+   * live release's (when there is one) and written, with its compressed variants, only when
+   * its bytes changed — the rest stay hard links to the live files. A whole part of
+   * hundreds of pages renders in `renderThreads` threads.
+   */
+  async function renderPages(job: {
+    renderer: WarmRenderer;
+    /** The release whose kept renderer `renderer` is (render threads load it from there). */
+    rendererDir: string;
+    staged: { id: string; dir: string };
+    liveClient: string | undefined;
+    snapshots: Snapshots;
+    parts: string[];
+    renderOnly?: ReadonlySet<string>;
+    title: string;
+    total: number;
+  }): Promise<{ files: RenderedPath[]; changed: string[] }> {
+    const owned = (p: string) => {
+      const owner = ownerOf(deps.sources, p);
+      return owner === undefined || job.parts.includes(owner);
+    };
+    const progress = deps.progress(job.title, job.total);
+    const stagedClient = path.join(job.staged.dir, 'client');
+    const changed: string[] = [];
+    const madeDirs = new Set<string>();
+    const keepIfChanged = (f: RenderedFile) => {
+      if (writeRendered(job.liveClient, stagedClient, f, madeDirs)) changed.push(f.file);
+      progress.tick();
+    };
+    deps.provide({ snapshots: job.snapshots, release: job.staged.id, ...(job.renderOnly ? { renderOnly: job.renderOnly } : {}) });
+    try {
+      const threads = deps.renderThreads && !job.renderOnly && job.total >= minPagesForThreads ? deps.renderThreads : undefined;
+      if (!threads) {
+        const renderOnly = job.renderOnly;
+        const files = await job.renderer.render({
+          // Dynamic pages: those asked for; pages without parameters of the built parts and the
+          // shared ones (home, sitemap) always, as they list what changed.
+          select: (p, dynamic) => owned(p) && (!dynamic || !renderOnly || renderOnly.has(p)),
+          // Pages without parameters (lists, feeds, the front page) render too: count them.
+          onPlanned: (count) => progress.setTotal(count),
+          onRendered: keepIfChanged,
+        });
+        return { files, changed };
+      }
+      const rendered = await renderInWorkers(
+        {
+          releaseDir: job.rendererDir,
+          release: job.staged.id,
+          snapshots: job.snapshots,
+          parts: job.parts,
+          sources: deps.sources.map((s) => ({ part: s.part, prefixes: s.prefixes })),
+          provide: threads.provide,
+          liveClient: job.liveClient,
+          stagedClient,
+        },
+        threads.threads,
+        {
+          planned: (count) => progress.setTotal(count),
+          rendered: (n) => {
+            for (let i = 0; i < n; i++) progress.tick();
+          },
+        },
+      );
+      return { files: rendered.rendered, changed: rendered.changed };
+    } catch (error) {
+      throw new RoseError({
+        code: 'build-failed',
+        title: 'Build failed',
+        message: `A page could not be rendered: ${(error as Error).message}`,
+        hint: 'Run with --verbose for details. The live release was not touched.',
+        cause: error,
+      });
+    } finally {
+      progress.done();
+      deps.provide(undefined);
+    }
   }
 
   async function warmBuild(
@@ -249,10 +367,6 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     // with a changed key: a part whose keys all match (its key-less pages have keys too, for
     // what no other key covers) would render the same bytes.
     const renderParts = renderOnly ? parts.filter((part) => [...renderOnly, ...removedPaths].some((p) => ownerOf(deps.sources, p) === part)) : parts;
-    const owned = (p: string) => {
-      const owner = ownerOf(deps.sources, p);
-      return owner === undefined || renderParts.includes(owner);
-    };
     if (renderOnly && renderOnly.size === 0 && removedPaths.length === 0) {
       deps.info(`Nothing to rebuild: every page of release ${current.id} is up to date.`);
       return { release: current.id, kind: 'unchanged', parts, pages: current.pages, rendered: 0, changed: 0, removed: 0, seconds: (performance.now() - started) / 1000, dir: current.dir, timings };
@@ -260,87 +374,42 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     const r = await rendererFor(current);
     lap('load renderer');
     const staged = await releases.stage();
-    deps.provide({ snapshots: request.snapshots, release: staged.id, ...(renderOnly ? { renderOnly } : {}) });
-    let files: RenderedFile[];
+    const owned = (p: string) => {
+      const owner = ownerOf(deps.sources, p);
+      return owner === undefined || renderParts.includes(owner);
+    };
     const expected = renderOnly ? renderOnly.size : [...keys.keys()].filter(owned).length;
     deps.info(
       renderOnly
         ? `Re-rendering ${renderParts.join(', ') || 'shared pages'}: ${renderOnly.size} page(s) changed, ${removedPaths.length} removed (of ${keys.size}).`
         : `Rendering ${sources.map((s) => `${s.part} (${s.describe(request.snapshots[s.part])})`).join(', ')}`,
     );
-    const progress = deps.progress(renderOnly ? 'Rendering changed pages' : 'Rendering pages', expected);
+    const liveClient = path.join(current.dir, 'client');
+    const clientDir = path.join(staged.dir, 'client');
+    let files: RenderedPath[];
+    let changed: string[];
     try {
-      const threads = deps.renderThreads && !renderOnly && expected >= 500 ? deps.renderThreads : undefined;
-      files = threads
-        ? // This thread renders the first share (it has the renderer and the snapshots
-          // already: one copy fewer in memory); worker threads render the others.
-          (
-            await Promise.all([
-              // The plan this thread makes counts every share's pages: the whole total.
-              r.render({ share: { index: 0, of: threads.threads }, select: (p) => owned(p), onPlanned: (count) => progress.setTotal(count), onRendered: () => progress.tick() }),
-              renderInWorkers(
-                {
-                  releaseDir: current.dir,
-                  release: staged.id,
-                  snapshots: request.snapshots,
-                  parts,
-                  sources: deps.sources.map((s) => ({ part: s.part, prefixes: s.prefixes })),
-                  provide: threads.provide,
-                },
-                threads.threads,
-                (n) => {
-                  for (let i = 0; i < n; i++) progress.tick();
-                },
-                { firstShare: 1 },
-              ),
-            ])
-          ).flat()
-        : await r.render({
-        // Dynamic pages: those asked for; pages without parameters of the built parts and the
-        // shared ones (home, sitemap) always, as they list what changed.
-        select: (p, dynamic) => owned(p) && (!dynamic || !renderOnly || renderOnly.has(p)),
-        // Pages without parameters (lists, feeds, the front page) render too: count them.
-        onPlanned: (count) => progress.setTotal(count),
-        onRendered: () => progress.tick(),
-      });
+      ({ files, changed } = await renderPages({
+        renderer: r,
+        rendererDir: current.dir,
+        staged,
+        liveClient,
+        snapshots: request.snapshots,
+        parts: renderParts,
+        ...(renderOnly ? { renderOnly } : {}),
+        title: renderOnly ? 'Rendering changed pages' : 'Rendering pages',
+        total: expected,
+      }));
     } catch (error) {
       await releases.discard(staged);
-      throw new RoseError({
-        code: 'build-failed',
-        title: 'Build failed',
-        message: `A page could not be rendered: ${(error as Error).message}`,
-        hint: 'Run with --verbose for details. The live release was not touched.',
-        cause: error,
-      });
-    } finally {
-      progress.done();
-      deps.provide(undefined);
+      throw error;
     }
     lap('render');
-    // Keep only files whose bytes changed: the rest stay hard links to the live release.
-    const liveClient = path.join(current.dir, 'client');
-    const changed: RenderedFile[] = [];
-    await Promise.all(
-      files.map(async (f) => {
-        const live = await fs.readFile(path.join(liveClient, f.file)).catch(() => undefined);
-        if (!live || !sameIgnoringIslandIds(live, f.body)) changed.push(f);
-      }),
-    );
-    const removedFiles = removedPaths.map((p) => pageFile(p)).filter((f) => !files.some((x) => x.file === f));
-    lap('compare');
-    const clientDir = path.join(staged.dir, 'client');
-    await Promise.all(
-      changed.map(async (f) => {
-        const target = path.join(clientDir, f.file);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.writeFile(target, f.body);
-      }),
-    );
-    await deps.precompress?.(clientDir, changed.map((f) => f.file));
-    lap('write');
-    await request.onPatch?.({ id: staged.id, dir: staged.dir, base: current.id, written: changed.map((f) => path.join(clientDir, f.file)), removed: removedFiles });
+    const renderedFiles = new Set(files.map((f) => f.file));
+    const removedFiles = removedPaths.map((p) => pageFile(p)).filter((f) => !renderedFiles.has(f));
+    await request.onPatch?.({ id: staged.id, dir: staged.dir, base: current.id, written: changed.map((f) => path.join(clientDir, f)), removed: removedFiles });
     const skip = new Set<string>();
-    for (const f of [...changed.map((c) => c.file), ...removedFiles]) for (const v of withVariants(f)) skip.add(`client/${v}`);
+    for (const f of [...changed, ...removedFiles]) for (const v of withVariants(f)) skip.add(`client/${v}`);
     await linkTree(current.dir, staged.dir, skip);
     lap('link');
     const pages = current.pages + (await countNew(liveClient, changed)) - (await countExisting(liveClient, removedFiles));
@@ -352,8 +421,28 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     await releases.publish(staged, { pages, seconds: round(seconds), parts, codeHash, kind: 'targeted', rendered: files.length }, { pageKeys: nextKeys });
     lap('publish');
     await releases.prune();
+    lap('prune');
     return { release: staged.id, kind: 'warm', parts: renderParts, pages, rendered: files.length, changed: changed.length, removed: removedFiles.length, seconds, dir: staged.dir, timings };
   }
+}
+
+/** `astro build` of the code and assets only (no page rendered), in a child process (see astro-bundle.child.ts). */
+function buildBundleInChild(options: { root: string; outDir: string; cacheDir: string; site: string; logLevel: 'info' | 'warn' }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // No inherited Node flags (a profiler or a preload of the parent's is not the child's).
+    const child = fork(fileURLToPath(new URL('./astro-bundle.child.ts', import.meta.url)), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let answer: { type: 'done' } | { type: 'error'; message: string; stack?: string } | undefined;
+    child.on('message', (msg: typeof answer) => {
+      answer = msg;
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (answer?.type === 'done' && code === 0) resolve();
+      else if (answer?.type === 'error') reject(Object.assign(new Error(answer.message), { stack: answer.stack }));
+      else reject(new Error(`The Astro build process ended (${signal ?? `exit code ${code}`}) before finishing`));
+    });
+    child.send(options);
+  });
 }
 
 /** The file of a page path (`/blog/x/` → `blog/x/index.html`); a path without a trailing slash is a file (`/blog/images/a.avif`). */
@@ -363,25 +452,9 @@ function pageFile(pathname: string): string {
   return clean ? `${clean}/index.html` : 'index.html';
 }
 
-/**
- * What differs between two renders of an unchanged page: server-island URLs carry the
- * component id and props encrypted with a fresh IV, islands get random ids (all anchored on
- * literal prefixes: a bare UUID pattern cost seconds per thousand pages), and the layout names the release that
- * rendered it. Pages equal but for these count as unchanged and stay linked.
- */
-const perRender = [/(\/_server-islands\/[A-Za-z0-9_]+\?)[^"]*/g, /(data-island-id=")[^"]*/g, /(replaceServerIsland\(")[^"]*/g, /(<meta name="rose-release" content=")[^"]*/g];
-export function normalisePerRender(html: string): string {
-  return perRender.reduce((s, re) => s.replace(re, '$1'), html);
-}
-function sameIgnoringIslandIds(a: Buffer, b: Buffer): boolean {
-  if (a.equals(b)) return true;
-  if (Math.abs(a.length - b.length) > 256) return false;
-  return normalisePerRender(a.toString('utf8')) === normalisePerRender(b.toString('utf8'));
-}
-
-async function countNew(liveClient: string, files: readonly RenderedFile[]): Promise<number> {
+async function countNew(liveClient: string, files: readonly string[]): Promise<number> {
   let n = 0;
-  for (const f of files) if (f.file.endsWith('.html') && !(await exists(path.join(liveClient, f.file)))) n++;
+  for (const f of files) if (f.endsWith('.html') && !(await exists(path.join(liveClient, f)))) n++;
   return n;
 }
 async function countExisting(liveClient: string, files: readonly string[]): Promise<number> {

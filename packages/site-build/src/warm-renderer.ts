@@ -4,12 +4,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { rendererFolder, rendererManifestFile, type RendererManifest } from './renderer-capture.ts';
 
-/** One file the renderer produced, relative to the release's `client/` folder. */
-export interface RenderedFile {
+/** One path the renderer rendered, and its file relative to the release's `client/` folder. */
+export interface RenderedPath {
   /** Site path it answers (`/blog/hello/`, `/blog/rss.xml`). */
   pathname: string;
   /** File under `client/` (`blog/hello/index.html`). */
   file: string;
+}
+/** A rendered file with its bytes. */
+export interface RenderedFile extends RenderedPath {
   body: Buffer;
 }
 
@@ -28,8 +31,9 @@ export interface WarmRenderer {
     share?: { index: number; of: number };
     /** Told how many paths it is about to render, before the first one. */
     onPlanned?: (count: number) => void;
-    onRendered?: (file: RenderedFile) => void;
-  }): Promise<RenderedFile[]>;
+    /** Gets each file's bytes as it is rendered (awaited: a slow writer holds the renderer back). */
+    onRendered?: (file: RenderedFile) => void | Promise<void>;
+  }): Promise<RenderedPath[]>;
 }
 
 interface RouteDataLike {
@@ -128,7 +132,7 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
       renderOpts.onPlanned?.(todo.length);
       const share = renderOpts.share;
       if (share) todo.splice(0, todo.length, ...todo.filter((_, i) => i % share.of === share.index));
-      const out: RenderedFile[] = [];
+      const out: RenderedPath[] = [];
       let next = 0;
       const lanes = Math.max(1, renderOpts.concurrency ?? 8);
       await Promise.all(
@@ -137,8 +141,8 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
             const item = todo[next++]!;
             const file = await renderOne(item.pathname, item.route);
             if (file) {
-              out.push(file);
-              renderOpts.onRendered?.(file);
+              out.push({ pathname: file.pathname, file: file.file });
+              await renderOpts.onRendered?.(file);
             }
           }
         }),

@@ -1,4 +1,4 @@
-export { precompressTree } from './precompress.ts';
+export { precompressTree, precompressNewFileSync } from './precompress.ts';
 export { createStaticHandler } from './static-handler.ts';
 export { prepareDynamicResponse } from './dynamic-response.ts';
 export { patchStaticIndex, cacheControls } from './static-index.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, type Stats } from 'node:fs';
+import { closeSync, futimesSync, openSync, promises as fs, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -45,8 +45,16 @@ export interface PrecompressSummary {
 type Settings = { concurrency: number; brotliQuality: number; gzipLevel: number; minBytes: number };
 
 const variants = [
-  { suffix: '.br', compress: (data: Buffer, file: string, o: Settings) => brotli(data, brotliParams(data.length, file, o.brotliQuality)) },
-  { suffix: '.gz', compress: (data: Buffer, _file: string, o: Settings) => gzip(data, { level: o.gzipLevel }) },
+  {
+    suffix: '.br',
+    compress: (data: Buffer, file: string, o: Settings) => brotli(data, brotliParams(data.length, file, o.brotliQuality)),
+    compressSync: (data: Buffer, file: string, o: Settings) => zlib.brotliCompressSync(data, brotliParams(data.length, file, o.brotliQuality)),
+  },
+  {
+    suffix: '.gz',
+    compress: (data: Buffer, _file: string, o: Settings) => gzip(data, { level: o.gzipLevel }),
+    compressSync: (data: Buffer, _file: string, o: Settings) => zlib.gzipSync(data, { level: o.gzipLevel }),
+  },
 ] as const;
 
 const assetExtensions = new Set(['css', 'js', 'mjs', 'svg']);
@@ -82,7 +90,7 @@ export function isVariantCurrent(source: { mtimeMs: number }, variant: { mtimeMs
  */
 export async function precompressTree(dir: string, opts: PrecompressOptions = {}): Promise<PrecompressSummary> {
   const started = performance.now();
-  const o = { concurrency: opts.concurrency ?? 4, brotliQuality: opts.brotliQuality ?? 5, gzipLevel: opts.gzipLevel ?? 6, minBytes: opts.minBytes ?? 1024 };
+  const o = settingsOf(opts);
   const files = new Set<string>();
   if (opts.files) {
     for (const f of opts.files) {
@@ -149,6 +157,39 @@ export async function precompressTree(dir: string, opts: PrecompressOptions = {}
   });
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
+}
+
+/**
+ * Writes `X.br` and `X.gz` beside a new file (`source`: its stat) from the bytes still in
+ * memory: a build compresses each page as it writes it instead of reading the tree back.
+ * Same rules as `precompressTree` (compressible types, at least `minBytes`, only when it
+ * shrinks by 5%). For files just created in a folder being staged: a variant that is
+ * already there is an error, never overwritten. Synchronous, for a render thread (no
+ * round trips through libuv's pool for each of a build's thousands of small writes).
+ * Answers how many variants it wrote.
+ */
+export function precompressNewFileSync(file: string, data: Buffer, source: Stats, opts: Omit<PrecompressOptions, 'files' | 'onProgress' | 'concurrency'> = {}): number {
+  const o = settingsOf(opts);
+  if (data.length < o.minBytes || !isCompressibleFile(file) || path.basename(file).startsWith('.')) return 0;
+  let written = 0;
+  for (const v of variants) {
+    const out = v.compressSync(data, file, o);
+    if (out.length > data.length * 0.95) continue;
+    const fd = openSync(file + v.suffix, 'wx');
+    try {
+      writeSync(fd, out);
+      // The modification time last, as writeVariant does: a cut-short variant is never current.
+      futimesSync(fd, source.atime, source.mtimeMs / 1000);
+    } finally {
+      closeSync(fd);
+    }
+    written++;
+  }
+  return written;
+}
+
+function settingsOf(opts: PrecompressOptions): Settings {
+  return { concurrency: opts.concurrency ?? 4, brotliQuality: opts.brotliQuality ?? 5, gzipLevel: opts.gzipLevel ?? 6, minBytes: opts.minBytes ?? 1024 };
 }
 
 /**
