@@ -10,8 +10,9 @@
  * - `rose build --fresh`: an Astro build (what the first build, or a code change, costs),
  * - `rose build`: the same data rendered again by the live release's kept renderer (what a
  *   content rebuild costs).
- * Prints seconds, peak RSS and the ratios to Hugo. Target: ≤ 1.5× Hugo, peak RSS ≤ 1 GiB.
- * Needs `hugo` (Debian: `apt-get install -y hugo`).
+ * Prints seconds, peak RSS (of each command's whole process tree, sampled every 50 ms) and the
+ * ratios to Hugo. Target: ≤ 1.5× Hugo, peak RSS ≤ 1 GiB. Needs `hugo` (Debian: `apt-get
+ * install -y hugo`).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { seedContent } from '@rose/blog';
 import { createMigrations, openPglite } from '@rose/db';
 import { generatedBundle } from './generated-posts.ts';
+import { sampleTreeRss } from './process-tree-rss.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { posts: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, keep: { type: 'boolean', default: false } }, strict: false });
@@ -57,16 +59,15 @@ interface Timed {
   rssMiB: number;
 }
 const env = { PATH: process.env.PATH, HOME: process.env.HOME, ROSE_DATA_DIR: dataDir, ROSE_DIST_DIR: path.join(scratch, 'dist'), ROSE_LOG_LEVEL: 'warn', ASTRO_TELEMETRY_DISABLED: '1' };
-const rusageFile = path.join(scratch, 'rusage.json');
 const results: Record<'hugo' | 'astro' | 'warm', Timed[]> = { hugo: [], astro: [], warm: [] };
 for (let run = 1; run <= runs; run++) {
   await fs.rm(path.join(hugoDir, 'public'), { recursive: true, force: true });
   await settle();
   results.hugo.push(await timed('hugo', ['--quiet', '--source', hugoDir, '--destination', path.join(hugoDir, 'public')], {}));
   await settle();
-  results.astro.push(await timed(process.execPath, ['--import', path.join(root, 'bench', 'report-rusage.mjs'), path.join(root, 'cli', 'bin', 'rose.js'), 'build', '--fresh'], { ...env, ROSE_BENCH_RUSAGE_FILE: rusageFile }));
+  results.astro.push(await timed(process.execPath, [path.join(root, 'cli', 'bin', 'rose.js'), 'build', '--fresh'], env));
   await settle();
-  results.warm.push(await timed(process.execPath, ['--import', path.join(root, 'bench', 'report-rusage.mjs'), path.join(root, 'cli', 'bin', 'rose.js'), 'build'], { ...env, ROSE_BENCH_RUSAGE_FILE: rusageFile }));
+  results.warm.push(await timed(process.execPath, [path.join(root, 'cli', 'bin', 'rose.js'), 'build'], env));
   log(`  run ${run}: hugo ${results.hugo.at(-1)!.seconds.toFixed(1)} s, rose build --fresh (Astro) ${results.astro.at(-1)!.seconds.toFixed(1)} s, rose build (warm) ${results.warm.at(-1)!.seconds.toFixed(1)} s`);
 }
 const median = (xs: Timed[]) => {
@@ -88,22 +89,34 @@ if (!values.keep) await fs.rm(scratch, { recursive: true, force: true });
 function timed(cmd: string, args: string[], extraEnv: Record<string, string | undefined>): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    // GNU time reports the child's peak RSS for Hugo; rose writes its own (report-rusage.mjs).
-    const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { cwd: root, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // Peak RSS of the command's whole process tree, sampled the same way for Hugo and rose.
+    const rss = sampleTreeRss(child.pid!);
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
+      const rssMiB = rss.stop();
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${err}`));
-      const kib = Number(/(\d+)\s*$/.exec(err.trim())?.[1] ?? '0');
-      resolve({ seconds: (performance.now() - started) / 1000, rssMiB: kib / 1024 });
+      resolve({ seconds: (performance.now() - started) / 1000, rssMiB });
     });
   });
 }
 
-/** Flushes dirty pages so one build's writeback does not slow the next one down. */
-function settle(): Promise<void> {
-  return new Promise((resolve) => spawn('sync', { stdio: 'ignore' }).on('close', () => resolve()).on('error', () => resolve()));
+/**
+ * Lets the last run's background work finish before the next is timed: old releases that
+ * `rose build` pruned are deleted by a detached `rm` (as Hugo's old output is deleted before
+ * its run, outside the timing), then dirty pages are flushed so one build's writeback does
+ * not slow the next one down.
+ */
+async function settle(): Promise<void> {
+  const releases = path.join(scratch, 'dist', 'releases');
+  for (let i = 0; i < 1200; i++) {
+    const names = await fs.readdir(releases).catch(() => [] as string[]);
+    if (!names.some((n) => n.startsWith('.pruned-'))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise<void>((resolve) => spawn('sync', { stdio: 'ignore' }).on('close', () => resolve()).on('error', () => resolve()));
 }
 
 async function countHtml(dir: string): Promise<number> {
