@@ -245,12 +245,11 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     timings.precompress = Math.round(performance.now() - m);
     if (!astroRenders) {
       m = performance.now();
-      // The new code's renderer: later content builds in this process use it too.
-      renderer = { codeHash, renderer: await loadWarmRenderer(staged.dir) };
-      timings['load renderer'] = Math.round(performance.now() - m);
-      m = performance.now();
+      // The new code's renderer, when this thread renders: later content builds in this
+      // process use it too.
+      const loadRenderer = async () => (renderer = { codeHash, renderer: await loadWarmRenderer(staged.dir) }).renderer;
       try {
-        rendered = (await renderPages({ renderer: renderer.renderer, rendererDir: staged.dir, staged, liveClient: undefined, snapshots: request.snapshots, parts: allParts, title: 'Rendering pages', total: keys.size })).files.length;
+        rendered = (await renderPages({ loadRenderer, rendererDir: staged.dir, staged, liveClient: undefined, snapshots: request.snapshots, parts: allParts, title: 'Rendering pages', total: keys.size })).files.length;
       } catch (error) {
         await releases.discard(staged);
         throw error;
@@ -276,8 +275,9 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
    * hundreds of pages renders in `renderThreads` threads.
    */
   async function renderPages(job: {
-    renderer: WarmRenderer;
-    /** The release whose kept renderer `renderer` is (render threads load it from there). */
+    /** The renderer, when this thread renders (a targeted build, or a part too small for threads). */
+    loadRenderer: () => Promise<WarmRenderer>;
+    /** The release whose kept renderer that is (render threads load it from there). */
     rendererDir: string;
     staged: { id: string; dir: string };
     liveClient: string | undefined;
@@ -304,7 +304,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       const threads = deps.renderThreads && !job.renderOnly && job.total >= minPagesForThreads ? deps.renderThreads : undefined;
       if (!threads) {
         const renderOnly = job.renderOnly;
-        const files = await job.renderer.render({
+        const files = await (await job.loadRenderer()).render({
           // Dynamic pages: those asked for; pages without parameters of the built parts and the
           // shared ones (home, sitemap) always, as they list what changed.
           select: (p, dynamic) => owned(p) && (!dynamic || !renderOnly || renderOnly.has(p)),
@@ -371,8 +371,6 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       deps.info(`Nothing to rebuild: every page of release ${current.id} is up to date.`);
       return { release: current.id, kind: 'unchanged', parts, pages: current.pages, rendered: 0, changed: 0, removed: 0, seconds: (performance.now() - started) / 1000, dir: current.dir, timings };
     }
-    const r = await rendererFor(current);
-    lap('load renderer');
     const staged = await releases.stage();
     const owned = (p: string) => {
       const owner = ownerOf(deps.sources, p);
@@ -390,7 +388,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     let changed: string[];
     try {
       ({ files, changed } = await renderPages({
-        renderer: r,
+        loadRenderer: () => rendererFor(current),
         rendererDir: current.dir,
         staged,
         liveClient,
