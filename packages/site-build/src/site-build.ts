@@ -243,13 +243,19 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     // What Astro wrote (scripts, styles, public files; every page too when it rendered them).
     await precompressTree(clientDir);
     timings.precompress = Math.round(performance.now() - m);
-    if (!astroRenders) {
+    let pages: number;
+    if (astroRenders) pages = await countHtml(clientDir);
+    else {
       m = performance.now();
       // The new code's renderer, when this thread renders: later content builds in this
       // process use it too.
       const loadRenderer = async () => (renderer = { codeHash, renderer: await loadWarmRenderer(staged.dir) }).renderer;
+      // Counted before the pages go in, while the tree holds only Astro's few files.
+      const astroPages = await countHtml(clientDir);
       try {
-        rendered = (await renderPages({ loadRenderer, rendererDir: staged.dir, staged, liveClient: undefined, snapshots: request.snapshots, parts: allParts, title: 'Rendering pages', total: keys.size })).files.length;
+        const files = (await renderPages({ loadRenderer, rendererDir: staged.dir, staged, liveClient: undefined, snapshots: request.snapshots, parts: allParts, title: 'Rendering pages', total: keys.size })).files;
+        rendered = files.length;
+        pages = astroPages + files.filter((f) => f.file.endsWith('.html')).length;
       } catch (error) {
         await releases.discard(staged);
         throw error;
@@ -257,7 +263,6 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       timings.render = Math.round(performance.now() - m);
     }
     m = performance.now();
-    const pages = await countHtml(clientDir);
     const seconds = (performance.now() - started) / 1000;
     await releases.publish(staged, { pages, seconds: round(seconds), parts: allParts, codeHash, kind: 'full', rendered }, { pageKeys: Object.fromEntries(keys) });
     timings.publish = Math.round(performance.now() - m);
