@@ -185,6 +185,27 @@ describe('rose deploy to a local folder', () => {
     expect(record!.message).toMatch(/health check failed/);
   }, 300_000);
 
+  it('ships again after a rollback, and keeps only the newest releases there', async () => {
+    // The post the rolled-back deploy changed, now in a release that comes up.
+    changes = ['content/posts/agm-2025-report.md'];
+    commitNo = 7;
+    const outcome = await runDeploy(deps());
+    expect(outcome.result).toBe('succeeded');
+    if (outcome.result !== 'succeeded') return;
+    expect(await readyRelease()).toBe(outcome.release);
+    // More releases have been there (the one put there by hand, those deploys shipped, the one
+    // rolled back) than the target keeps.
+    const records = await listDeploys(db.db, { target: 'staging', limit: 50 });
+    const seen = new Set(records.flatMap((d) => [d.releaseId, d.previousReleaseId]).filter(Boolean));
+    expect(seen.size).toBeGreaterThan(opened.target.keep);
+    expect(outcome.steps.find((s) => s.step === 'delete old releases')?.detail).not.toBe('none');
+    // Pruned releases are renamed to `.pruned-…` at once and deleted in the background, so
+    // those may still be there; they are not releases.
+    const releases = (await fs.readdir(path.join(far, 'releases'))).filter((n) => /^\d{8}T\d{9}Z-[0-9a-f]{4}$/.test(n));
+    expect(releases.length).toBeLessThanOrEqual(opened.target.keep);
+    expect(releases).toContain(outcome.release);
+  }, 300_000);
+
   it('rose deploy history lists them; rose deploy names a bad target file plainly', async () => {
     const env = { TEST_DATABASE_URL: db.url, ROSE_DATA_DIR: path.join(tmp, 'cli-data') };
     const history = await runRose(['deploy', 'history', '--targets', path.join(tmp, 'targets.json')], env);

@@ -6,12 +6,12 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '@rose/core';
+import { RoseError, systemClock } from '@rose/core';
 import { createMigrations } from '@rose/db';
-import { createTestDatabase, migrationsDir, type TestDatabase } from '@rose/testing';
+import { createTestDatabase, makeProjectTempDir, migrationsDir, type TestDatabase } from '@rose/testing';
 import { listDeploys } from './deploy-history.repository.ts';
 import { whenNoDeploy, withDeployLock } from './deploy-lock.ts';
-import { runDeploy, type DeployDeps } from './deploy.service.ts';
+import { runDeploy, type DeployDeps, type Shipper } from './deploy.service.ts';
 import { checkHealth } from './health-check.ts';
 import { createSwarmShipper } from './swarm-shipper.ts';
 import { parseTargets, pickTarget, type SwarmTargetConfig } from './targets-config.ts';
@@ -156,6 +156,138 @@ describe('rose deploy to a database that has never been migrated', () => {
     } finally {
       await fresh.drop();
     }
+  });
+});
+
+/**
+ * A stand-in shipper (what runs there is one variable), so these are about what the deploy
+ * does around it: switching back after a failure, refusing destructive migrations.
+ */
+describe('rose deploy around a stand-in shipper', () => {
+  let db: TestDatabase;
+  let tmp: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres', { migrate: true });
+    // Inside the project: the copied migrations import kysely from its node_modules.
+    tmp = await makeProjectTempDir('deploy-stub');
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  /** Ships `next()` and records every switch; `restart` runs after each switch, as the release shipper's does. */
+  const stubShipper = (far: { live: string | undefined; switches: string[] }, opts: { next: () => string; restart?: (id: string) => void }): Shipper => ({
+    describe: () => 'a stand-in',
+    live: async () => far.live,
+    prepare: async (_plan, _live, step) => step('build', async () => ({ id: opts.next(), expectRelease: false })),
+    async activate(id, step) {
+      await step(`switch to ${id}`, async () => {
+        far.live = id;
+        far.switches.push(id);
+      });
+      await step('restart servers', async () => opts.restart?.(id));
+    },
+  });
+
+  const stubDeps = (name: string, shipper: Shipper, over: Partial<DeployDeps> = {}): DeployDeps => ({
+    target: pickTarget(parseTargets(JSON.stringify({ targets: { [name]: { kind: 'swarm', stack: 'rose', image: 'registry.coop.example/rose', url: 'http://127.0.0.1:9' } } })), name),
+    shipper,
+    db: db.db,
+    migrations: createMigrations(db.db, migrationsDir),
+    git: { head: async () => 'd'.repeat(40), changedSince: async () => 'all', uncommitted: async () => [] },
+    parts: ['blog', 'market'],
+    seed: async () => '',
+    health: async () => ({ ok: true, checks: 1 }),
+    clock: systemClock,
+    user: 'test',
+    log: () => {},
+    ...over,
+  });
+
+  const restartFails = (bad: string) => (id: string) => {
+    if (id === bad) throw new RoseError({ code: 'deploy-failed', title: 'Deploy step failed', message: 'The restart command (systemctl restart rose) failed: exit code 1', hint: 'Fix the restart command.' });
+  };
+
+  it('switches back when the switch went through but what follows it failed, and records the failure', async () => {
+    const far = { live: 'A' as string | undefined, switches: [] as string[] };
+    let checked = 0;
+    const run = runDeploy(stubDeps('after-switch', stubShipper(far, { next: () => 'B', restart: restartFails('B') }), { health: async () => (checked++, { ok: true, checks: 1 }) }));
+    await expect(run).rejects.toMatchObject({ code: 'deploy-failed', message: 'The restart command (systemctl restart rose) failed: exit code 1 A is live again.', hint: 'Fix the restart command.' });
+    expect(far).toEqual({ live: 'A', switches: ['B', 'A'] });
+    expect(checked).toBe(0);
+    const [record] = await listDeploys(db.db, { target: 'after-switch', limit: 5 });
+    expect(record).toMatchObject({ result: 'failed', releaseId: 'B', previousReleaseId: 'A', message: expect.stringMatching(/restart command .* failed.* A is live again\.$/) });
+    expect(record!.finishedAt).toBeInstanceOf(Date);
+    expect(record!.steps.map((s) => s.step)).toEqual(['migrate', 'seed blog, market', 'build', 'switch to B', 'switch to A', 'restart servers']);
+  });
+
+  it('says what may be live when switching back fails too', async () => {
+    const far = { live: 'A' as string | undefined, switches: [] as string[] };
+    const shipper = stubShipper(far, { next: () => 'B', restart: () => restartFails('B')('B') });
+    await expect(runDeploy(stubDeps('back-fails', shipper))).rejects.toMatchObject({ code: 'deploy-failed', message: expect.stringMatching(/ B may be live: switching back to A failed too \(The restart command .* failed: exit code 1\)\.$/) });
+    expect(far.switches).toEqual(['B', 'A']);
+    expect((await listDeploys(db.db, { target: 'back-fails', limit: 1 }))[0]).toMatchObject({ result: 'failed', releaseId: 'B', message: expect.stringContaining('switching back to A failed too') });
+  });
+
+  it('leaves what runs alone when the failure came before the switch', async () => {
+    const far = { live: 'A' as string | undefined, switches: [] as string[] };
+    const shipper: Shipper = { ...stubShipper(far, { next: () => 'B' }), prepare: async () => Promise.reject(new RoseError({ code: 'deploy-failed', message: 'The build failed' })) };
+    await expect(runDeploy(stubDeps('before-switch', shipper))).rejects.toMatchObject({ message: 'The build failed' });
+    expect(far).toEqual({ live: 'A', switches: [] });
+    expect((await listDeploys(db.db, { target: 'before-switch', limit: 1 }))[0]).toMatchObject({ result: 'failed', message: 'The build failed' });
+  });
+
+  it('refuses a migration that drops a table or a column, and runs it with allowDestructive', async () => {
+    const folder = path.join(tmp, 'migrations');
+    await fs.cp(migrationsDir, folder, { recursive: true });
+    await fs.writeFile(
+      path.join(folder, '20991231000000_widgets.ts'),
+      `export async function up(db) {
+  await db.schema.createTable('widgets').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('colour', 'text').execute();
+  await db.schema.createTable('gadgets').addColumn('id', 'integer').execute();
+}
+export async function down() {}
+`,
+    );
+    const far = { live: undefined as string | undefined, switches: [] as string[] };
+    let n = 0;
+    const deps = () => stubDeps('destructive', stubShipper(far, { next: () => `R${++n}` }), { migrations: createMigrations(db.db, folder) });
+    // Adding tables drops nothing.
+    expect(await runDeploy(deps())).toMatchObject({ result: 'succeeded', release: 'R1' });
+    await sql`insert into widgets (id, colour) values (1, 'green')`.execute(db.db);
+    await fs.writeFile(
+      path.join(folder, '20991231000001_drop_colour.ts'),
+      `export async function up(db) {
+  await db.schema.alterTable('widgets').dropColumn('colour').execute();
+  await db.schema.dropTable('gadgets').execute();
+}
+export async function down() {}
+`,
+    );
+    const history = async () => (await listDeploys(db.db, { target: 'destructive', limit: 50 })).length;
+    const before = await history();
+    const lines: string[] = [];
+    await expect(runDeploy({ ...deps(), log: (l) => lines.push(l) })).rejects.toMatchObject({
+      code: 'deploy-destructive',
+      message: expect.stringMatching(/^20991231000001_drop_colour drops (widgets\.colour; table gadgets|table gadgets; widgets\.colour)\. /),
+    });
+    expect(lines.join('\n')).toMatch(/! drops widgets\.colour \(1 row\(s\) with data\)/);
+    // Nothing changed: not the schema, not what runs, not the history.
+    const columns = async () => (await db.db.introspection.getTables()).find((t) => t.name === 'widgets')!.columns.map((c) => c.name);
+    expect(await columns()).toContain('colour');
+    expect(far).toEqual({ live: 'R1', switches: ['R1'] });
+    expect(n).toBe(1);
+    expect(await history()).toBe(before);
+
+    const outcome = await runDeploy(deps(), { allowDestructive: true });
+    expect(outcome).toMatchObject({ result: 'succeeded', release: 'R2', previous: 'R1' });
+    if (outcome.result === 'succeeded') expect(outcome.steps.find((s) => s.step === 'migrate')?.detail).toBe('20991231000001_drop_colour');
+    expect(await columns()).not.toContain('colour');
+    expect((await db.db.introspection.getTables()).map((t) => t.name)).not.toContain('gadgets');
+    expect(far.live).toBe('R2');
   });
 });
 
