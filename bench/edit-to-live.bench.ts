@@ -76,7 +76,12 @@ const ghost = createServer((req, res) => {
 });
 await new Promise<void>((r) => ghost.listen(0, '127.0.0.1', r));
 const secret = randomBytes(24).toString('hex');
+// One site URL for every command: a release built for another origin is built again, not
+// re-rendered (the origin is baked into pages), so the first build, the server and the CLI's
+// targeted build must agree on it.
+const port = await freePort();
 const env = {
+  ROSE_SITE_URL: `http://127.0.0.1:${port}`,
   ROSE_DATA_DIR: dataDir,
   ROSE_DIST_DIR: path.join(scratch, 'dist'),
   ROSE_LOG_LEVEL: 'warn',
@@ -89,7 +94,7 @@ const built = await runRose(['build'], env, { timeoutMs: 1_800_000 });
 if (built.code !== 0) throw new Error(`rose build failed:\n${built.stderr}`);
 log(`  first build (Astro) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-const server = await startRose(['serve', '--port', String(await freePort()), '--host', '127.0.0.1'], { ...env, ROSE_LOG_LEVEL: 'info' }, { timeoutMs: 300_000 });
+const server = await startRose(['serve', '--port', String(port), '--host', '127.0.0.1'], { ...env, ROSE_LOG_LEVEL: 'info' }, { timeoutMs: 300_000 });
 const page = (p: string) => fetch(new URL(p, server.url)).then((r) => (r.ok ? r.text() : ''));
 const send = async () => {
   const body = JSON.stringify({ post: { current: { id: ghostId, title }, previous: {} } });
