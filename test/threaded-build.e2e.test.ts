@@ -4,7 +4,7 @@ import path from 'node:path';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedContent } from '@rose/blog';
 import type { Database } from '@rose/db';
 import { normalisePerRender } from '@rose/site-build';
@@ -118,9 +118,16 @@ async function variantProblems(client: string): Promise<string[]> {
 }
 
 describe('rose build: pages rendered in threads', () => {
+  // One project for both tests (seeding and a first build cost half a minute on a busy
+  // machine); each test works from whatever release is live, so either may run first.
+  let p: Project;
+  let threaded: string;
+  beforeAll(async () => {
+    p = await project('threaded-build');
+    threaded = await freshThreadedBuild(p);
+  }, 600_000);
+
   it('writes what Astro writes rendering every page itself, each page compressed alongside', { timeout: 600_000 }, async () => {
-    const p = await project('threaded-build');
-    const threaded = await freshThreadedBuild(p);
     const threadedClient = path.join(threaded, 'client');
     const problems = await variantProblems(threadedClient);
     expect(problems, problems.slice(0, 10).join('\n')).toEqual([]);
@@ -149,8 +156,7 @@ describe('rose build: pages rendered in threads', () => {
   });
 
   it('re-renders the whole blog in threads after an edit, writing only the files that changed', { timeout: 600_000 }, async () => {
-    const p = await project('threaded-rebuild');
-    const before = await freshThreadedBuild(p);
+    const before = await p.live();
     const slug = `post-${posts / 2}`;
     const title = 'An edited title rendered by a render thread';
     const edited = await p.db.updateTable('blog_posts').set({ title, updated_at: new Date() }).where('slug', '=', slug).executeTakeFirstOrThrow();
