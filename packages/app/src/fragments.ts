@@ -3,9 +3,6 @@ import type { Clock } from '@rose/core';
 import { systemClock } from '@rose/core';
 import type { Logger } from './logger.ts';
 
-/** The market's stock island (product pages and cards): purged whenever stock, prices or ordering change. */
-export const marketStockFragment = 'market-stock';
-
 export interface Fragments {
   /**
    * Renders a server-island fragment through the cache. If rendering throws, the error is

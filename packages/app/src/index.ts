@@ -26,5 +26,5 @@ export {
   type LiveProduct,
   type Availability,
 } from '@rose/market';
-export { marketStockFragment } from './fragments.ts';
+export { marketStockFragment } from './fragment-names.ts';
 export { describeManageError, type ManageError } from '@rose/market';

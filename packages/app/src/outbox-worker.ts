@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
 import { createMarketJobHandlers, createMarketScrapeHandlers, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
-import { marketStockFragment } from './fragments.ts';
+import { marketStockFragment } from './fragment-names.ts';
 import type { Services } from './services.ts';
 import { readSnapshots, staticSources } from './wire-site.ts';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createAccountMailHandlers, createAccounts, createSessions, type Accounts, type Sessions } from '@rose/auth';
 import { listPaidMembers, loadBlogSnapshot, readMembersContent, seedContent, seedContentWithImages, setMemberTier, type BlogSnapshot, type ContentBundle, type MembersContent, type Reader, type SeedSummary } from '@rose/blog';
 import { createCache, type Cache } from '@rose/cache';
-import { loadConfig, type Config } from '@rose/config';
+import type { Config } from '@rose/config';
 import { createLinks, systemClock, type Clock, type Links, type Result } from '@rose/core';
 // The history reader alone: this module is in the pages' bundle, the deploy machinery is not.
 import { summariseDeploys } from '@rose/deploy/history';
@@ -222,4 +222,3 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   return services;
 }
 
-export { getServices, provideServices } from './services-holder.ts';

@@ -1,6 +1,7 @@
 import type { BlogSnapshot } from '@rose/blog';
 import type { Config } from '@rose/config';
 import type { MarketSnapshot } from '@rose/market';
+import { getServices } from './services-holder.ts';
 
 /** What prerendered pages read: the config and each part's snapshot. */
 export interface SiteData {
@@ -25,9 +26,8 @@ type Holder = { [KEY]?: Promise<SiteData> | undefined };
 export async function getSiteData(): Promise<SiteData> {
   const provided = (globalThis as Holder)[KEY];
   if (provided) return provided;
-  // Loaded only here (`rose dev`): a render thread that is given its data never loads the
-  // services' module graph (~170 MiB per thread).
-  const { getServices } = await import('./services.ts');
+  // Only here (`rose dev`) are the services created, and their module graph loaded: a render
+  // thread that is given its data never loads it (~170 MiB per thread).
   const services = await getServices();
   const media = {
     async read(name: string) {

@@ -22,10 +22,9 @@ import {
   type MarketSeedSummary,
   type MarketSnapshot,
 } from '@rose/market';
-import { marketStockFragment, type Fragments } from './fragments.ts';
+import { marketStockFragment } from './fragment-names.ts';
+import type { Fragments } from './fragments.ts';
 import { enqueueMarketRebuild, enqueueMarketScrape } from './market-jobs.ts';
-
-/** The name of the stock island's fragments: purged whenever stock, price or ordering changes. */
 
 /** The market as routes, commands and jobs use it. */
 export interface MarketServices {

@@ -7,8 +7,8 @@ import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot 
 import { loadMarketSnapshot, marketPageKeys, type MarketSnapshot } from '@rose/market';
 import type { Config } from '@rose/config';
 import type { Database } from '@rose/db';
-import { fillMediaFolder, mediaFolder } from '@rose/media';
-import { createSiteBuilder, type RenderData, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
+import { fillMediaFolder } from '@rose/media';
+import { createSiteBuilder, type BuildProgress, type SiteBuilder, type Snapshots, type StaticSource } from '@rose/site-build';
 import type { Metrics } from '@rose/observability';
 import type { Kysely } from 'kysely';
 import { setBuildProgressReporter } from './build-progress.ts';

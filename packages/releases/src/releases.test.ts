@@ -131,5 +131,28 @@ describe('release store', () => {
     expect((await store.list()).map((r) => r.id)).toEqual([next.id, live]);
     expect((await store.damaged()).map((r) => r.id)).toEqual([previous]);
   });
+
+  it('prunes in the background: old releases leave the listing at once and their folders go; two prunes at once both succeed', async () => {
+    const distDir = await tempDist();
+    const clock = createFixedClock(new Date('2026-11-24T10:00:00Z'));
+    const store = createReleaseStore({ distDir, keep: 2, clock });
+    const other = createReleaseStore({ distDir, keep: 2, clock });
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      const staged = await store.stage();
+      await fs.mkdir(path.join(staged.dir, 'client'));
+      await fs.writeFile(path.join(staged.dir, 'client', 'index.html'), `release ${i}`);
+      await store.publish(staged, { pages: 1, seconds: 0.1, parts: ['blog'] });
+    }
+    const [a, b] = await Promise.all([store.prune(), other.prune()]);
+    expect(new Set([...a.pruned, ...b.pruned]).size).toBe(3);
+    expect((await store.list()).length).toBe(2);
+    const releasesDir = path.join(distDir, 'releases');
+    const idPattern = /^\d{8}T\d{9}Z-[0-9a-f]{4}$/;
+    expect((await fs.readdir(releasesDir)).filter((n) => idPattern.test(n)).length).toBe(2);
+    // The detached removal finishes on its own.
+    for (let i = 0; i < 100 && (await fs.readdir(releasesDir)).some((n) => n.startsWith('.pruned-')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await fs.readdir(releasesDir)).filter((n) => n.startsWith('.pruned-'))).toEqual([]);
+  });
 });
 

@@ -270,7 +270,15 @@ async function removeInBackground(releasesDir: string, dirs: readonly string[]):
   for (const dir of dirs) {
     const name = path.basename(dir);
     const target = name.startsWith(prunedPrefix) ? dir : path.join(releasesDir, `${prunedPrefix}${name}-${randomBytes(3).toString('hex')}`);
-    if (target !== dir) await fs.rename(dir, target);
+    if (target !== dir) {
+      try {
+        await fs.rename(dir, target);
+      } catch (error) {
+        // Another process pruning at the same time took it first.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+    }
     moved.push(target);
   }
   if (moved.length === 0) return;

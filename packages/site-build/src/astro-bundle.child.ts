@@ -7,10 +7,11 @@ import { astroBuildsBundleOnly } from './renderer-capture.ts';
  * allocator keeps it) goes when this process ends. Options come on the IPC channel; the
  * answer goes back on it.
  */
+// The build that started it is gone (killed): stop rather than build into its staged folder.
+process.once('disconnect', () => process.exit(1));
 process.once('message', (options: { root: string; outDir: string; cacheDir: string; site: string; logLevel: 'info' | 'warn' }) => {
   void (async () => {
     try {
-      process.env.ASTRO_TELEMETRY_DISABLED = '1';
       astroBuildsBundleOnly(true);
       const { build } = await import('astro');
       await build(options);

@@ -196,9 +196,10 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     const allParts = deps.sources.map((s) => s.part);
     const staged = await releases.stage();
     const clientDir = path.join(staged.dir, 'client');
-    // Astro builds the code and assets; the pages are rendered by the bundle it keeps, in
-    // threads, each file written and compressed by the thread that rendered it (Astro renders
-    // on one thread and leaves compression for a second pass over the files).
+    // Astro builds the code and assets; the pages are rendered by the bundle it keeps (in
+    // render threads for a part of `minPagesForThreads` or more), each file written and
+    // compressed by the thread that rendered it (Astro renders on one thread and leaves
+    // compression for a second pass over the files).
     const astroRenders = request.astroRenders === true;
     deps.info(`Building ${deps.sources.map((s) => `${s.part} (${s.describe(request.snapshots[s.part])})`).join(', ')} with Astro`);
     let rendered = 0;
@@ -257,6 +258,8 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
         rendered = files.length;
         pages = astroPages + files.filter((f) => f.file.endsWith('.html')).length;
       } catch (error) {
+        // A renderer loaded from the discarded release would import from a folder that is gone.
+        if (renderer?.renderer.releaseDir === staged.dir) renderer = undefined;
         await releases.discard(staged);
         throw error;
       }

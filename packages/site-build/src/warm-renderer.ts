@@ -134,19 +134,27 @@ export async function loadWarmRenderer(releaseDir: string, opts: { onWarning?: (
       if (share) todo.splice(0, todo.length, ...todo.filter((_, i) => i % share.of === share.index));
       const out: RenderedPath[] = [];
       let next = 0;
+      let failure: { error: unknown } | undefined;
       const lanes = Math.max(1, renderOpts.concurrency ?? 8);
+      // Once one path fails, the other lanes stop too before the error is thrown: the caller
+      // discards what was written, which must not race lanes still writing.
       await Promise.all(
         Array.from({ length: Math.min(lanes, todo.length) }, async () => {
-          while (next < todo.length) {
+          while (!failure && next < todo.length) {
             const item = todo[next++]!;
-            const file = await renderOne(item.pathname, item.route);
-            if (file) {
-              out.push({ pathname: file.pathname, file: file.file });
-              await renderOpts.onRendered?.(file);
+            try {
+              const file = await renderOne(item.pathname, item.route);
+              if (file) {
+                out.push({ pathname: file.pathname, file: file.file });
+                await renderOpts.onRendered?.(file);
+              }
+            } catch (error) {
+              failure ??= { error };
             }
           }
         }),
       );
+      if (failure) throw failure.error;
       return out;
     },
   };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, futimesSync, openSync, promises as fs, writeSync, type Stats } from 'node:fs';
+import { closeSync, futimesSync, openSync, promises as fs, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -111,7 +111,7 @@ export async function precompressTree(dir: string, opts: PrecompressOptions = {}
     const variantOf = file.endsWith('.br') ? file.slice(0, -3) : file.endsWith('.gz') ? file.slice(0, -3) : undefined;
     if (variantOf !== undefined) {
       if (!opts.files && isCompressibleFile(variantOf) && !files.has(variantOf)) orphans.push(file);
-    } else if (isCompressibleFile(file) && !path.basename(file).startsWith('.')) {
+    } else if (isPrecompressed(file)) {
       sources.push(file);
     }
   }
@@ -144,7 +144,7 @@ export async function precompressTree(dir: string, opts: PrecompressOptions = {}
         await Promise.all(
           stale.map(async (v) => {
             const out = await v.compress(data, file, o);
-            if (out.length > data.length * 0.95) return removeStale(v.suffix, variants.indexOf(v));
+            if (!shrinksEnough(out, data)) return removeStale(v.suffix, variants.indexOf(v));
             await writeVariant(file + v.suffix, out, source, existing[variants.indexOf(v)] !== undefined);
             summary.written++;
             if (v.suffix === '.br') summary.brotliBytes += out.length;
@@ -170,14 +170,14 @@ export async function precompressTree(dir: string, opts: PrecompressOptions = {}
  */
 export function precompressNewFileSync(file: string, data: Buffer, source: Stats, opts: Omit<PrecompressOptions, 'files' | 'onProgress' | 'concurrency'> = {}): number {
   const o = settingsOf(opts);
-  if (data.length < o.minBytes || !isCompressibleFile(file) || path.basename(file).startsWith('.')) return 0;
+  if (data.length < o.minBytes || !isPrecompressed(file)) return 0;
   let written = 0;
   for (const v of variants) {
     const out = v.compressSync(data, file, o);
-    if (out.length > data.length * 0.95) continue;
+    if (!shrinksEnough(out, data)) continue;
     const fd = openSync(file + v.suffix, 'wx');
     try {
-      writeSync(fd, out);
+      writeFileSync(fd, out);
       // The modification time last, as writeVariant does: a cut-short variant is never current.
       futimesSync(fd, source.atime, source.mtimeMs / 1000);
     } finally {
@@ -186,6 +186,16 @@ export function precompressNewFileSync(file: string, data: Buffer, source: Stats
     written++;
   }
   return written;
+}
+
+/** Files that get variants: compressible types, not hidden (a variant's own temporary file, say). */
+function isPrecompressed(file: string): boolean {
+  return isCompressibleFile(file) && !path.basename(file).startsWith('.');
+}
+
+/** A variant is kept only when it saves at least 5%: otherwise the file is sent as it is. */
+function shrinksEnough(compressed: Buffer, original: Buffer): boolean {
+  return compressed.length <= original.length * 0.95;
 }
 
 function settingsOf(opts: PrecompressOptions): Settings {
