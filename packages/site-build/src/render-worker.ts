@@ -24,8 +24,9 @@ try {
   const madeDirs = new Set<string>();
   const rendered = await renderer.render({
     share: job.share,
-    // The first share's plan counts every share's paths: the whole total.
-    ...(job.share.index === 0 ? { onPlanned: (count: number) => post({ type: 'planned', count }) } : {}),
+    // Every share plans every path (the whole total) before it renders its own: whichever
+    // thread reports first sets the progress total before any page is counted.
+    onPlanned: (count: number) => post({ type: 'planned', count }),
     select: (p) => {
       const owner = ownerOf(owners as never, p);
       return owner === undefined || job.parts.includes(owner);
