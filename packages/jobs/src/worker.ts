@@ -262,7 +262,8 @@ export function createWorker(deps: {
           const pollMs = deps.pollMs ?? workerDefaults.pollMs;
           const due = await nextDueAt(deps.db, { now: clock.now(), types }).catch(() => undefined);
           const sleepMs = due ? Math.min(pollMs, Math.max(5, due.getTime() - clock.now().getTime() + 1)) : pollMs;
-          if (poked) continue;
+          // A stop() that came while asking found no sleep to cut short: do not start one.
+          if (poked || stopping) continue;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, sleepMs);
             wake = () => {
