@@ -3,10 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFixedClock } from '@rose/core';
-import { createReleaseStore } from './releases.ts';
+import { createReleaseStore, type ReleaseStore } from './releases.ts';
 
 async function tempDist() {
   return fs.mkdtemp(path.join(os.tmpdir(), 'rose-releases-'));
+}
+
+/** Stages and publishes one release whose only page says `text`, a second after the last. */
+async function publishOne(store: ReleaseStore, clock: ReturnType<typeof createFixedClock>, text: string) {
+  clock.advance(1000);
+  const staged = await store.stage();
+  await fs.mkdir(path.join(staged.dir, 'client'));
+  await fs.writeFile(path.join(staged.dir, 'client', 'index.html'), text);
+  await store.publish(staged, { pages: 1, seconds: 0.1, parts: ['blog'] });
+  return staged;
 }
 
 describe('release store', () => {
@@ -17,11 +27,7 @@ describe('release store', () => {
     expect(await store.current()).toBeUndefined();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      clock.advance(1000);
-      const staged = await store.stage();
-      await fs.mkdir(path.join(staged.dir, 'client'));
-      await fs.writeFile(path.join(staged.dir, 'client', 'index.html'), `release ${i}`);
-      await store.publish(staged, { pages: 1, seconds: 0.1, parts: ['blog'] });
+      const staged = await publishOne(store, clock, `release ${i}`);
       await store.prune();
       ids.push(staged.id);
       // `current` always resolves to a complete release.
@@ -137,13 +143,7 @@ describe('release store', () => {
     const clock = createFixedClock(new Date('2026-11-24T10:00:00Z'));
     const store = createReleaseStore({ distDir, keep: 2, clock });
     const other = createReleaseStore({ distDir, keep: 2, clock });
-    for (let i = 0; i < 5; i++) {
-      clock.advance(1000);
-      const staged = await store.stage();
-      await fs.mkdir(path.join(staged.dir, 'client'));
-      await fs.writeFile(path.join(staged.dir, 'client', 'index.html'), `release ${i}`);
-      await store.publish(staged, { pages: 1, seconds: 0.1, parts: ['blog'] });
-    }
+    for (let i = 0; i < 5; i++) await publishOne(store, clock, `release ${i}`);
     const [a, b] = await Promise.all([store.prune(), other.prune()]);
     expect(new Set([...a.pruned, ...b.pruned]).size).toBe(3);
     expect((await store.list()).length).toBe(2);

@@ -224,13 +224,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       }
     } catch (error) {
       await releases.discard(staged);
-      throw new RoseError({
-        code: 'build-failed',
-        title: 'Build failed',
-        message: `Astro could not build the site: ${(error as Error).message}`,
-        hint: 'Run with --verbose for details. The live release was not touched.',
-        cause: error,
-      });
+      throw buildFailed('Astro could not build the site', error);
     } finally {
       if (progress) {
         progress.done();
@@ -343,13 +337,7 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       );
       return { files: rendered.rendered, changed: rendered.changed };
     } catch (error) {
-      throw new RoseError({
-        code: 'build-failed',
-        title: 'Build failed',
-        message: `A page could not be rendered: ${(error as Error).message}`,
-        hint: 'Run with --verbose for details. The live release was not touched.',
-        cause: error,
-      });
+      throw buildFailed('A page could not be rendered', error);
     } finally {
       progress.done();
       deps.provide(undefined);
@@ -430,6 +418,17 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     lap('prune');
     return { release: staged.id, kind: 'warm', parts: renderParts, pages, rendered: files.length, changed: changed.length, removed: removedFiles.length, seconds, dir: staged.dir, timings };
   }
+}
+
+/** A build that stopped: the live release was left as it was. */
+function buildFailed(what: string, cause: unknown): RoseError {
+  return new RoseError({
+    code: 'build-failed',
+    title: 'Build failed',
+    message: `${what}: ${(cause as Error).message}`,
+    hint: 'Run with --verbose for details. The live release was not touched.',
+    cause,
+  });
 }
 
 /** `astro build` of the code and assets only (no page rendered), in a child process (see astro-bundle.child.ts). */
