@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFixedClock } from '@rose/core';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '@rose/testing';
 import { sql } from 'kysely';
@@ -27,6 +27,15 @@ function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
+}
+
+/** Polls `check` until it returns true; fails with `what` after the deadline. */
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe.each(databaseKinds)('outbox on %s', (kind) => {
@@ -252,6 +261,105 @@ describe.each(databaseKinds)('outbox on %s', (kind) => {
       proceed.open();
       await worker.stop();
     }
+  });
+
+  describe('lanes', () => {
+    const statusOf = async (id: number) => (await t.db.selectFrom('jobs').select('status').where('id', '=', id).executeTakeFirstOrThrow()).status;
+    // Long enough that no lane wakes by itself while a test runs: only a poke or stop() does.
+    const pollMs = 600_000;
+
+    /** Runs a worker whose `slow` handler blocks until `release()`; once it runs a slow job, queues a `fast` job and pokes the worker. */
+    async function slowAndFast(slow: string, fast: string, lanes?: string[][]) {
+      const events: string[] = [];
+      const started = gate();
+      const release = gate();
+      const worker = createWorker({
+        db: t.db,
+        logger: silent,
+        pollMs,
+        ...(lanes ? { lanes } : {}),
+        handlers: {
+          [slow]: async () => {
+            events.push('slow started');
+            started.open();
+            await release.promise;
+            events.push('slow returned');
+          },
+          [fast]: async () => void events.push('fast'),
+        },
+      });
+      const slowJob = await enqueueJob(t.db, { type: slow });
+      const running = worker.run();
+      await started.promise;
+      const fastJob = await enqueueJob(t.db, { type: fast });
+      worker.poke();
+      return {
+        events,
+        slowJob,
+        fastJob,
+        release: release.open,
+        stop: async () => {
+          release.open();
+          await worker.stop();
+          await running;
+        },
+      };
+    }
+
+    it('a job in one lane is done while a slow batch of another lane still runs', async () => {
+      const w = await slowAndFast('lanes-slow', 'lanes-fast', [['lanes-slow'], ['lanes-fast']]);
+      try {
+        await waitFor('the fast job is done beside the slow batch', async () => (await statusOf(w.fastJob)) === 'done');
+        expect(await statusOf(w.slowJob)).toBe('running');
+        w.release();
+        await waitFor('the slow job is done', async () => (await statusOf(w.slowJob)) === 'done');
+        expect(w.events).toEqual(['slow started', 'fast', 'slow returned']);
+      } finally {
+        await w.stop();
+      }
+    });
+
+    it('without lanes one loop drains every type, so a job queued behind a slow batch waits for it', async () => {
+      const w = await slowAndFast('one-loop-slow', 'one-loop-fast');
+      try {
+        // A loop of its own would have done the poked job in milliseconds; this one is inside the
+        // slow batch, so the job stays pending however long we look.
+        for (let look = 0; look < 20; look++) {
+          expect(await statusOf(w.fastJob)).toBe('pending');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        w.release();
+        await waitFor('both jobs are done', async () => (await statusOf(w.fastJob)) === 'done' && (await statusOf(w.slowJob)) === 'done');
+        expect(w.events).toEqual(['slow started', 'slow returned', 'fast']);
+      } finally {
+        await w.stop();
+      }
+    });
+
+    it('refuses lanes that list a type without a handler, or a type in two lanes', () => {
+      const handlers = { a: async () => {}, b: async () => {} };
+      expect(() => createWorker({ db: t.db, logger: silent, handlers, lanes: [['a'], ['c']] })).toThrowErrorMatchingInlineSnapshot(`[Error: createWorker: lane 2 lists the job type 'c', which has no handler; register a handler for it or take it out of the lane]`);
+      expect(() => createWorker({ db: t.db, logger: silent, handlers, lanes: [['a', 'b'], ['b']] })).toThrowErrorMatchingInlineSnapshot(`[Error: createWorker: the job type 'b' is listed in lane 1 and lane 2; a type is drained by one lane only, so list it once]`);
+    });
+
+    it('stop() cuts the sleep of every lane short', async () => {
+      const timers = vi.spyOn(globalThis, 'setTimeout');
+      const worker = createWorker({ db: t.db, logger: silent, pollMs, lanes: [['sleepy-a'], ['sleepy-b']], handlers: { 'sleepy-a': async () => {}, 'sleepy-b': async () => {}, 'sleepy-rest': async () => {} } });
+      const running = worker.run();
+      try {
+        // Each lane sleeps on a timer of its own: two listed lanes and the lane of the rest.
+        await waitFor('all three lanes sleep', () => timers.mock.calls.filter(([, ms]) => ms === pollMs).length === 3);
+      } finally {
+        timers.mockRestore();
+      }
+      let late: NodeJS.Timeout | undefined;
+      const tooLate = new Promise<never>((_, reject) => (late = setTimeout(() => reject(new Error('stop() was still waiting for a sleeping lane after 30 s')), 30_000)));
+      try {
+        await Promise.race([worker.stop().then(() => running), tooLate]);
+      } finally {
+        clearTimeout(late);
+      }
+    });
   });
 });
 

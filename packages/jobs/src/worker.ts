@@ -33,7 +33,7 @@ export interface WorkerLogger {
 export interface Worker {
   /** This worker's name in `jobs.locked_by` (host:pid:random). */
   readonly id: string;
-  /** Runs every ready job once; returns how many were handled (done, failed, or left running past their deadline). */
+  /** Runs every ready job once (the lanes side by side); returns how many were handled (done, failed, or left running past their deadline). */
   drain(): Promise<number>;
   /** Polls until `stop()`; resolves when stopped. */
   run(): Promise<void>;
@@ -72,7 +72,8 @@ export const workerDefaults = {
  * at most every quarter of `staleAfterMs`. A job is marked done or failed only while this worker
  * still holds it (its lease: `locked_by` and `running`); one another worker took back is left
  * alone and logged ("lease lost"). A batch past its type's deadline is aborted; the worker goes
- * on, and its jobs are failed for a retry once the handler has settled.
+ * on, and its jobs are failed for a retry once the handler has settled. Each of `lanes` is
+ * drained by a loop of its own, so a slow type in one lane never holds up the types of another.
  *
  * @example
  * const worker = createWorker({ db, handlers: { ...handle(rebuildJob, rebuild) }, logger });
@@ -97,16 +98,20 @@ export function createWorker(deps: {
    * `listenForJobs` on Postgres). If it cannot start, the worker logs why and only polls.
    */
   wakeUps?: (poke: () => void) => Promise<{ close(): Promise<void> }>;
+  /**
+   * Groups of job types each drained by a loop of its own, side by side (a long scrape in one
+   * lane does not hold up a rebuild in another); the types not listed form one more lane. Each
+   * type listed needs a handler and may be in one lane only. Without lanes, one loop drains all.
+   */
+  lanes?: readonly (readonly string[])[];
 }): Worker {
   const clock = deps.clock ?? systemClock;
   const workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const types = Object.keys(deps.handlers);
+  const lanes: Lane[] = planLanes(Object.keys(deps.handlers), deps.lanes ?? []).map((types) => ({ types, poked: false }));
   const staleAfterMs = deps.staleAfterMs ?? workerDefaults.staleAfterMs;
   const renewEveryMs = Math.max(10, Math.floor(staleAfterMs / 4));
   let lastRecovery = Number.NEGATIVE_INFINITY;
   let stopping = false;
-  let wake: (() => void) | undefined;
-  let poked = false;
   let running: Promise<void> | undefined;
 
   const lease = () => ({ workerId, now: clock.now() });
@@ -221,20 +226,64 @@ export function createWorker(deps: {
     if (recovered > 0) deps.logger.error({ jobs: recovered, staleAfterMs }, 'took back jobs a worker left running (it stopped or hung): retried unless out of attempts');
   };
 
-  const drain = async () => {
-    await recover();
+  const drainLane = async (lane: Lane) => {
     let total = 0;
     for (;;) {
       let round = 0;
-      for (const type of types) round += await drainType(type);
+      for (const type of lane.types) round += await drainType(type);
       total += round;
       if (round === 0 || stopping) return total;
     }
   };
 
+  const drain = async () => {
+    await recover();
+    // Every lane finishes before a failure is reported, so `rose worker --once` never exits
+    // under a handler that is still running.
+    const results = await Promise.allSettled(lanes.map(drainLane));
+    const failure = results.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    return results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? r.value : 0), 0);
+  };
+
+  /** Drains `lane`, then sleeps until the next poll, a poke, or a job of its types falls due; until `stop()`. */
+  const runLane = async (lane: Lane) => {
+    while (!stopping) {
+      lane.poked = false;
+      try {
+        // Once per renew interval for the whole worker: `recover` skips calls in between.
+        await recover();
+        await drainLane(lane);
+      } catch (error) {
+        deps.logger.error({ err: error }, 'worker could not reach the database; retrying');
+      }
+      if (stopping) break;
+      // A poke that came while draining may be for a job committed after this round's claim.
+      if (lane.poked) continue;
+      // Until the next poll, or until a job queued for later is due if that comes first
+      // (a NOTIFY arrives when a job is queued, not when a delayed one becomes due).
+      const pollMs = deps.pollMs ?? workerDefaults.pollMs;
+      const due = await nextDueAt(deps.db, { now: clock.now(), types: lane.types }).catch(() => undefined);
+      const sleepMs = due ? Math.min(pollMs, Math.max(5, due.getTime() - clock.now().getTime() + 1)) : pollMs;
+      // A stop() that came while asking found no sleep to cut short: do not start one.
+      if (lane.poked || stopping) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, sleepMs);
+        lane.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      lane.wake = undefined;
+    }
+  };
+
+  // A wake-up does not say which types it is for: every lane looks.
   const poke = () => {
-    poked = true;
-    wake?.();
+    for (const lane of lanes) {
+      lane.poked = true;
+      lane.wake?.();
+    }
   };
 
   return {
@@ -247,41 +296,41 @@ export function createWorker(deps: {
           deps.logger.error({ err: error }, 'could not listen for new jobs; polling only');
           return undefined;
         });
-        while (!stopping) {
-          poked = false;
-          try {
-            await drain();
-          } catch (error) {
-            deps.logger.error({ err: error }, 'worker could not reach the database; retrying');
-          }
-          if (stopping) break;
-          // A poke that came while draining may be for a job committed after this round's claim.
-          if (poked) continue;
-          // Until the next poll, or until a job queued for later is due if that comes first
-          // (a NOTIFY arrives when a job is queued, not when a delayed one becomes due).
-          const pollMs = deps.pollMs ?? workerDefaults.pollMs;
-          const due = await nextDueAt(deps.db, { now: clock.now(), types }).catch(() => undefined);
-          const sleepMs = due ? Math.min(pollMs, Math.max(5, due.getTime() - clock.now().getTime() + 1)) : pollMs;
-          // A stop() that came while asking found no sleep to cut short: do not start one.
-          if (poked || stopping) continue;
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, sleepMs);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = undefined;
-        }
+        await Promise.all(lanes.map(runLane));
         await wakeUps?.close();
       })();
       return running;
     },
     async stop() {
       stopping = true;
-      wake?.();
+      for (const lane of lanes) lane.wake?.();
       await running;
       for (const release of [...overdue]) release();
     },
   };
+}
+
+/** One loop's job types, and how to cut its sleep short. */
+interface Lane {
+  readonly types: string[];
+  /** Set by `poke()`: look again before sleeping. */
+  poked: boolean;
+  wake?: () => void;
+}
+
+/** The lanes' job types, then the lane of every type not listed (all of them without lanes). */
+function planLanes(types: string[], lanes: readonly (readonly string[])[]): string[][] {
+  const laneOf = new Map<string, number>();
+  lanes.forEach((lane, i) => {
+    for (const type of lane) {
+      if (!types.includes(type)) throw new Error(`createWorker: lane ${i + 1} lists the job type '${type}', which has no handler; register a handler for it or take it out of the lane`);
+      const other = laneOf.get(type);
+      if (other !== undefined) throw new Error(`createWorker: the job type '${type}' is listed in ${other === i ? `lane ${i + 1} twice` : `lane ${other + 1} and lane ${i + 1}`}; a type is drained by one lane only, so list it once`);
+      laneOf.set(type, i);
+    }
+  });
+  // The rest has a loop even with no types: a worker without handlers still runs one, as before,
+  // and it takes back stale jobs while every listed lane is busy with a long batch.
+  const rest = types.filter((type) => !laneOf.has(type));
+  return [...lanes.filter((lane) => lane.length > 0).map((lane) => [...lane]), rest];
 }
