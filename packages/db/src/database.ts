@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { DatabaseUnreachableError, maskUrl } from '@rose/core';
 import type { Config } from '@rose/config';
+import type { NotificationListener } from './pglite-notifications.ts';
 import { openSharedPglite, type EmbeddedStatus } from './pglite-shared.ts';
 import type { Database } from './schema.ts';
 
@@ -16,6 +17,14 @@ export interface DatabaseHandle {
    * finds the next owner or becomes it.
    */
   readonly embedded?: EmbeddedStatus | undefined;
+  /**
+   * Embedded only: calls `onNotify` with each notification's payload on `channel` (lower-case,
+   * e.g. `rose_jobs`) while this process owns the database, whichever process raised it — the
+   * owner's socket hears its clients' NOTIFYs. As a client, nothing is heard (poll as well)
+   * until this process takes the database over. (Postgres needs a connection of its own for
+   * LISTEN: `listenForJobs` in @rose/jobs.)
+   */
+  readonly listen?: (channel: string, onNotify: (payload: string) => void) => Promise<NotificationListener>;
   /** Resolves when a trivial query succeeds; rejects with the reason otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -91,6 +100,7 @@ export async function openPglite(opts: { dir?: string; loadDataDir?: Blob; waitF
     get embedded() {
       return shared.status();
     },
+    listen: (channel, onNotify) => shared.listen(channel, onNotify),
     ping: (timeoutMs = 2000) => withTimeout(sql`select 1`.execute(db).then(() => undefined), timeoutMs, 'database ping'),
     close: () => (closed ??= db.destroy().then(() => shared.close())),
   };

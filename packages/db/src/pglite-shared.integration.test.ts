@@ -235,6 +235,94 @@ await h.db.transaction().execute(async (trx) => {
   });
 });
 
+/** Collects a listener's payloads; `count(n)` resolves once it has heard n of them. */
+function hearing() {
+  const heard: string[] = [];
+  const waiting: Array<{ n: number; resolve: () => void }> = [];
+  return {
+    heard,
+    onNotify: (payload: string) => {
+      heard.push(payload);
+      for (const w of waiting.filter((w) => heard.length >= w.n)) w.resolve();
+    },
+    count: (n: number) => (heard.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ n, resolve }))),
+  };
+}
+
+const listeningChannels = (db: Kysely<any>) => sql<{ channel: string }>`select pg_listening_channels() as channel`.execute(db).then((r) => r.rows.map((row) => row.channel));
+
+describe("the owner hears its clients' notifications", () => {
+  let client: DatabaseHandle;
+  beforeAll(async () => {
+    client = await openPglite({ dir });
+    expect(client.embedded?.role).toBe('client');
+  });
+  afterAll(() => client.close());
+
+  it("a client's NOTIFY reaches the owner's listener with its payload: at commit, never for a rollback", async () => {
+    const ears = hearing();
+    const listener = await owner.listen!('rose_jobs', ears.onNotify);
+    try {
+      await sql`select pg_notify('rose_jobs', 'x')`.execute(client.db);
+      await ears.count(1);
+      expect(ears.heard).toEqual(['x']);
+
+      await expect(
+        any(client)
+          .transaction()
+          .execute(async (trx) => {
+            await sql`select pg_notify('rose_jobs', 'rolled back')`.execute(trx);
+            throw new Error('roll back');
+          }),
+      ).rejects.toThrow('roll back');
+      await any(client)
+        .transaction()
+        .execute(async (trx) => {
+          await sql`select pg_notify('rose_jobs', 'committed')`.execute(trx);
+          await sql`insert into notes (body) values ('notified')`.execute(trx);
+        });
+      // In order: the rolled-back one would have come first.
+      await ears.count(2);
+      expect(ears.heard).toEqual(['x', 'committed']);
+
+      // The owner's own NOTIFY too (PGlite parses those itself).
+      await sql`select pg_notify('rose_jobs', 'from the owner')`.execute(owner.db);
+      await ears.count(3);
+      expect(ears.heard).toEqual(['x', 'committed', 'from the owner']);
+    } finally {
+      await listener.close();
+      await sql`delete from notes`.execute(owner.db);
+    }
+  });
+
+  it('several listeners share a channel: closing one stops only its delivery, closing the last stops the LISTEN', async () => {
+    const a = hearing();
+    const b = hearing();
+    const listenerA = await owner.listen!('rose_jobs', a.onNotify);
+    const listenerB = await owner.listen!('rose_jobs', b.onNotify);
+    expect(await listeningChannels(any(owner))).toEqual(['rose_jobs']);
+    await sql`select pg_notify('rose_jobs', 'one')`.execute(client.db);
+    await Promise.all([a.count(1), b.count(1)]);
+
+    await listenerA.close();
+    expect(await listeningChannels(any(owner))).toEqual(['rose_jobs']);
+    await sql`select pg_notify('rose_jobs', 'two')`.execute(client.db);
+    await b.count(2);
+    // Both are told in one go: had A still been listening, it would have heard 'two' by now.
+    expect(a.heard).toEqual(['one']);
+    expect(b.heard).toEqual(['one', 'two']);
+
+    await listenerB.close();
+    expect(await listeningChannels(any(owner))).toEqual([]);
+    await listenerB.close(); // closing twice is harmless
+  });
+
+  it('refuses a channel name that LISTEN would change or that is not a plain name', async () => {
+    await expect(owner.listen!('Rose_Jobs', () => {})).rejects.toThrow('Cannot listen on the channel "Rose_Jobs": name it with lower-case letters, digits and underscores only');
+    await expect(owner.listen!('x; drop table notes', () => {})).rejects.toThrow('Cannot listen on the channel');
+  });
+});
+
 describe('a client idle inside a transaction', () => {
   it('is cut off after the timeout, its transaction rolled back, and the owner goes on', async () => {
     await owner.close();
@@ -308,6 +396,43 @@ describe('when the owner goes away', () => {
       expect(await notes(any(handle))).toEqual(['kept']);
       expect(handle.embedded).toMatchObject({ role: 'owner', ownerPid: process.pid });
     } finally {
+      await handle.close();
+    }
+    owner = await openPglite({ dir });
+  });
+});
+
+describe('a listener of a client that takes the database over', () => {
+  it('hears nothing while another process owns the database, and its clients\' NOTIFYs once this one does', async () => {
+    await owner.close();
+    const child = runChild(ownerThenWait);
+    expect(JSON.parse(await child.line())).toMatchObject({ role: 'owner' });
+    const handle = await openPglite({ dir });
+    const ears = hearing();
+    let other: DatabaseHandle | undefined;
+    try {
+      expect(handle.embedded).toMatchObject({ role: 'client' });
+      const listener = await handle.listen!('rose_jobs', ears.onNotify);
+      await sql`select pg_notify('rose_jobs', 'while a client')`.execute(handle.db);
+      child.child.stdin!.end();
+      expect(await child.line()).toBe('closed');
+      await child.exited;
+      await handle.ping(30_000).catch((error: unknown) => expect(error).toBeInstanceOf(RoseError));
+      expect(handle.embedded).toMatchObject({ role: 'owner', ownerPid: process.pid });
+
+      other = await openPglite({ dir });
+      expect(other.embedded).toMatchObject({ role: 'client' });
+      await sql`select pg_notify('rose_jobs', 'after the takeover')`.execute(other.db);
+      await ears.count(1);
+      expect(ears.heard).toEqual(['after the takeover']);
+
+      // Ownership ends with close: the listener is left with nothing to do, and closes quietly.
+      await other.close();
+      other = undefined;
+      await handle.close();
+      await listener.close();
+    } finally {
+      await other?.close();
       await handle.close();
     }
     owner = await openPglite({ dir });

@@ -32,6 +32,7 @@ import {
   type LockRecord,
   type SocketInfo,
 } from './pglite-ownership.ts';
+import { createNotificationHub, type NotificationHub, type NotificationListener } from './pglite-notifications.ts';
 import type { PgliteSocketServer } from './pglite-socket-server.ts';
 import { createSessionLock, type SessionLock } from './session-lock.ts';
 
@@ -74,6 +75,20 @@ export interface SharedPglite {
    */
   sessions(): { held: boolean; waiting: number; connections: number } | undefined;
   /**
+   * Calls `onNotify` with the payload of each notification on `channel` (a lower-case name:
+   * `rose_jobs`) while this process owns the database: raised by its own queries and by every
+   * client's over the socket (the socket server reads them out of the clients' output), on
+   * commit, never for a rolled-back transaction. While this process is a client it hears
+   * nothing — poll as well — until it takes the database over from an owner that stopped;
+   * then it hears them again. Several listeners may share a channel; the session stops
+   * LISTENing when the last one closes.
+   *
+   * @example
+   * const listener = await shared.listen('rose_jobs', () => worker.poke());
+   * await listener.close();
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<NotificationListener>;
+  /**
    * Stops sharing and closes PGlite (owner) or the connection (client). Kysely's `destroy()`
    * does this too, but only once Kysely has been used.
    */
@@ -105,6 +120,7 @@ export async function openSharedPglite(opts: SharedPgliteOptions): Promise<Share
     status: () => driver.status(),
     pglite: () => driver.ownedPglite(),
     sessions: () => driver.sessions(),
+    listen: (channel, onNotify) => driver.notifications.listen(channel, onNotify),
     close: () => driver.destroy(),
   };
 }
@@ -145,10 +161,13 @@ class SharedPgliteDriver implements Driver {
   #destroyed = false;
   readonly #leases = new WeakMap<DatabaseConnection, Lease>();
   readonly #wrappers = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  /** Outlives the backends: listeners keep listening when this process takes the database over. */
+  readonly notifications: NotificationHub;
 
   constructor(opts: SharedPgliteOptions) {
     this.#opts = opts;
     this.#paths = opts.dir ? embeddedPaths(opts.dir) : undefined;
+    this.notifications = createNotificationHub(backgroundErrors(opts, 'Embedded database notifications'));
   }
 
   async init(): Promise<void> {
@@ -314,14 +333,14 @@ class SharedPgliteDriver implements Driver {
 
   async #attach(): Promise<Backend> {
     const paths = this.#paths;
-    if (!paths) return openOwner(undefined, this.#opts);
+    if (!paths) return openOwner(undefined, this.#opts, this.notifications);
     const waitMs = this.#opts.waitForOwnerMs ?? 30_000;
     const deadline = Date.now() + waitMs;
     let holder: LockRecord | undefined;
     let info: SocketInfo | undefined;
     for (let round = 0; ; round++) {
       const ownership = tryTakeOwnership(paths);
-      if (ownership.owned) return openOwner(paths, this.#opts, ownership);
+      if (ownership.owned) return openOwner(paths, this.#opts, this.notifications, ownership);
       holder = ownership.holder;
       info = readSocketInfo(paths.infoPath);
       if (info && holder.token !== undefined && info.token === holder.token) {
@@ -350,7 +369,12 @@ class SharedPgliteDriver implements Driver {
   }
 }
 
-async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOptions, ownership?: Extract<ReturnType<typeof tryTakeOwnership>, { owned: true }>): Promise<OwnerBackend> {
+async function openOwner(
+  paths: EmbeddedPaths | undefined,
+  opts: SharedPgliteOptions,
+  notifications: NotificationHub,
+  ownership?: Extract<ReturnType<typeof tryTakeOwnership>, { owned: true }>,
+): Promise<OwnerBackend> {
   const { PGlite } = await import('@electric-sql/pglite');
   let pglite: PGlite;
   try {
@@ -375,6 +399,8 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
   const driver = new PGliteDriver({ pglite });
   await driver.init();
   const lock = createSessionLock();
+  // Before any client can connect: a NOTIFY of the first client's is heard already.
+  await notifications.attach({ pglite, lock });
   if (!paths || !ownership) {
     return {
       kind: 'memory',
@@ -383,7 +409,10 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
       lock,
       server: undefined,
       status: { role: 'memory', ownerPid: process.pid, ownerCommand: describeThisCommand(), socket: undefined },
-      close: () => pglite.close(),
+      close: () => {
+        notifications.detach(pglite);
+        return pglite.close();
+      },
     };
   }
 
@@ -408,7 +437,8 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
       lock,
       socketPath: socketFile(socketDir.dir),
       idleInTransactionTimeoutMs: opts.idleInTransactionTimeoutMs ?? 60_000,
-      onClientError: opts.onBackgroundError ?? ((error) => process.emitWarning(`Embedded database socket: ${error.message}`)),
+      onClientError: backgroundErrors(opts, 'Embedded database socket'),
+      onNotification: notifications.deliver,
     });
     writeSocketInfo(paths.infoPath, { pid: process.pid, token: ownership.token, command, socketDir: socketDir.dir, port: SOCKET_PORT, startedAt });
   } catch (error) {
@@ -434,7 +464,8 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
     status: { role: 'owner', ownerPid: process.pid, ownerCommand: command, socket: running ? socketDir?.dir : undefined },
     async close() {
       // Stop sharing first (clients finish or roll back their transaction), then close
-      // PGlite, and only then let the next owner in.
+      // PGlite, and only then let the next owner in. Listeners stay, dormant.
+      notifications.detach(pglite);
       const release = running ? await running.stop() : await lock.acquire();
       try {
         if (!pglite.closed) await pglite.close();
@@ -445,6 +476,10 @@ async function openOwner(paths: EmbeddedPaths | undefined, opts: SharedPgliteOpt
       }
     },
   };
+}
+
+function backgroundErrors(opts: SharedPgliteOptions, what: string): (error: Error) => void {
+  return opts.onBackgroundError ?? ((error) => process.emitWarning(`${what}: ${error.message}`));
 }
 
 /** Connects to the owner; undefined when nobody answers on the socket (it stopped or died). */

@@ -34,6 +34,39 @@ describe('backend message tracker', () => {
   });
 });
 
+describe('notifications in the backend output', () => {
+  const notification = (pid: number, channel: string, payload: string) =>
+    message('A', [(pid >>> 24) & 0xff, (pid >>> 16) & 0xff, (pid >>> 8) & 0xff, pid & 0xff, ...Buffer.from(channel), 0, ...Buffer.from(payload), 0]);
+  // A COMMIT's answer carrying two notifications, one with a payload of multi-byte characters.
+  const commitOutput = [...message('C', [...Buffer.from('COMMIT'), 0]), ...notification(0x01020304, 'rose_jobs', 'x'), ...notification(7, 'rose_jobs', 'Grüße 🌹'), ...ready('I')];
+
+  function notificationsIn(chunks: Uint8Array[]): { heard: string[][]; idle: boolean } {
+    const heard: string[][] = [];
+    const tracker = createMessageTracker((channel, payload) => heard.push([channel, payload]));
+    for (const chunk of chunks) tracker.feed(chunk);
+    return { heard, idle: tracker.readyAndIdle() };
+  }
+
+  it('finds each NotificationResponse, wherever the output is split', () => {
+    const bytes = Uint8Array.from(commitOutput);
+    const expected = { heard: [['rose_jobs', 'x'], ['rose_jobs', 'Grüße 🌹']], idle: true };
+    for (let at = 0; at <= bytes.length; at++) expect(notificationsIn([bytes.subarray(0, at), bytes.subarray(at)])).toEqual(expected);
+    for (let at = 1; at < bytes.length; at++) {
+      for (let second = at + 1; second < bytes.length; second += 3) expect(notificationsIn([bytes.subarray(0, at), bytes.subarray(at, second), bytes.subarray(second)])).toEqual(expected);
+    }
+    expect(notificationsIn([...bytes].map((b) => Uint8Array.of(b)))).toEqual(expected);
+  });
+
+  it('reads only real message boundaries: a row that contains the bytes of a notification is a row', () => {
+    const inside = notification(1, 'rose_jobs', 'not one');
+    const row = message('D', [0, 1, 0, 0, 0, inside.length, ...inside]);
+    expect(notificationsIn([Uint8Array.from([...row, ...commandComplete, ...ready('I')])])).toEqual({ heard: [], idle: true });
+    // An unfinished notification is not reported until its last byte arrives.
+    const half = notification(1, 'rose_jobs', 'later');
+    expect(notificationsIn([Uint8Array.from(half.slice(0, -1))]).heard).toEqual([]);
+  });
+});
+
 describe('session lock', () => {
   it('grants in arrival order, and a waiter that gives up leaves the queue', async () => {
     const lock = createSessionLock();

@@ -41,10 +41,19 @@ export interface PgliteSocketServerOptions {
   idleInTransactionTimeoutMs: number;
   /** Told about client-side protocol failures (logged by the caller; the connection is closed). */
   onClientError?: (error: Error) => void;
+  /**
+   * Told about each NotificationResponse in a client's output. PGlite has one session, so a
+   * NOTIFY raised by a client's statement (and heard because the session LISTENs) is written
+   * into that client's stream, which PGlite itself does not parse: the owner's
+   * `pglite.listen()` never hears it. Called once the client's message has run; the bytes go
+   * to the client unchanged (pg ignores a notification nobody listens for).
+   */
+  onNotification?: (channel: string, payload: string) => void;
 }
 
 // Protocol bytes (https://www.postgresql.org/docs/current/protocol-message-formats.html).
 const READY_FOR_QUERY = 0x5a; // 'Z'
+const NOTIFICATION_RESPONSE = 0x41; // 'A'
 const TERMINATE = 0x58; // 'X'
 const IDLE = 0x49; // 'I': not in a transaction block
 const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
@@ -88,17 +97,29 @@ export async function startPgliteSocketServer(opts: PgliteSocketServerOptions): 
       return 0;
     }
     session.release ??= await lock.acquire(session.aborted.signal);
-    const tracker = createMessageTracker();
+    const notifications: Array<[channel: string, payload: string]> = [];
+    const tracker = createMessageTracker(opts.onNotification && ((channel, payload) => notifications.push([channel, payload])));
     let bytes = 0;
-    await pglite.runExclusive(() =>
-      pglite.execProtocolRawStream(message, {
-        onRawData: (data) => {
-          bytes += data.length;
-          tracker.feed(data);
-          onData(data);
-        },
-      }),
-    );
+    try {
+      await pglite.runExclusive(() =>
+        pglite.execProtocolRawStream(message, {
+          onRawData: (data) => {
+            bytes += data.length;
+            tracker.feed(data);
+            onData(data);
+          },
+        }),
+      );
+    } finally {
+      // Outside PGlite's write callback: a listener may well query the database.
+      for (const [channel, payload] of notifications) {
+        try {
+          opts.onNotification!(channel, payload);
+        } catch (error) {
+          opts.onClientError?.(error as Error);
+        }
+      }
+    }
     if (tracker.readyAndIdle()) {
       const release = session.release;
       session.release = undefined;
@@ -220,9 +241,10 @@ interface ClientSession {
 
 /**
  * Follows backend messages across chunks and remembers whether the last complete one was
- * ReadyForQuery with status idle: the point where a client's session may be handed on.
+ * ReadyForQuery with status idle: the point where a client's session may be handed on. Each
+ * complete NotificationResponse is passed to `onNotification`, however its bytes were split.
  */
-export function createMessageTracker(): { feed(data: Uint8Array): void; readyAndIdle(): boolean } {
+export function createMessageTracker(onNotification?: (channel: string, payload: string) => void): { feed(data: Uint8Array): void; readyAndIdle(): boolean } {
   const header = new Uint8Array(5);
   let headerLength = 0;
   let remaining = 0;
@@ -230,6 +252,9 @@ export function createMessageTracker(): { feed(data: Uint8Array): void; readyAnd
   let status = 0;
   let lastType = 0;
   let lastStatus = 0;
+  // The body of a NotificationResponse being read, and how much of it has arrived.
+  let body: Uint8Array | undefined;
+  let bodyLength = 0;
   return {
     feed(data) {
       let i = 0;
@@ -244,23 +269,44 @@ export function createMessageTracker(): { feed(data: Uint8Array): void; readyAnd
               lastType = type;
               lastStatus = 0;
               headerLength = 0;
+            } else if (type === NOTIFICATION_RESPONSE && onNotification) {
+              body = new Uint8Array(remaining);
+              bodyLength = 0;
             }
           }
           continue;
         }
         const take = Math.min(remaining, data.length - i);
         if (type === READY_FOR_QUERY && status === 0) status = data[i]!;
+        if (body) {
+          body.set(data.subarray(i, i + take), bodyLength);
+          bodyLength += take;
+        }
         i += take;
         remaining -= take;
         if (remaining === 0) {
           lastType = type;
           lastStatus = status;
           headerLength = 0;
+          if (body) {
+            const notification = parseNotification(body);
+            body = undefined;
+            if (notification) onNotification!(notification.channel, notification.payload);
+          }
         }
       }
     },
     readyAndIdle: () => headerLength === 0 && lastType === READY_FOR_QUERY && lastStatus === IDLE,
   };
+}
+
+/** A NotificationResponse's body: int32 process id, channel and payload as C strings. */
+function parseNotification(body: Uint8Array): { channel: string; payload: string } | undefined {
+  const channelEnd = body.indexOf(0, 4);
+  const payloadEnd = channelEnd < 0 ? -1 : body.indexOf(0, channelEnd + 1);
+  if (payloadEnd < 0) return undefined; // malformed: not ours to fix, the client will complain
+  const text = new TextDecoder();
+  return { channel: text.decode(body.subarray(4, channelEnd)), payload: text.decode(body.subarray(channelEnd + 1, payloadEnd)) };
 }
 
 /** An ErrorResponse with severity FATAL, as Postgres sends before it closes a connection. */

@@ -11,7 +11,8 @@ export interface JobListener {
  * Calls `onJobs` whenever a transaction that queued jobs commits, on a connection of its own
  * (LISTEN holds it), and once after every reconnect (jobs queued while it was away). Losing the
  * connection is logged and retried with back-off (1 s doubling to 30 s); the worker's polling
- * covers the gap. Postgres only: PGlite's socket does not pass notifications between processes.
+ * covers the gap. Postgres only; on the embedded database the owner hears its clients'
+ * notifications through its socket: `listenForEmbeddedJobs`.
  *
  * @example
  * const worker = createWorker({ db, handlers, logger, wakeUps: (poke) => listenForJobs({ url, onJobs: poke, logger }) });
