@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '@rose/db';
 import { whenNoDeploy } from '@rose/deploy/lock';
-import { createWorker, listenForJobs, type BatchHandler, type Worker } from '@rose/jobs';
+import { createWorker, listenForEmbeddedJobs, listenForJobs, type BatchHandler, type Worker } from '@rose/jobs';
 import { runWithLogContext, type LogContext } from '@rose/observability';
 import type { Logger } from './logger.ts';
 import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
@@ -80,9 +80,15 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
     // A scrape crawls politely (one request per interval per host): hours, not the default half hour.
     deadlines: { [marketScrapeJob.type]: 4 * 3_600_000 },
-    // On Postgres, jobs queued by another process (`rose serve --no-worker`) wake this worker at
-    // once; polling stays as the fallback, and is all PGlite's socket allows (ADR 0012).
-    ...(database.kind === 'postgres' ? { wakeUps: (poke: () => void) => listenForJobs({ url: database.url, onJobs: poke, logger: services.logger }) } : {}),
+    // Jobs queued by another process (`rose serve --no-worker`, a `rose` command) wake this
+    // worker at once: on Postgres through a LISTEN connection of its own; on PGlite while this
+    // process owns the database (its socket hears its clients' NOTIFYs). Polling stays as the
+    // fallback (ADR 0012).
+    ...(database.kind === 'postgres'
+      ? { wakeUps: (poke: () => void) => listenForJobs({ url: database.url, onJobs: poke, logger: services.logger }) }
+      : services.database.listen
+        ? { wakeUps: (poke: () => void) => listenForEmbeddedJobs({ listen: services.database.listen!, onJobs: poke }) }
+        : {}),
   });
   services.jobs.setWaker(() => worker.poke());
   // Pages that say when a cycle opens or closes are rebuilt when it does.

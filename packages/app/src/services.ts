@@ -37,8 +37,11 @@ export interface Services {
   readonly config: Config;
   /** Paths and absolute URLs of every part, on the hosts the config gives them. */
   readonly links: Links;
-  /** Which database this process uses (never the connection: parts use the verbs below). */
-  readonly database: Pick<DatabaseHandle, 'kind' | 'embedded'>;
+  /**
+   * Which database this process uses (never the connection: parts use the verbs below), and
+   * on the embedded one `listen`, which the outbox worker wakes up with.
+   */
+  readonly database: Pick<DatabaseHandle, 'kind' | 'embedded' | 'listen'>;
   readonly cache: Cache;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -178,7 +181,7 @@ export async function createServices(config: Config, opts: CreateServicesOptions
   const services: Services = {
     config,
     links,
-    database: { kind: database.kind, embedded: database.embedded },
+    database: { kind: database.kind, embedded: database.embedded, listen: database.listen },
     cache,
     logger,
     clock,
