@@ -448,15 +448,18 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .option('--sync', 'sync from Ghost first (needs GHOST_URL)')
     .option('--targeted', 're-render only the pages whose data changed since the live release')
     .option('--fresh', 'run a new Astro build even when the live release was built from the same code')
+    .option('--in-process', 'with --targeted: build in this process even when a running `rose serve`/`rose worker` could')
+    .option('--wait', 'with --targeted handed to a running server: wait until the release is complete on disk and current, not just served')
     .addOption(new Option('--astro-render', "with a new Astro build, let Astro render the pages on one thread instead of the kept renderer's threads (to compare the two)").hideHelp())
     .addHelpText(
       'after',
-      '\nWhen the live release was built from the same code, pages are re-rendered by its kept renderer\n(no Astro/Vite build) and only changed files are written; otherwise Astro builds every part.\n',
+      '\nWhen the live release was built from the same code, pages are re-rendered by its kept renderer\n(no Astro/Vite build) and only changed files are written; otherwise Astro builds every part.\n' +
+        '\nWith --targeted and a running `rose serve` or `rose worker` (which keep the renderer and the data\nwarm), the server does the rebuild: this command returns once that server serves the new pages\n(with --wait: once the release is complete and current); it builds itself when no server takes it.\n',
     )
-    .action((parts: string[], opts: { sync?: boolean; targeted?: boolean; fresh?: boolean; astroRender?: boolean }) =>
+    .action((parts: string[], opts: { sync?: boolean; targeted?: boolean; fresh?: boolean; astroRender?: boolean; inProcess?: boolean; wait?: boolean }) =>
       run(program, io, async (ctx) => {
         if (opts.sync) await (await commands.ghost()).ghostSync(ctx, {});
-        await (await commands.build()).build(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}), ...(opts.astroRender ? { astroRenders: true } : {}) });
+        await (await commands.build()).build(ctx, { parts, ...(opts.targeted ? { targeted: true } : {}), ...(opts.fresh ? { fresh: true } : {}), ...(opts.astroRender ? { astroRenders: true } : {}), ...(opts.inProcess ? { inProcess: true } : {}), ...(opts.wait ? { wait: true } : {}) });
       }),
     );
 

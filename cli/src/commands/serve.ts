@@ -159,6 +159,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   const worker = opts.worker === false ? undefined : services.jobs.startWorker({
           siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }, { metrics: services.observability.metrics }),
           onPatch: servePatch,
+          warmUp: true,
         });
   const workerDone = worker?.run();
 

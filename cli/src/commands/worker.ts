@@ -8,7 +8,7 @@ export async function runWorker(ctx: CommandContext, opts: { once?: boolean }, u
   try {
     await services.migrations.assertCurrent();
     const siteBuild = createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: (title, total) => createProgress({ title, total, isTTY: false, write: () => {} }), verbose: false });
-    const worker = services.jobs.startWorker({ siteBuild });
+    const worker = services.jobs.startWorker({ siteBuild, ...(opts.once ? {} : { warmUp: true }) });
     if (opts.once) {
       const handled = await worker.drain();
       const counts = await services.jobs.counts();

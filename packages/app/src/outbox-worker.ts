@@ -1,12 +1,15 @@
+import { hostname } from 'node:os';
 import type { Kysely } from 'kysely';
+import { RoseError } from '@rose/core';
 import type { Database } from '@rose/db';
 import { whenNoDeploy } from '@rose/deploy/lock';
-import { createWorker, listenForEmbeddedJobs, listenForJobs, type BatchHandler, type Worker } from '@rose/jobs';
+import { createWorker, handle, listenForEmbeddedJobs, listenForJobs, type BatchHandler, type Worker } from '@rose/jobs';
 import { runWithLogContext, type LogContext } from '@rose/observability';
 import type { Logger } from './logger.ts';
-import type { ReleasePatch, SiteBuilder } from '@rose/site-build';
-import { createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
-import { createMarketJobHandlers, createMarketScrapeHandlers, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
+import type { BuildResult, ReleasePatch, SiteBuilder } from '@rose/site-build';
+import { blogRebuildJob, createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
+import { claimBuildRequests, markBuildRequests, readBuildRequest, siteRebuildJob } from './build-requests.ts';
+import { createMarketJobHandlers, createMarketScrapeHandlers, marketRebuildJob, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
 import { marketStockFragment } from './fragment-names.ts';
 import type { Services } from './services.ts';
 import { readSnapshots, staticSources } from './wire-site.ts';
@@ -17,6 +20,11 @@ export interface OutboxWorkerOptions {
   /** A server in this process can serve a rebuild's pages before the release is complete. */
   onPatch?: (patch: ReleasePatch) => void;
   pollMs?: number;
+  /**
+   * Load the live release's renderer and read the data as soon as the worker starts, so the
+   * first rebuild is as quick as the rest (a long-running server or worker; not `--once`).
+   */
+  warmUp?: boolean;
 }
 
 /**
@@ -26,45 +34,82 @@ export interface OutboxWorkerOptions {
 export function startOutboxWorker({ db, services }: { db: Kysely<Database>; services: Services }, opts: OutboxWorkerOptions): Worker {
   const siteBuild = opts.siteBuild;
   const sources = staticSources(services.config);
-  // On top of the snapshots the live release was built from (when this process built it),
-  // read only what changed: a one-post edit costs a few small queries at any size.
-  const snapshotsFor = async (request: RebuildRequest) => {
-    const base = request.shared ? undefined : await siteBuild?.snapshotsOfLive();
-    const source = sources.find((s) => s.part === request.part);
-    if (!base || !source?.refresh) return readSnapshots(services.config, { db });
-    return { ...base, [request.part]: await source.refresh(db, base[request.part], request.slugs) };
+  // On top of the snapshots this process last built from (or read when it started), read only
+  // what changed since — found by the sources themselves (row versions), whatever made the
+  // change, with what the job knew (a webhook's slugs) added: a one-post edit costs a few
+  // small queries at any size.
+  const snapshotsFor = async (parts: readonly string[], hints: Readonly<Record<string, RebuildHint>>) => {
+    const base = siteBuild?.baseSnapshots();
+    if (!base) return readSnapshots(services.config, { db });
+    const next: Record<string, unknown> = { ...base };
+    for (const part of parts) {
+      const source = sources.find((s) => s.part === part);
+      if (!source) continue;
+      const hint = hints[part];
+      const found = hint?.shared || !source.refresh || !source.changes ? { items: [], all: true } : await source.changes(db, base[part]);
+      next[part] = found.all ? await source.read(db) : await source.refresh!(db, base[part], [...new Set([...found.items, ...(hint?.slugs ?? [])])], found.versions);
+    }
+    return next;
   };
   // Deploys need Postgres; with the embedded database (one machine, one session) there is
   // none to wait for, and holding its one session for the rebuild would block the rebuild's own reads.
   const afterAnyDeploy = <T>(body: () => Promise<T>): Promise<T> => (services.config.database.kind === 'postgres' ? whenNoDeploy(db, body) : body());
-  const rebuild = async (request: RebuildRequest) => {
-    services.logger.info({ part: request.part, slugs: request.slugs.length, shared: request.shared }, 'rebuilding');
+  const rebuild = async (parts: readonly string[], hints: Readonly<Record<string, RebuildHint>>, onLive?: (patch: ReleasePatch, liveMs: number) => Promise<void>): Promise<BuildResult> => {
+    services.logger.info({ parts, slugs: Object.values(hints).reduce((n, h) => n + h.slugs.length, 0), shared: Object.values(hints).some((h) => h.shared) }, 'rebuilding');
     const readStarted = performance.now();
     // CPU this process spent until the pages were served (the load-independent figure on a
     // busy machine), and wall time.
     const cpuStarted = process.cpuUsage();
     let liveCpuMs: number | undefined;
     let liveMs: number | undefined;
-    const onPatch = async (patch: ReleasePatch) => {
-      await opts.onPatch?.(patch);
-      const cpu = process.cpuUsage(cpuStarted);
-      liveCpuMs = Math.round((cpu.user + cpu.system) / 1000);
-      liveMs = Math.round(performance.now() - readStarted);
-    };
+    // Only a server in this process serves the new pages before the release is complete (a
+    // `rose worker` has none: its rebuilds are live when `current` switches).
+    const servePatch = opts.onPatch;
+    const onPatch = servePatch
+      ? async (patch: ReleasePatch) => {
+          await servePatch(patch);
+          const cpu = process.cpuUsage(cpuStarted);
+          liveCpuMs = Math.round((cpu.user + cpu.system) / 1000);
+          liveMs = Math.round(performance.now() - readStarted);
+          await onLive?.(patch, liveMs);
+        }
+      : undefined;
     if (!siteBuild) throw new Error('rebuilds run in `rose serve` or `rose worker`, not here');
     let readMs = 0;
     // A deploy of this site (`rose deploy`, from another machine) goes first, and the data is
     // read after it: the rebuild starts from what the deploy seeded and made live.
     const result = await afterAnyDeploy(async () => {
-      const snapshots = await snapshotsFor(request);
+      const snapshots = await snapshotsFor(parts, hints);
       readMs = Math.round(performance.now() - readStarted);
-      return siteBuild.build({ snapshots, parts: [request.part], targeted: true, liveCode: true, onPatch });
+      return siteBuild.build({ snapshots, parts: [...parts], targeted: true, liveCode: true, ...(onPatch ? { onPatch } : {}) });
     });
     services.logger.info(
       { release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), liveMs, liveCpuMs, timings: { read: readMs, ...result.timings } },
       'rebuild live',
     );
+    return result;
   };
+  const rebuildPart = async (request: RebuildRequest) => void (await rebuild([request.part], { [request.part]: { slugs: request.slugs, shared: request.shared } }));
+  const workerName = `${hostname()}:${process.pid}`;
+  // `rose build --targeted` from another process: this one has the renderer and the data warm.
+  const siteRebuildHandlers = handle(siteRebuildJob, async (payloads) => {
+    const requests = await claimBuildRequests(db, payloads.map((p) => p.request), workerName);
+    if (requests.length === 0) return;
+    const ids = requests.map((r) => r.id);
+    const all = sources.map((s) => s.part);
+    const parts = requests.some((r) => r.parts.length === 0) ? all : all.filter((part) => requests.some((r) => r.parts.includes(part)));
+    const started = performance.now();
+    try {
+      const result = await rebuild(parts, {}, (patch, liveMs) => markBuildRequests(db, ids, { state: 'live', releaseId: patch.id, summary: { kind: 'warm', parts: [...parts], rendered: 0, changed: patch.written.length, removed: patch.removed.length, pages: 0, liveMs } }));
+      const live = await readBuildRequest(db, ids[0]!);
+      const summary = { kind: result.kind, parts: result.parts, rendered: result.rendered, changed: result.changed, removed: result.removed, pages: result.pages, ms: Math.round(performance.now() - started), ...(live?.summary?.liveMs !== undefined ? { liveMs: live.summary.liveMs } : {}) };
+      await markBuildRequests(db, ids, { state: 'done', releaseId: result.release, summary });
+    } catch (error) {
+      // The command that asked reports it; the job is not retried behind its back.
+      services.logger.error({ err: error, requests: ids }, 'a requested rebuild failed');
+      await markBuildRequests(db, ids, { state: 'failed', error: describeFailure(error) });
+    }
+  });
   const database = services.config.database;
   const worker = createWorker({
     db,
@@ -72,7 +117,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     handlers: traced(
       services.logger,
       siteBuild
-        ? { ...createBlogJobHandlers(services, rebuild), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuild, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers, ...services.federation.jobHandlers() }
+        ? { ...siteRebuildHandlers, ...createBlogJobHandlers(services, rebuildPart), ...createMarketJobHandlers(() => services.fragments.purge(marketStockFragment), rebuildPart, () => scheduleCycleBoundaryRebuild(db, services.clock.now())), ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers, ...services.federation.jobHandlers() }
         : { ...createMarketScrapeHandlers(db, services), ...services.auth.jobHandlers, ...services.federation.jobHandlers() },
     ),
     logger: services.logger,
@@ -80,6 +125,9 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     ...(opts.pollMs ? { pollMs: opts.pollMs } : {}),
     // A scrape crawls politely (one request per interval per host): hours, not the default half hour.
     deadlines: { [marketScrapeJob.type]: 4 * 3_600_000 },
+    // Rebuilds in a lane of their own: an edit goes live while a federation sync of every post,
+    // a scrape (hours) or a batch of mail runs (one loop made it wait 6 s behind a sync).
+    ...(siteBuild ? { lanes: [[siteRebuildJob.type, blogRebuildJob.type, marketRebuildJob.type]] } : {}),
     // Jobs queued by another process (`rose serve --no-worker`, a `rose` command) wake this
     // worker at once: on Postgres through a LISTEN connection of its own; on PGlite while this
     // process owns the database (its socket hears its clients' NOTIFYs). Polling stays as the
@@ -91,9 +139,29 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
         : {}),
   });
   services.jobs.setWaker(() => worker.poke());
+  // The first rebuild after start finds the renderer loaded and the data read (it would
+  // otherwise pay for both: seconds at 10,000 posts). A rebuild that comes first reads for itself.
+  if (siteBuild && opts.warmUp)
+    void (async () => {
+      await siteBuild.warmUp();
+      const snapshots = await readSnapshots(services.config, { db });
+      if (!siteBuild.baseSnapshots()) siteBuild.adoptSnapshots(snapshots);
+    })().catch((error: unknown) => services.logger.warn({ err: error }, 'could not warm the build pipeline up; the first rebuild reads everything itself'));
   // Pages that say when a cycle opens or closes are rebuilt when it does.
   if (siteBuild) void scheduleCycleBoundaryRebuild(db, services.clock.now()).catch((error: unknown) => services.logger.warn({ err: error }, 'could not schedule the rebuild at the next cycle boundary'));
   return worker;
+}
+
+/** What a job knew changed in a part: its items (slugs), or something every page shows. */
+interface RebuildHint {
+  slugs: readonly string[];
+  shared: boolean;
+}
+
+/** A failed build as the command that asked for it prints it: the message and, for our own errors, the hint. */
+function describeFailure(error: unknown): string {
+  if (error instanceof RoseError) return [error.message, error.hint].filter(Boolean).join('\n');
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

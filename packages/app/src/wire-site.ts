@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RoseError, isErrorCode, linkPaths } from '@rose/core';
 import { createMigrations, openDatabase } from '@rose/db';
-import { blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot } from '@rose/blog';
+import { blogChangesSince, blogPageKeys, loadBlogSnapshot, refreshBlogSnapshot, type BlogSnapshot, type BlogVersions } from '@rose/blog';
 import { loadMarketSnapshot, marketPageKeys, type MarketSnapshot } from '@rose/market';
 import type { Config } from '@rose/config';
 import type { Database } from '@rose/db';
@@ -26,7 +26,11 @@ export function staticSources(config: Config): StaticSource<unknown, Kysely<Data
     part: 'blog',
     prefixes: [linkPaths.blog.home()],
     read: async (db) => withMedia(db, await loadBlogSnapshot(db)),
-    refresh: async (db, previous, slugs) => withMedia(db, await refreshBlogSnapshot(db, previous, slugs)),
+    refresh: async (db, previous, slugs, versions) => withMedia(db, await refreshBlogSnapshot(db, previous, slugs, versions as BlogVersions | undefined)),
+    changes: async (db, previous) => {
+      const found = await blogChangesSince(db, previous);
+      return { items: found.slugs, all: found.shared, versions: found.versions };
+    },
     pageKeys: (snapshot) => blogPageKeys(snapshot, config.postsPerPage),
     describe: (s) => `${s.posts.length} posts, ${s.pages.length} pages, ${s.tags.length} tags, ${s.authors.length} authors, ${s.images.length} images`,
   };
@@ -140,4 +144,5 @@ function reviveError(e: Extract<WorkerMessage, { type: 'error' }>['error']): Err
     ? new RoseError({ code: isErrorCode(e.code) ? e.code : 'build-failed', title: e.title, message: e.message, ...(e.hint ? { hint: e.hint } : {}) })
     : Object.assign(new Error(e.message), { name: e.name });
 }
+
 

@@ -74,6 +74,30 @@ export interface BlogSnapshot {
   images: StoredImage[];
   /** Their files, published under `/blog/images/`. */
   mediaFiles: PublishedFile[];
+  /** The rows it was read from, to find what changed since (`blogChangesSince`). */
+  versions?: BlogVersions;
+}
+
+/**
+ * What the rows a snapshot was read from looked like: each post's row version (its `xmin`
+ * and those of its tag and author links: any write makes new ones, whoever wrote) and one
+ * fingerprint of the tables every page shows. Read before the data, so a change made while
+ * the snapshot is read shows as a change next time rather than being missed.
+ */
+export interface BlogVersions {
+  /** Every post and page row (drafts too) by id: its slug and version. */
+  posts: Map<string, { slug: string; version: string }>;
+  /** Site settings, navigation, tags, authors and images, as one fingerprint. */
+  shared: string;
+}
+
+/** What changed since a snapshot was read: the slugs to refresh, or something every page shows. */
+export interface BlogChanges {
+  slugs: string[];
+  /** Settings, navigation, tags, authors or images changed (or the snapshot has no versions): read it all again. */
+  shared: boolean;
+  /** The versions compared, for `refreshBlogSnapshot` (read before the rows it reads). */
+  versions?: BlogVersions;
 }
 
 
@@ -85,6 +109,7 @@ export interface BlogSnapshot {
 export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapshot> {
   // One query at a time: on the embedded database, concurrent queries made PGlite's WASM
   // heap spike by ~500 MiB (measured at 3,000 posts); sequential costs nothing noticeable.
+  const versions = await readBlogVersions(db);
   const chrome = await loadSiteChrome(db);
   const rows = await selectAllPostRows(db);
   const { tagRows, authorRows } = await loadTagsAndAuthors(db);
@@ -92,7 +117,60 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
   const postAuthors = await db.selectFrom('blog_post_authors').select(['post_id', 'author_id']).orderBy('post_id').orderBy('sort_order').execute();
   const images = await loadPublishedImages(db);
   const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id), images);
-  return assembleSnapshot(chrome, rows.map(toView).sort(newestFirst), tagRows, authorRows, images);
+  return { ...assembleSnapshot(chrome, rows.map(toView).sort(newestFirst), tagRows, authorRows, images), versions };
+}
+
+/**
+ * The posts and pages whose rows changed since `previous` was read (edited, added,
+ * unpublished, deleted or renamed: old and new slug), found by comparing row versions — two
+ * small queries at any size, whatever wrote the change (a webhook, `rose` commands, SQL).
+ *
+ * @example
+ * const changes = await blogChangesSince(db, live);
+ * const next = changes.shared ? await loadBlogSnapshot(db) : await refreshBlogSnapshot(db, live, changes.slugs);
+ */
+export async function blogChangesSince(db: Kysely<Database>, previous: BlogSnapshot): Promise<BlogChanges> {
+  if (!previous.versions) return { slugs: [], shared: true };
+  const now = await readBlogVersions(db);
+  if (now.shared !== previous.versions.shared) return { slugs: [], shared: true, versions: now };
+  const slugs = new Set<string>();
+  for (const [id, row] of now.posts) {
+    const before = previous.versions.posts.get(id);
+    if (before?.version === row.version) continue;
+    slugs.add(row.slug);
+    if (before) slugs.add(before.slug);
+  }
+  for (const [id, row] of previous.versions.posts) if (!now.posts.has(id)) slugs.add(row.slug);
+  return { slugs: [...slugs].sort(), shared: false, versions: now };
+}
+
+function mergeVersions(previous: BlogVersions, now: BlogVersions, reread: ReadonlySet<string>): BlogVersions {
+  const posts = new Map<string, { slug: string; version: string }>();
+  for (const [id, row] of now.posts) {
+    const kept = reread.has(row.slug) ? row : previous.posts.get(id);
+    if (kept) posts.set(id, kept);
+  }
+  // A row deleted since, whose post this refresh did not drop, must still show as gone.
+  for (const [id, row] of previous.posts) if (!now.posts.has(id) && !reread.has(row.slug)) posts.set(id, row);
+  return { posts, shared: previous.shared };
+}
+
+async function readBlogVersions(db: Kysely<Database>): Promise<BlogVersions> {
+  // xmin is the transaction that wrote a row version: an update or a re-insert changes it.
+  const rows = await sql<{ id: string; slug: string; version: string }>`
+    select p.id, p.slug, p.xmin::text || ':' || coalesce(t.v, '') || ':' || coalesce(a.v, '') as version
+    from blog_posts p
+    left join (select post_id, string_agg(xmin::text, ',' order by xmin::text) as v from blog_post_tags group by post_id) t on t.post_id = p.id
+    left join (select post_id, string_agg(xmin::text, ',' order by xmin::text) as v from blog_post_authors group by post_id) a on a.post_id = p.id`.execute(db);
+  const shared = await sql<{ fingerprint: string }>`
+    select md5(concat_ws('|',
+      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from site_settings),
+      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from blog_navigation),
+      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from blog_tags),
+      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from blog_authors),
+      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from media_images)
+    )) as fingerprint`.execute(db);
+  return { posts: new Map(rows.rows.map((r) => [r.id, { slug: r.slug, version: r.version }])), shared: shared.rows[0]!.fingerprint };
 }
 
 /**
@@ -101,9 +179,15 @@ export async function loadBlogSnapshot(db: Kysely<Database>): Promise<BlogSnapsh
  * one-post edit costs a few small queries at any size. Valid only when nothing else changed
  * since `previous` was read; site settings, navigation, tags and authors are read afresh
  * (they are small), and a change to tags or authors themselves needs `loadBlogSnapshot`.
+ * `versionsNow`: the versions `blogChangesSince` read just before (saves reading them again).
  */
-export async function refreshBlogSnapshot(db: Kysely<Database>, previous: BlogSnapshot, changedSlugs: readonly string[]): Promise<BlogSnapshot> {
+export async function refreshBlogSnapshot(db: Kysely<Database>, previous: BlogSnapshot, changedSlugs: readonly string[], versionsNow?: BlogVersions): Promise<BlogSnapshot> {
   if (changedSlugs.length === 0) return previous;
+  // Versions as of before this read, for the next `blogChangesSince`: the re-read rows' new
+  // ones, every other post's and the shared tables' as they were (this refresh may not be
+  // all that changed; what it did not read must still show as changed next time). A
+  // snapshot without versions (made by hand) stays without.
+  const versions = previous.versions ? mergeVersions(previous.versions, versionsNow ?? (await readBlogVersions(db)), new Set(changedSlugs)) : undefined;
   // Kept views carry their images: when one of those changed, read everything again.
   const images = await loadPublishedImages(db);
   if (keptImagesChanged(previous, images, changedSlugs)) return loadBlogSnapshot(db);
@@ -117,7 +201,7 @@ export async function refreshBlogSnapshot(db: Kysely<Database>, previous: BlogSn
   const toView = viewMaker(tagRows, authorRows, group(postTags, (r) => r.post_id, (r) => r.tag_id), group(postAuthors, (r) => r.post_id, (r) => r.author_id), images);
   const kept = [...previous.posts, ...previous.pages].filter((v) => !changed.has(v.slug));
   const views = [...kept, ...rows.map(toView)].sort(newestFirst);
-  return assembleSnapshot(chrome, views, tagRows, authorRows, images);
+  return { ...assembleSnapshot(chrome, views, tagRows, authorRows, images), ...(versions ? { versions } : {}) };
 }
 
 /** Images of content/images/ that published posts and pages refer to. */

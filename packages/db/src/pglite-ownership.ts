@@ -202,3 +202,17 @@ export function describeThisCommand(): string {
   }
   return ['rose', ...words].join(' ');
 }
+
+/**
+ * The live process, other than this one, that holds the embedded database in `dataDir` and
+ * shares it (`rose serve`, `rose dev`, …), read from its lock and socket files without
+ * opening anything; undefined when nobody else does.
+ */
+export function embeddedOwner(dataDir: string): { pid: number; command: string } | undefined {
+  const paths = embeddedPaths(dataDir);
+  const holder = readLock(paths.lockPath);
+  if (!holder || holder.pid === process.pid || isStale(holder)) return undefined;
+  const info = readSocketInfo(paths.infoPath);
+  if (!info || info.pid !== holder.pid || info.unshared) return undefined;
+  return { pid: holder.pid, command: info.command };
+}

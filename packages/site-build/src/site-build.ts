@@ -106,10 +106,15 @@ export interface BuildResult {
 export interface SiteBuilder {
   build(request: BuildRequest): Promise<BuildResult>;
   /**
-   * The snapshots this builder built the live release from, while that release is still
-   * live (nobody else built or rolled back since): a base for `StaticSource.refresh`.
+   * The snapshots of this builder's last build (or the ones `adoptSnapshots` gave it): a
+   * base to read only what changed since (`StaticSource.changes` and `refresh`). Not tied
+   * to the live release: a targeted build compares page keys with whatever release is live.
    */
-  snapshotsOfLive(): Promise<Snapshots | undefined>;
+  baseSnapshots(): Snapshots | undefined;
+  /** Makes snapshots read outside a build the base (a server warming up before its first rebuild). */
+  adoptSnapshots(snapshots: Snapshots): void;
+  /** Loads the live release's renderer now rather than on the first rebuild (when it runs this code). */
+  warmUp(): Promise<void>;
   /** Drops the kept renderer (e.g. when the server stops). */
   close(): void;
 }
@@ -132,7 +137,7 @@ const minPagesForThreads = 500;
 export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
   const releases = createReleaseStore({ distDir: deps.distDir, keep: deps.keepReleases });
   let renderer: { codeHash: string | undefined; renderer: WarmRenderer } | undefined;
-  let lastBuilt: { release: string; snapshots: Snapshots } | undefined;
+  let base: Snapshots | undefined;
 
   // One renderer per code version: releases built from the same code share it (it loads
   // every page module up front, so it keeps working after its release is pruned).
@@ -144,16 +149,19 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
   return {
     close() {
       renderer = undefined;
-      lastBuilt = undefined;
+      base = undefined;
     },
-    async snapshotsOfLive() {
-      if (!lastBuilt) return undefined;
+    baseSnapshots: () => base,
+    adoptSnapshots(snapshots) {
+      base = snapshots;
+    },
+    async warmUp() {
       const current = await releases.current();
-      return current?.id === lastBuilt.release ? lastBuilt.snapshots : undefined;
+      if (current && (await hasWarmRenderer(current.dir))) await rendererFor(current);
     },
     async build(request) {
       const result = await buildOnce(request);
-      lastBuilt = { release: result.release, snapshots: request.snapshots };
+      base = request.snapshots;
       return result;
     },
   };

@@ -23,7 +23,14 @@ export interface StaticSource<S = unknown, D = never> {
    * The snapshot after the given items changed (blog: slugs), reading only those: what a
    * webhook-driven rebuild uses on top of the snapshot of the live release.
    */
-  refresh?(db: D, previous: S, changed: readonly string[]): Promise<S>;
+  refresh?(db: D, previous: S, changed: readonly string[], versions?: unknown): Promise<S>;
+  /**
+   * What changed since `previous` was read, for `refresh`: the items, or `all` when the
+   * snapshot must be read again; `versions` (what the rows looked like when asked) goes to
+   * `refresh` so it need not ask again. Without it, a rebuild that was not told what changed
+   * reads the part again.
+   */
+  changes?(db: D, previous: S): Promise<{ items: string[]; all: boolean; versions?: unknown }>;
   /**
    * A key per page with a dynamic path: same key and same code → same HTML. Pages without
    * parameters (a part's index, its feeds) are rendered on every build of the part.

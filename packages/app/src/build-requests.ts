@@ -1,0 +1,215 @@
+import { hostname, userInfo } from 'node:os';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { Config } from '@rose/config';
+import { RoseError } from '@rose/core';
+import { createMigrations, embeddedOwner, openDatabase, type BuildRequestState, type Database } from '@rose/db';
+import { defineJob, enqueue } from '@rose/jobs';
+import { staticPartNames } from './startup.ts';
+
+/**
+ * `rose build --targeted` handed to a running server (`rose serve`, `rose worker`), which keeps
+ * the live release's renderer and the data it was built from in memory: the command queues
+ * this job and follows its `build_requests` row; the server finds what changed itself.
+ */
+export const siteRebuildJob = defineJob('site.rebuild', z.object({ request: z.number().int().positive() }));
+
+export interface BuildRequestRow {
+  id: number;
+  parts: string[];
+  state: BuildRequestState;
+  worker: string | null;
+  releaseId: string | null;
+  summary: BuildRequestSummary | null;
+  error: string | null;
+}
+
+/** What the server reports of the rebuild (the fields of the build's result the command prints). */
+export interface BuildRequestSummary {
+  kind: 'warm' | 'astro' | 'unchanged';
+  parts: string[];
+  rendered: number;
+  changed: number;
+  removed: number;
+  pages: number;
+  /** From claim to the new pages being served by that server. */
+  liveMs?: number;
+  /** From claim to the release being complete and current. */
+  ms?: number;
+}
+
+/** Records the request and queues its job, in one transaction. */
+export async function requestRebuild(db: Kysely<Database>, request: { parts: readonly string[]; by: string }): Promise<{ id: number; job: number }> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('build_requests')
+      .values({ parts: JSON.stringify(request.parts), requested_by: request.by })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const id = Number(row.id);
+    const job = await enqueue(trx, siteRebuildJob, { request: id }, { maxAttempts: 1 });
+    return { id, job };
+  });
+}
+
+/**
+ * Takes the request back if no worker has claimed its job yet (nobody with a build pipeline is
+ * running, or all are busy): true when it was withdrawn, false when a worker has it.
+ */
+export async function withdrawRebuild(db: Kysely<Database>, request: { id: number; job: number }): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const deleted = await trx.deleteFrom('jobs').where('id', '=', request.job).where('status', '=', 'pending').executeTakeFirst();
+    if (Number(deleted.numDeletedRows) === 0) return false;
+    await trx.updateTable('build_requests').set({ state: 'withdrawn', finished_at: new Date() }).where('id', '=', request.id).execute();
+    return true;
+  });
+}
+
+export async function readBuildRequest(db: Kysely<Database>, id: number): Promise<BuildRequestRow | undefined> {
+  const row = await db.selectFrom('build_requests').select(['id', 'parts', 'state', 'worker', 'release_id', 'summary', 'error']).where('id', '=', id).executeTakeFirst();
+  return row && { id: Number(row.id), parts: row.parts, state: row.state, worker: row.worker, releaseId: row.release_id, summary: row.summary as BuildRequestSummary | null, error: row.error };
+}
+
+/** Requests of the claimed jobs that are still to do (a request withdrawn meanwhile is not). */
+export async function claimBuildRequests(db: Kysely<Database>, ids: readonly number[], worker: string): Promise<BuildRequestRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .updateTable('build_requests')
+    .set({ state: 'running', worker })
+    .where('id', 'in', ids)
+    .where('state', '=', 'queued')
+    .returning(['id', 'parts', 'state', 'worker', 'release_id', 'summary', 'error'])
+    .execute();
+  return rows.map((row) => ({ id: Number(row.id), parts: row.parts, state: row.state, worker: row.worker, releaseId: row.release_id, summary: null, error: null }));
+}
+
+export async function markBuildRequests(
+  db: Kysely<Database>,
+  ids: readonly number[],
+  update: { state: 'live' | 'done' | 'failed'; releaseId?: string; summary?: BuildRequestSummary; error?: string },
+): Promise<void> {
+  if (ids.length === 0) return;
+  const now = new Date();
+  await db
+    .updateTable('build_requests')
+    .set({
+      state: update.state,
+      ...(update.releaseId ? { release_id: update.releaseId } : {}),
+      ...(update.summary ? { summary: JSON.stringify(update.summary) } : {}),
+      ...(update.error !== undefined ? { error: update.error } : {}),
+      ...(update.state === 'live' ? { live_at: now } : { finished_at: now }),
+    })
+    .where('id', 'in', ids)
+    .execute();
+}
+
+export interface HandOverOptions {
+  /** Parts to rebuild; empty for all. */
+  parts: readonly string[];
+  /** Who asks (`rose build --targeted`, user@host), for the row. */
+  by: string;
+  /** Wait for the release to be complete and current, not just served by that server. */
+  wait: boolean;
+  /** How long a running server has to take the request before this process builds itself. */
+  claimWaitMs?: number;
+  /** How often the row is read. */
+  pollMs?: number;
+  onClaimed?(worker: string): void;
+  onLive?(request: BuildRequestRow): void;
+}
+
+/** How a handed-over rebuild ended: live (served, the release finishing in the background) or done. */
+export type HandOverResult = { outcome: 'live' | 'done'; request: BuildRequestRow } | { outcome: 'not-taken' };
+
+/**
+ * Queues a targeted rebuild for a running server and follows it: `not-taken` when no worker
+ * claimed it within `claimWaitMs` (it is withdrawn, so it never runs later); otherwise until the
+ * server serves the new pages, or, with `wait`, until the release is complete and current.
+ * Throws a RoseError when the server's build failed or the server stopped before finishing.
+ */
+export async function handRebuildOver(db: Kysely<Database>, opts: HandOverOptions): Promise<HandOverResult> {
+  const claimWaitMs = opts.claimWaitMs ?? 3000;
+  const pollMs = opts.pollMs ?? 20;
+  const request = await requestRebuild(db, { parts: opts.parts, by: opts.by });
+  const started = performance.now();
+  let claimed = false;
+  let live = false;
+  for (;;) {
+    const row = await readBuildRequest(db, request.id);
+    if (!row) throw new Error(`The build request ${request.id} disappeared`);
+    if (row.state === 'queued' && performance.now() - started > claimWaitMs && (await withdrawRebuild(db, request))) return { outcome: 'not-taken' };
+    if (!claimed && row.state !== 'queued' && row.worker) {
+      claimed = true;
+      opts.onClaimed?.(row.worker);
+    }
+    if (row.state === 'failed') throw serverBuildFailed(row.error ?? 'no reason given');
+    if (row.state === 'done') return { outcome: 'done', request: row };
+    if (row.state === 'live' && !live) {
+      live = true;
+      opts.onLive?.(row);
+      if (!opts.wait) return { outcome: 'live', request: row };
+    }
+    // A server that stopped (or was killed) mid-build leaves the row running; its job, taken
+    // back as stale and out of attempts, says so.
+    if (claimed) {
+      const job = await db.selectFrom('jobs').select('status').where('id', '=', request.job).executeTakeFirst();
+      if (!job || job.status === 'failed' || job.status === 'done') {
+        const again = await readBuildRequest(db, request.id);
+        if (again?.state === 'done') return { outcome: 'done', request: again };
+        if (again?.state === 'failed') throw serverBuildFailed(again.error ?? 'no reason given');
+        throw new RoseError({
+          code: 'build-failed',
+          title: 'Build failed',
+          message: `The server that took the rebuild (${row.worker}) stopped before finishing it.`,
+          hint: 'Run `rose build --targeted` again (`rose release list` shows what is live).',
+        });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+function serverBuildFailed(reason: string): RoseError {
+  return new RoseError({
+    code: 'build-failed',
+    title: 'Build failed',
+    message: `The running server could not rebuild the site: ${reason}`,
+    hint: 'Its log has the details. The live release was not touched. `rose build --targeted --in-process` builds in this process instead.',
+  });
+}
+
+/**
+ * `rose build --targeted` from a new process: a running `rose serve` or `rose worker` has the
+ * live release's renderer loaded and the data it was built from in memory, so it rebuilds in
+ * a fraction of the time this process would need (open the database, read every part, load
+ * the renderer). Hands the rebuild over when such a server may be running; `not-taken` when
+ * none took it (this process then builds itself). With the embedded database only its owner
+ * can be that server, and `rose dev` has no build pipeline; with Postgres any worker may.
+ * Imports little: the command pays for the build pipeline only when it builds itself.
+ */
+export async function handRebuildToServer(config: Config, opts: Omit<HandOverOptions, 'by'>): Promise<HandOverResult & { server?: string }> {
+  const unknown = opts.parts.filter((p) => !(staticPartNames as readonly string[]).includes(p));
+  if (unknown.length) {
+    throw new RoseError({
+      code: 'bad-argument',
+      title: 'Unknown part',
+      message: `No static part called ${unknown.map((p) => `"${p}"`).join(', ')}.`,
+      hint: `Parts with static pages: ${staticPartNames.join(', ')}. Run \`rose build\` with no arguments to build them all.`,
+    });
+  }
+  let server: string | undefined;
+  if (config.database.kind === 'pglite') {
+    const owner = embeddedOwner(config.database.dir);
+    if (!owner || /^rose dev\b/.test(owner.command)) return { outcome: 'not-taken' };
+    server = `\`${owner.command}\` (process ${owner.pid})`;
+  }
+  const handle = await openDatabase(config.database);
+  try {
+    await createMigrations(handle.db, path.join(config.root, 'migrations')).assertCurrent();
+    const by = `rose build --targeted (${userInfo().username}@${hostname()}, process ${process.pid})`;
+    return { ...(await handRebuildOver(handle.db, { ...opts, by })), ...(server ? { server } : {}) };
+  } finally {
+    await handle.close();
+  }
+}
