@@ -143,9 +143,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
   // otherwise pay for both: seconds at 10,000 posts). A rebuild that comes first reads for itself.
   if (siteBuild && opts.warmUp)
     void (async () => {
-      await siteBuild.warmUp();
-      const snapshots = await readSnapshots(services.config, { db });
-      if (!siteBuild.baseSnapshots()) siteBuild.adoptSnapshots(snapshots);
+      if (!siteBuild.baseSnapshots()) await siteBuild.warmUp(await readSnapshots(services.config, { db }));
     })().catch((error: unknown) => services.logger.warn({ err: error }, 'could not warm the build pipeline up; the first rebuild reads everything itself'));
   // Pages that say when a cycle opens or closes are rebuilt when it does.
   if (siteBuild) void scheduleCycleBoundaryRebuild(db, services.clock.now()).catch((error: unknown) => services.logger.warn({ err: error }, 'could not schedule the rebuild at the next cycle boundary'));

@@ -111,10 +111,13 @@ export interface SiteBuilder {
    * to the live release: a targeted build compares page keys with whatever release is live.
    */
   baseSnapshots(): Snapshots | undefined;
-  /** Makes snapshots read outside a build the base (a server warming up before its first rebuild). */
-  adoptSnapshots(snapshots: Snapshots): void;
-  /** Loads the live release's renderer now rather than on the first rebuild (when it runs this code). */
-  warmUp(): Promise<void>;
+  /**
+   * Gets ready for the first rebuild (a server starting): loads the live release's renderer,
+   * makes `snapshots` the base (unless a build made one meanwhile), computes their page keys
+   * (cached per item) and renders a sample of pages, thrown away, so the first rebuild finds
+   * the pages' code compiled. A no-op without a live release that has a kept renderer.
+   */
+  warmUp(snapshots: Snapshots): Promise<void>;
   /** Drops the kept renderer (e.g. when the server stops). */
   close(): void;
 }
@@ -138,6 +141,13 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
   const releases = createReleaseStore({ distDir: deps.distDir, keep: deps.keepReleases });
   let renderer: { codeHash: string | undefined; renderer: WarmRenderer } | undefined;
   let base: Snapshots | undefined;
+  // One build (or warm-up) at a time: the pages read their data from one place (`provide`).
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(body: () => Promise<T>): Promise<T> => {
+    const run = chain.then(body, body);
+    chain = run.catch(() => undefined);
+    return run;
+  };
 
   // One renderer per code version: releases built from the same code share it (it loads
   // every page module up front, so it keeps working after its release is pruned).
@@ -152,18 +162,29 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
       base = undefined;
     },
     baseSnapshots: () => base,
-    adoptSnapshots(snapshots) {
-      base = snapshots;
-    },
-    async warmUp() {
-      const current = await releases.current();
-      if (current && (await hasWarmRenderer(current.dir))) await rendererFor(current);
-    },
-    async build(request) {
-      const result = await buildOnce(request);
-      base = request.snapshots;
-      return result;
-    },
+    warmUp: (snapshots) =>
+      exclusive(async () => {
+        const current = await releases.current();
+        if (!current || !(await hasWarmRenderer(current.dir))) return;
+        const warm = await rendererFor(current);
+        base ??= snapshots;
+        const keys: string[] = [];
+        for (const s of deps.sources) keys.push(...s.pageKeys(snapshots[s.part]).keys());
+        const every = Math.max(1, Math.ceil(keys.length / 16));
+        const sample = new Set(keys.filter((_, i) => i % every === 0));
+        deps.provide({ snapshots, release: current.id, renderOnly: sample });
+        try {
+          await warm.render({ select: (p, dynamic) => !dynamic || sample.has(p) });
+        } finally {
+          deps.provide(undefined);
+        }
+      }),
+    build: (request) =>
+      exclusive(async () => {
+        const result = await buildOnce(request);
+        base = request.snapshots;
+        return result;
+      }),
   };
 
   async function buildOnce(request: BuildRequest): Promise<BuildResult> {
