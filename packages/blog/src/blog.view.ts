@@ -81,7 +81,7 @@ export interface BlogSnapshot {
 /**
  * What the rows a snapshot was read from looked like: each post's row version (its `xmin`
  * and those of its tag and author links: any write makes new ones, whoever wrote) and one
- * fingerprint of the tables every page shows. Read before the data, so a change made while
+ * fingerprint of the content of the tables every page shows. Read before the data, so a change made while
  * the snapshot is read shows as a change next time rather than being missed.
  */
 export interface BlogVersions {
@@ -162,13 +162,16 @@ async function readBlogVersions(db: Kysely<Database>): Promise<BlogVersions> {
     from blog_posts p
     left join (select post_id, string_agg(xmin::text, ',' order by xmin::text) as v from blog_post_tags group by post_id) t on t.post_id = p.id
     left join (select post_id, string_agg(xmin::text, ',' order by xmin::text) as v from blog_post_authors group by post_id) a on a.post_id = p.id`.execute(db);
+  // The shared tables by content, the columns pages show: a Ghost sync re-writes a post's
+  // authors and tags with every delivery, and an unchanged row must not count as a change
+  // (it would make every webhook's rebuild read everything again).
   const shared = await sql<{ fingerprint: string }>`
     select md5(concat_ws('|',
-      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from site_settings),
-      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from blog_navigation),
-      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from blog_tags),
-      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from blog_authors),
-      (select count(*) || ':' || coalesce(string_agg(xmin::text, ',' order by xmin::text), '') from media_images)
+      (select string_agg(row(key, value)::text, ',' order by key) from site_settings),
+      (select string_agg(row(menu, position, label, url)::text, ',' order by menu, position, label) from blog_navigation),
+      (select string_agg(row(id, slug, name, description, visibility)::text, ',' order by id) from blog_tags),
+      (select string_agg(row(id, slug, name, bio, website, location, profile_image)::text, ',' order by id) from blog_authors),
+      (select string_agg(row(ref, source, source_hash, width, height, variants)::text, ',' order by ref) from media_images)
     )) as fingerprint`.execute(db);
   return { posts: new Map(rows.rows.map((r) => [r.id, { slug: r.slug, version: r.version }])), shared: shared.rows[0]!.fingerprint };
 }
