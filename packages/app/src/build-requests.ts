@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '@rose/config';
 import { RoseError } from '@rose/core';
@@ -14,6 +14,12 @@ import { staticPartNames } from './startup.ts';
  * this job and follows its `build_requests` row; the server finds what changed itself.
  */
 export const siteRebuildJob = defineJob('site.rebuild', z.object({ request: z.number().int().positive() }));
+
+/**
+ * On Postgres, the `application_name` of the job listener of a worker with a build pipeline
+ * (`rose serve`, `rose worker`): a command sees in `pg_stat_activity` whether one is running.
+ */
+export const buildWorkerName = 'rose-build-worker';
 
 export interface BuildRequestRow {
   id: number;
@@ -138,7 +144,8 @@ export async function handRebuildOver(db: Kysely<Database>, opts: HandOverOption
   for (;;) {
     const row = await readBuildRequest(db, request.id);
     if (!row) throw new Error(`The build request ${request.id} disappeared`);
-    if (row.state === 'queued' && performance.now() - started > claimWaitMs && (await withdrawRebuild(db, request))) return { outcome: 'not-taken' };
+    const waited = row.state === 'queued' && performance.now() - started > claimWaitMs;
+    if (waited && (await withdrawRebuild(db, request))) return { outcome: 'not-taken' };
     if (!claimed && row.state !== 'queued' && row.worker) {
       claimed = true;
       opts.onClaimed?.(row.worker);
@@ -150,9 +157,10 @@ export async function handRebuildOver(db: Kysely<Database>, opts: HandOverOption
       opts.onLive?.(row);
       if (!opts.wait) return { outcome: 'live', request: row };
     }
-    // A server that stopped (or was killed) mid-build leaves the row running; its job, taken
-    // back as stale and out of attempts, says so.
-    if (claimed) {
+    // A server that stopped (or was killed) mid-build leaves the row running — or queued, when
+    // it died between taking the job and claiming the row (then the withdrawal above found the
+    // job taken); its job, taken back as stale and out of attempts, says so.
+    if (claimed || waited) {
       const job = await db.selectFrom('jobs').select('status').where('id', '=', request.job).executeTakeFirst();
       if (!job || job.status === 'failed' || job.status === 'done') {
         const again = await readBuildRequest(db, request.id);
@@ -161,7 +169,7 @@ export async function handRebuildOver(db: Kysely<Database>, opts: HandOverOption
         throw new RoseError({
           code: 'build-failed',
           title: 'Build failed',
-          message: `The server that took the rebuild (${row.worker}) stopped before finishing it.`,
+          message: `The server that took the rebuild${row.worker ? ` (${row.worker})` : ''} stopped before finishing it.`,
           hint: 'Run `rose build --targeted` again (`rose release list` shows what is live).',
         });
       }
@@ -185,7 +193,8 @@ function serverBuildFailed(reason: string): RoseError {
  * a fraction of the time this process would need (open the database, read every part, load
  * the renderer). Hands the rebuild over when such a server may be running; `not-taken` when
  * none took it (this process then builds itself). With the embedded database only its owner
- * can be that server, and `rose dev` has no build pipeline; with Postgres any worker may.
+ * can be that server, and `rose dev` has no build pipeline; with Postgres, any worker with a
+ * build pipeline (seen by its listener's `application_name`) may take it.
  * Imports little: the command pays for the build pipeline only when it builds itself.
  */
 export async function handRebuildToServer(config: Config, opts: Omit<HandOverOptions, 'by'>): Promise<HandOverResult & { server?: string }> {
@@ -206,6 +215,12 @@ export async function handRebuildToServer(config: Config, opts: Omit<HandOverOpt
   }
   const handle = await openDatabase(config.database);
   try {
+    // On Postgres: only when a worker with a build pipeline is connected (else the command
+    // would wait for nobody before building itself).
+    if (handle.kind === 'postgres') {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where application_name = ${buildWorkerName} and datname = current_database()`.execute(handle.db);
+      if (!rows[0]?.n) return { outcome: 'not-taken' };
+    }
     await createMigrations(handle.db, path.join(config.root, 'migrations')).assertCurrent();
     const by = `rose build --targeted (${userInfo().username}@${hostname()}, process ${process.pid})`;
     return { ...(await handRebuildOver(handle.db, { ...opts, by })), ...(server ? { server } : {}) };

@@ -8,7 +8,7 @@ import { runWithLogContext, type LogContext } from '@rose/observability';
 import type { Logger } from './logger.ts';
 import type { BuildResult, ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { blogRebuildJob, createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
-import { claimBuildRequests, markBuildRequests, readBuildRequest, siteRebuildJob } from './build-requests.ts';
+import { buildWorkerName, claimBuildRequests, markBuildRequests, readBuildRequest, siteRebuildJob } from './build-requests.ts';
 import { createMarketJobHandlers, createMarketScrapeHandlers, marketRebuildJob, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
 import { marketStockFragment } from './fragment-names.ts';
 import type { Services } from './services.ts';
@@ -133,7 +133,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     // process owns the database (its socket hears its clients' NOTIFYs). Polling stays as the
     // fallback (ADR 0012).
     ...(database.kind === 'postgres'
-      ? { wakeUps: (poke: () => void) => listenForJobs({ url: database.url, onJobs: poke, logger: services.logger }) }
+      ? { wakeUps: (poke: () => void) => listenForJobs({ url: database.url, onJobs: poke, logger: services.logger, ...(siteBuild ? { applicationName: buildWorkerName } : {}) }) }
       : services.database.listen
         ? { wakeUps: (poke: () => void) => listenForEmbeddedJobs({ listen: services.database.listen!, onJobs: poke }) }
         : {}),

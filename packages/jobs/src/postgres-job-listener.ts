@@ -17,14 +17,21 @@ export interface JobListener {
  * @example
  * const worker = createWorker({ db, handlers, logger, wakeUps: (poke) => listenForJobs({ url, onJobs: poke, logger }) });
  */
-export async function listenForJobs(opts: { url: string; onJobs: () => void; logger: { error(obj: object, msg: string): void }; retryMs?: number }): Promise<JobListener> {
+export async function listenForJobs(opts: {
+  url: string;
+  onJobs: () => void;
+  logger: { error(obj: object, msg: string): void };
+  retryMs?: number;
+  /** The connection's `application_name` (`rose-jobs-listener`): what other sessions see of it in `pg_stat_activity`. */
+  applicationName?: string;
+}): Promise<JobListener> {
   let closed = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   let failures = 0;
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: opts.url, application_name: 'rose-jobs-listener' });
+    const c = new pg.Client({ connectionString: opts.url, application_name: opts.applicationName ?? 'rose-jobs-listener' });
     c.on('notification', () => opts.onJobs());
     c.on('error', () => {});
     c.on('end', () => {
