@@ -62,7 +62,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   });
   // `partial`: serving a rebuild's pages on top of the previous release's files while the
   // rest of its release is still being linked; the complete release replaces it once live.
-  let live: { id: string; dir: string; build?: { seconds: number; kind: string }; partial?: boolean } & Awaited<ReturnType<typeof load>> = {
+  let live: { id: string; dir: string; build?: { seconds: number; kind: string }; partial?: boolean; base?: string } & Awaited<ReturnType<typeof load>> = {
     id: first.id,
     dir: first.dir,
     build: { seconds: first.seconds, kind: first.kind ?? 'full' },
@@ -70,13 +70,23 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   };
   // /api/ready and the metrics report what this process serves, not what `current` says.
   services.observability.setServedRelease(() => ({ id: live.id, dir: live.dir, ...(live.build ? { buildSeconds: live.build.seconds, buildKind: live.build.kind } : {}) }));
+  let patches = 0;
   const servePatch = async (patch: ReleasePatch) => {
     const root = path.join(patch.dir, 'client');
     const written = patch.written.map((abs) => path.relative(root, abs).split(path.sep).join('/'));
     const index = await patchStaticIndex(live.statics.index, root, { written, removed: patch.removed });
     const statics = await createStaticHandler({ root, index, release: patch.id, onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file') });
-    live = { ...live, id: patch.id, dir: patch.dir, build: undefined, partial: true, statics };
+    patches++;
+    live = { ...live, id: patch.id, dir: patch.dir, base: patch.base, build: undefined, partial: true, statics };
     services.logger.info({ release: patch.id, written: written.length, removed: patch.removed.length }, 'serving the rebuilt pages');
+  };
+  // A rebuild that failed after its pages were served: back to what `current` says, now.
+  const abandonPatch = async (patch: ReleasePatch) => {
+    if (!live.partial || live.id !== patch.id) return;
+    const current = await releases.current();
+    if (!current) return;
+    live = { id: current.id, dir: current.dir, build: { seconds: current.seconds, kind: current.kind ?? 'full' }, ...(await load(current.dir)) };
+    services.logger.warn({ release: current.id, abandoned: patch.id }, 'the rebuild failed after its pages were served; serving the live release again');
   };
 
   // Things answered in front of the site (the OpenID provider under /auth, …), in order.
@@ -119,10 +129,16 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
     try {
       // A key rotated with `rose oauth keys rotate` is picked up without a restart.
       await services.oauth.reloadIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
+      const seen = patches;
       const current = await releases.current();
-      if (current && (current.id !== live.id || live.partial)) {
-        live = { id: current.id, dir: current.dir, build: { seconds: current.seconds, kind: current.kind ?? 'full' }, ...(await load(current.dir)) };
-        services.logger.info({ release: current.id }, 'now serving release');
+      // A rebuild's pages stay served on top of the release they were rendered from until its build switches `current`.
+      if (current && !(live.partial && current.id === live.base) && (current.id !== live.id || live.partial)) {
+        const loaded = await load(current.dir);
+        // A rebuild served newer pages while this release loaded: `current` as read is older.
+        if (patches === seen) {
+          live = { id: current.id, dir: current.dir, build: { seconds: current.seconds, kind: current.kind ?? 'full' }, ...loaded };
+          services.logger.info({ release: current.id }, 'now serving release');
+        }
       }
     } catch (error) {
       services.logger.error({ err: error }, 'could not switch to the new release; still serving the previous one');
@@ -159,6 +175,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   const worker = opts.worker === false ? undefined : services.jobs.startWorker({
           siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }, { metrics: services.observability.metrics }),
           onPatch: servePatch,
+          onPatchFailed: abandonPatch,
           warmUp: true,
         });
   const workerDone = worker?.run();

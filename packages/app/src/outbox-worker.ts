@@ -19,6 +19,8 @@ export interface OutboxWorkerOptions {
   siteBuild?: SiteBuilder;
   /** A server in this process can serve a rebuild's pages before the release is complete. */
   onPatch?: (patch: ReleasePatch) => void;
+  /** The build failed after `onPatch`: the server goes back to the live release. */
+  onPatchFailed?: (patch: ReleasePatch) => Promise<void> | void;
   pollMs?: number;
   /**
    * Load the live release's renderer and read the data as soon as the worker starts, so the
@@ -65,9 +67,11 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     // Only a server in this process serves the new pages before the release is complete (a
     // `rose worker` has none: its rebuilds are live when `current` switches).
     const servePatch = opts.onPatch;
+    let served: ReleasePatch | undefined;
     const onPatch = servePatch
       ? async (patch: ReleasePatch) => {
           await servePatch(patch);
+          served = patch;
           const cpu = process.cpuUsage(cpuStarted);
           liveCpuMs = Math.round((cpu.user + cpu.system) / 1000);
           liveMs = Math.round(performance.now() - readStarted);
@@ -82,6 +86,9 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
       const snapshots = await snapshotsFor(parts, hints);
       readMs = Math.round(performance.now() - readStarted);
       return siteBuild.build({ snapshots, parts: [...parts], targeted: true, liveCode: true, ...(onPatch ? { onPatch } : {}) });
+    }).catch(async (error: unknown) => {
+      if (served) await opts.onPatchFailed?.(served);
+      throw error;
     });
     services.logger.info(
       { release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), liveMs, liveCpuMs, timings: { read: readMs, ...result.timings } },
