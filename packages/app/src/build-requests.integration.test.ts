@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { RoseError } from '@rose/core';
 import { createWorker, handle, listenForJobs, type Worker } from '@rose/jobs';
 import { createTestDatabase, type TestDatabase } from '@rose/testing';
@@ -192,6 +193,24 @@ describe('handing a targeted rebuild to a running server (Postgres)', { timeout:
     expect(error).toBeInstanceOf(RoseError);
     expect((error as RoseError).code).toBe('build-failed');
     expect((error as RoseError).message).toBe('The server that took the rebuild (doomed-host:104) stopped before finishing it.');
+  });
+
+  it('rejects saying the server stopped when its lock went stale and no worker is left to take the job back', async () => {
+    const hung = gate();
+    shut.push(hung.open);
+    const claimed = gate();
+    startServer('lonely-host:106', () => hung.promise);
+    const settled = handRebuildOver(t.db, { parts: ['blog'], by: 'test', wait: false, claimWaitMs: 30_000, onClaimed: () => claimed.open() }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await within(claimed.promise, 'the server claiming the request');
+    // The only worker stopped renewing its lock long ago (killed); the job itself still says running.
+    await sql`update jobs set locked_at = now() - interval '1 hour' where type = ${siteRebuildJob.type}`.execute(t.db);
+    const error = await within(settled, 'the hand-over to a server whose lock went stale');
+    expect((error as RoseError).code).toBe('build-failed');
+    expect((error as RoseError).message).toBe('The server that took the rebuild (lonely-host:106) stopped before finishing it.');
+    expect((await rebuildJobs()).map((j) => j.status)).toEqual(['running']);
   });
 
   it('rejects saying the server stopped when its job ended without the request being reported', async () => {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Config } from '@rose/config';
 import { RoseError } from '@rose/core';
 import { createMigrations, embeddedOwner, openDatabase, type BuildRequestState, type Database } from '@rose/db';
-import { defineJob, enqueue } from '@rose/jobs';
+import { defineJob, enqueue, workerDefaults } from '@rose/jobs';
 import { staticPartNames } from './startup.ts';
 
 /**
@@ -159,10 +159,15 @@ export async function handRebuildOver(db: Kysely<Database>, opts: HandOverOption
     }
     // A server that stopped (or was killed) mid-build leaves the row running — or queued, when
     // it died between taking the job and claiming the row (then the withdrawal above found the
-    // job taken); its job, taken back as stale and out of attempts, says so.
+    // job taken); its job, taken back as stale and out of attempts, says so, and so does a lock
+    // nobody renewed for longer than a worker's stale limit (no other worker to take it back).
     if (claimed || waited) {
-      const job = await db.selectFrom('jobs').select('status').where('id', '=', request.job).executeTakeFirst();
-      if (!job || job.status === 'failed' || job.status === 'done') {
+      const job = await db
+        .selectFrom('jobs')
+        .select(['status', sql<boolean>`locked_at < now() - make_interval(secs => ${workerDefaults.staleAfterMs / 1000})`.as('stale')])
+        .where('id', '=', request.job)
+        .executeTakeFirst();
+      if (!job || job.status === 'failed' || job.status === 'done' || (job.status === 'running' && job.stale)) {
         const again = await readBuildRequest(db, request.id);
         if (again?.state === 'done') return { outcome: 'done', request: again };
         if (again?.state === 'failed') throw serverBuildFailed(again.error ?? 'no reason given');
