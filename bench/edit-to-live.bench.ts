@@ -111,6 +111,19 @@ const cliExited: number[] = [];
 const completions: number[] = [];
 const cpuLive: number[] = [];
 const rebuildsLogged = () => server.output().split('\n').filter((l) => l.includes('"rebuild live"')).length;
+// The server's own account of its last rebuild (pino JSON lines at info level).
+const lastRebuild = () => {
+  const line = server
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"rebuild live"'))
+    .at(-1);
+  return line ? (JSON.parse(line) as { timings: Record<string, number>; liveMs?: number; liveCpuMs?: number }) : undefined;
+};
+const serverPhases = () => {
+  const logged = lastRebuild();
+  return logged ? `${Object.entries(logged.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}; until served ${logged.liveMs} ms wall, ${logged.liveCpuMs} ms CPU` : '';
+};
 try {
   for (let run = 0; run <= runs; run++) {
     title = `Edited title ${run} ${randomBytes(3).toString('hex')}`;
@@ -134,17 +147,9 @@ try {
     const together = neighbour.includes(title) && (posts > 20 || index.includes(title));
     times.push(seconds);
     completions.push(completed);
-    // The server's own account of the rebuild (pino JSON lines at info level).
-    const rebuilt = server
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"rebuild live"'))
-      .at(-1);
-    const logged = rebuilt ? (JSON.parse(rebuilt) as { timings: Record<string, number>; liveMs?: number; liveCpuMs?: number }) : undefined;
+    const logged = lastRebuild();
     if (logged?.liveCpuMs !== undefined && run > 0) cpuLive.push(logged.liveCpuMs / 1000);
-    const phases = logged
-      ? `${Object.entries(logged.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}; until served ${logged.liveMs} ms wall, ${logged.liveCpuMs} ms CPU`
-      : '';
+    const phases = serverPhases();
     log(`  run ${run}${run === 0 ? ' (creates the post, warms the renderer)' : ''}: live in ${seconds.toFixed(3)} s (release complete and current after ${completed.toFixed(1)} s)${together ? ', neighbour page switched in with it' : ' — neighbour NOT updated'}`);
     if (phases) log(`    server: ${phases}`);
   }
@@ -178,6 +183,8 @@ try {
       await new Promise((r) => setTimeout(r, 20));
     }
     log(`  CLI run ${run}: served after ${servedAfter.toFixed(3)} s, command exited after ${done.seconds.toFixed(3)} s${handedOver ? ' (handed to the running server)' : ' — NOT handed over: built in the command'}`);
+    const phases = serverPhases();
+    if (phases) log(`    server: ${phases}`);
   }
 } finally {
   await server.stop();

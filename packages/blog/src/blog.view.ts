@@ -163,11 +163,11 @@ async function readBlogVersions(db: Kysely<Database>): Promise<BlogVersions> {
     left join (select post_id, string_agg(xmin::text, ',' order by xmin::text) as v from blog_post_tags group by post_id) t on t.post_id = p.id
     left join (select post_id, string_agg(xmin::text, ',' order by xmin::text) as v from blog_post_authors group by post_id) a on a.post_id = p.id`.execute(db);
   // The shared tables by content, the columns pages show: a Ghost sync re-writes a post's
-  // authors and tags with every delivery, and an unchanged row must not count as a change
-  // (it would make every webhook's rebuild read everything again).
+  // authors and tags with every delivery (and its sync mark, another site_settings row), and
+  // an unchanged row must not count as a change (every webhook's rebuild read everything again).
   const shared = await sql<{ fingerprint: string }>`
     select md5(concat_ws('|',
-      (select string_agg(row(key, value)::text, ',' order by key) from site_settings),
+      (select string_agg(row(key, value)::text, ',' order by key) from site_settings where key = 'site'),
       (select string_agg(row(menu, position, label, url)::text, ',' order by menu, position, label) from blog_navigation),
       (select string_agg(row(id, slug, name, description, visibility)::text, ',' order by id) from blog_tags),
       (select string_agg(row(id, slug, name, bio, website, location, profile_image)::text, ',' order by id) from blog_authors),
