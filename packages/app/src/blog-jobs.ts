@@ -24,9 +24,16 @@ export async function enqueueBlogJob(trx: Transaction<Database>, job: BlogJob): 
   if (job.type === 'ghost.sync') await enqueue(trx, ghostSyncJob, {});
   else {
     await enqueue(trx, blogRebuildJob, { slugs: job.slugs, shared: job.shared });
-    // The blog actor's followers hear of new, edited and withdrawn posts.
-    if (job.slugs.length) await enqueue(trx, federationSyncJob, { part: 'blog' });
+    // The blog actor's followers hear of new, edited and withdrawn posts — a few seconds after
+    // the rebuild: the sync reads every post, and on the embedded database (one session) its
+    // reads would hold up the rebuild's, which runs beside it in its own lane.
+    if (job.slugs.length) await enqueue(trx, federationSyncJob, { part: 'blog' }, { runAt: afterTheRebuild() });
   }
+}
+
+/** When a federation sync queued with a change should run: once the change's rebuild is live. */
+export function afterTheRebuild(): Date {
+  return new Date(Date.now() + 5_000);
 }
 
 /** A targeted rebuild of one static part (blog, market). */

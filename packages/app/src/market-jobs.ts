@@ -5,7 +5,7 @@ import { federationSyncJob } from '@rose/federation';
 import { defineJob, enqueue, handle, type BatchHandler } from '@rose/jobs';
 import { sql } from 'kysely';
 import { nextCycleBoundary, type MarketChange } from '@rose/market';
-import type { RebuildRequest } from './blog-jobs.ts';
+import { afterTheRebuild, type RebuildRequest } from './blog-jobs.ts';
 import type { Services } from './services.ts';
 
 const slugs = z.array(z.string().min(1).max(200)).max(100_000);
@@ -21,7 +21,7 @@ export const marketRebuildJob = defineJob('market.rebuild', z.object({ products:
 export async function enqueueMarketRebuild(trx: Transaction<Database>, change: MarketChange): Promise<void> {
   await enqueue(trx, marketRebuildJob, { products: change.products, producers: change.producers });
   // The market actor's followers hear of new products and order cycles.
-  await enqueue(trx, federationSyncJob, { part: 'market' });
+  await enqueue(trx, federationSyncJob, { part: 'market' }, { runAt: afterTheRebuild() });
 }
 
 /**
