@@ -454,7 +454,7 @@ export function createProgram(given: Partial<ProgramIO> = {}): Command {
     .addHelpText(
       'after',
       '\nWhen the live release was built from the same code, pages are re-rendered by its kept renderer\n(no Astro/Vite build) and only changed files are written; otherwise Astro builds every part.\n' +
-        '\nWith --targeted and a running `rose serve` or `rose worker` (which keep the renderer and the data\nwarm), the server does the rebuild: this command returns once that server serves the new pages\n(with --wait: once the release is complete and current); it builds itself when no server takes it.\n',
+        '\nWith --targeted and a running `rose serve` or `rose worker` (which keep the renderer and the data\nwarm), the server does the rebuild: this command returns once that server serves the new pages\n(with --wait: once the release is complete and current); it builds itself when no server takes it.\nThe server renders with the code it runs: after changing code, run `rose build`.\n',
     )
     .action((parts: string[], opts: { sync?: boolean; targeted?: boolean; fresh?: boolean; astroRender?: boolean; inProcess?: boolean; wait?: boolean }) =>
       run(program, io, async (ctx) => {

@@ -8,7 +8,7 @@ import { runWithLogContext, type LogContext } from '@rose/observability';
 import type { Logger } from './logger.ts';
 import type { BuildResult, ReleasePatch, SiteBuilder } from '@rose/site-build';
 import { blogRebuildJob, createBlogJobHandlers, type RebuildRequest } from './blog-jobs.ts';
-import { buildWorkerName, claimBuildRequests, markBuildRequests, readBuildRequest, siteRebuildJob } from './build-requests.ts';
+import { buildWorkerName, claimBuildRequests, markBuildRequests, siteRebuildJob } from './build-requests.ts';
 import { createMarketJobHandlers, createMarketScrapeHandlers, marketRebuildJob, marketScrapeJob, scheduleCycleBoundaryRebuild } from './market-jobs.ts';
 import { marketStockFragment } from './fragment-names.ts';
 import type { Services } from './services.ts';
@@ -106,10 +106,13 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
     const all = sources.map((s) => s.part);
     const parts = requests.some((r) => r.parts.length === 0) ? all : all.filter((part) => requests.some((r) => r.parts.includes(part)));
     const started = performance.now();
+    let servedAfterMs: number | undefined;
     try {
-      const result = await rebuild(parts, {}, (patch, liveMs) => markBuildRequests(db, ids, { state: 'live', releaseId: patch.id, summary: { kind: 'warm', parts: [...parts], rendered: 0, changed: patch.written.length, removed: patch.removed.length, pages: 0, liveMs } }));
-      const live = await readBuildRequest(db, ids[0]!);
-      const summary = { kind: result.kind, parts: result.parts, rendered: result.rendered, changed: result.changed, removed: result.removed, pages: result.pages, ms: Math.round(performance.now() - started), ...(live?.summary?.liveMs !== undefined ? { liveMs: live.summary.liveMs } : {}) };
+      const result = await rebuild(parts, {}, (patch, liveMs) => {
+        servedAfterMs = liveMs;
+        return markBuildRequests(db, ids, { state: 'live', releaseId: patch.id, summary: { kind: 'warm', parts: [...parts], rendered: 0, changed: patch.written.length, removed: patch.removed.length, pages: 0, liveMs } });
+      });
+      const summary = { kind: result.kind, parts: result.parts, rendered: result.rendered, changed: result.changed, removed: result.removed, pages: result.pages, ms: Math.round(performance.now() - started), ...(servedAfterMs !== undefined ? { liveMs: servedAfterMs } : {}) };
       await markBuildRequests(db, ids, { state: 'done', releaseId: result.release, summary });
     } catch (error) {
       // The command that asked reports it; the job is not retried behind its back.
