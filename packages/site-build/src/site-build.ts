@@ -113,10 +113,10 @@ export interface SiteBuilder {
    */
   baseSnapshots(): Snapshots | undefined;
   /**
-   * Gets ready for the first rebuild (a server starting): loads the live release's renderer,
-   * makes `snapshots` the base (unless a build made one meanwhile), computes their page keys
-   * (cached per item) and renders a sample of pages, thrown away, so the first rebuild finds
-   * the pages' code compiled. A no-op without a live release that has a kept renderer.
+   * Gets ready for the first rebuild (a server starting): makes `snapshots` the base (unless
+   * a build made one meanwhile) and computes their page keys (cached per item); for a site of
+   * hundreds of pages or more, also loads the live release's renderer and renders a sample
+   * of pages, thrown away, so the first rebuild finds the pages' code compiled.
    */
   warmUp(snapshots: Snapshots): Promise<void>;
   /** Drops the kept renderer (e.g. when the server stops). */
@@ -165,12 +165,15 @@ export function createSiteBuilder(deps: SiteBuildDeps): SiteBuilder {
     baseSnapshots: () => base,
     warmUp: (snapshots) =>
       exclusive(async () => {
-        const current = await releases.current();
-        if (!current || !(await hasWarmRenderer(current.dir))) return;
-        const warm = await rendererFor(current);
         base ??= snapshots;
         const keys: string[] = [];
         for (const s of deps.sources) keys.push(...s.pageKeys(snapshots[s.part]).keys());
+        // A small site's first rebuild loads the renderer in a moment; a server start (and
+        // every test's) need not pay for it.
+        if (keys.length < minPagesForThreads) return;
+        const current = await releases.current();
+        if (!current || !(await hasWarmRenderer(current.dir))) return;
+        const warm = await rendererFor(current);
         const every = Math.max(1, Math.ceil(keys.length / 16));
         const sample = new Set(keys.filter((_, i) => i % every === 0));
         deps.provide({ snapshots, release: current.id, renderOnly: sample });
