@@ -120,12 +120,10 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
       );
     });
   });
-  // Follow `current`: a switch is picked up within a second. Each release's server bundle
-  // is a separate module graph; the old one is dropped once no request uses it.
-  let switching = false;
-  const follow = setInterval(async () => {
-    if (switching) return;
-    switching = true;
+  // Follow `current`: a switch is picked up within a second, and at once after a rebuild in
+  // this process. Each release's server bundle is a separate module graph; the old one is
+  // dropped once no request uses it.
+  const followCurrent = async (): Promise<void> => {
     try {
       // A key rotated with `rose oauth keys rotate` is picked up without a restart.
       await services.oauth.reloadIfKeysChanged().catch((error: unknown) => services.logger.error({ err: error }, 'could not load the new OpenID signing key; still signing with the previous one'));
@@ -142,9 +140,21 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
       }
     } catch (error) {
       services.logger.error({ err: error }, 'could not switch to the new release; still serving the previous one');
-    } finally {
-      switching = false;
     }
+  };
+  // One look at a time; a look asked for while one runs goes after it (it may have read `current` too early).
+  let looks: Promise<void> = Promise.resolve();
+  let queuedLooks = 0;
+  const followNow = (): Promise<void> => {
+    queuedLooks++;
+    looks = looks.then(() => {
+      queuedLooks--;
+      return followCurrent();
+    });
+    return looks;
+  };
+  const follow = setInterval(() => {
+    if (queuedLooks === 0) void followNow();
   }, opts.followIntervalMs ?? 1000);
   follow.unref();
   server.keepAliveTimeout = 5_000;
@@ -176,6 +186,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
           siteBuild: createSiteBuild(ctx.config, { info: (m) => services.logger.info(m), progress: () => ({ tick() {}, setTotal() {}, done() {} }), verbose: false }, { metrics: services.observability.metrics }),
           onPatch: servePatch,
           onPatchFailed: abandonPatch,
+          onBuilt: followNow,
           warmUp: true,
         });
   const workerDone = worker?.run();

@@ -21,6 +21,8 @@ export interface OutboxWorkerOptions {
   onPatch?: (patch: ReleasePatch) => void;
   /** The build failed after `onPatch`: the server goes back to the live release. */
   onPatchFailed?: (patch: ReleasePatch) => Promise<void> | void;
+  /** A rebuild made its release current: a server in this process switches to it now (before the rebuild counts as done). */
+  onBuilt?: () => Promise<void>;
   pollMs?: number;
   /**
    * Load the live release's renderer and read the data as soon as the worker starts, so the
@@ -90,6 +92,7 @@ export function startOutboxWorker({ db, services }: { db: Kysely<Database>; serv
       if (served) await opts.onPatchFailed?.(served);
       throw error;
     });
+    if (result.kind !== 'unchanged') await opts.onBuilt?.();
     services.logger.info(
       { release: result.release, kind: result.kind, rendered: result.rendered, changed: result.changed, pages: result.pages, ms: Math.round(result.seconds * 1000), liveMs, liveCpuMs, timings: { read: readMs, ...result.timings } },
       'rebuild live',

@@ -17,6 +17,15 @@ describe('loadConfig', () => {
     expect(config.siteUrl).toBe('http://localhost:4321');
   });
 
+  // A build bakes the origin into pages; the server re-renders through that build only when
+  // its own origin is the same, so without ROSE_SITE_URL both follow HOST and PORT.
+  it('without ROSE_SITE_URL, takes the site origin from where `rose serve` listens by default', () => {
+    expect(loadConfig({ PORT: '4399' }, { root }).siteUrl).toBe('http://localhost:4399');
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }, { root }).siteUrl).toBe('http://localhost:8080');
+    expect(loadConfig({ HOST: '127.0.0.1' }, { root }).siteUrl).toBe('http://127.0.0.1:4321');
+    expect(loadConfig({ PORT: '4399', ROSE_SITE_URL: 'https://coop.example' }, { root }).siteUrl).toBe('https://coop.example');
+  });
+
   it('uses real servers when DATABASE_URL and REDIS_URL are set', () => {
     const config = loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/rose', REDIS_URL: 'redis://cache:6379/0' }, { root });
     expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/rose' });

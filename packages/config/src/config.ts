@@ -2,7 +2,7 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, createLinks, maskUrl, parseWithFriendlyErrors, type Part } from '@rose/core';
-import { parseProxyEntry } from './site-origin.ts';
+import { listenOrigin, parseProxyEntry } from './site-origin.ts';
 export { settings } from './settings.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -50,8 +50,6 @@ export interface Config {
 export function isAstroKey(value: string): boolean {
   return /^[A-Za-z0-9+/]{43}=$/.test(value) && Buffer.from(value, 'base64').toString('base64') === value;
 }
-
-const defaultSiteUrl = 'http://localhost:4321';
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -226,7 +224,9 @@ export function loadConfig(env: Record<string, string | undefined>, opts: { root
     dataDir,
     contentDir: resolve(v.ROSE_CONTENT_DIR),
     distDir,
-    siteUrl: new URL(v.ROSE_SITE_URL ?? defaultSiteUrl).origin,
+    // Without ROSE_SITE_URL, where `rose serve` listens by default (HOST, PORT): a build then
+    // bakes in the origin its server will have, and the server re-renders through it.
+    siteUrl: new URL(v.ROSE_SITE_URL ?? listenOrigin(v.HOST, v.PORT)).origin,
     siteUrlExplicit: v.ROSE_SITE_URL !== undefined,
     trustedProxies: v.ROSE_TRUSTED_PROXIES ? v.ROSE_TRUSTED_PROXIES.split(',').map((entry) => parseProxyEntry(entry)!) : [],
     metricsToken: v.ROSE_METRICS_TOKEN,
