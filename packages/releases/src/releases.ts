@@ -283,13 +283,23 @@ async function removeInBackground(releasesDir: string, dirs: readonly string[]):
   }
   if (moved.length === 0) return;
   const inProcess = () => Promise.all(moved.map((d) => fs.rm(d, { recursive: true, force: true }))).catch(() => {});
-  await new Promise<void>((resolve) => {
-    const rm = spawn('rm', ['-rf', '--', ...moved], { detached: true, stdio: 'ignore' });
-    rm.once('spawn', () => {
-      rm.unref();
-      resolve();
+  // At the lowest priority: tens of thousands of unlinks compete with the next rebuild (an
+  // edit made right after this one) for the CPU otherwise.
+  const commands: [string, string[]][] = [
+    ['nice', ['-n', '19', 'rm', '-rf', '--', ...moved]],
+    ['rm', ['-rf', '--', ...moved]],
+  ];
+  const start = (i: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const command = commands[i];
+      // No `rm` here (not a Unix): delete them in this process instead.
+      if (!command) return void inProcess().then(() => resolve());
+      const rm = spawn(command[0], command[1], { detached: true, stdio: 'ignore' });
+      rm.once('spawn', () => {
+        rm.unref();
+        resolve();
+      });
+      rm.once('error', () => void start(i + 1).then(resolve));
     });
-    // No `rm` here (not a Unix): delete them in this process instead.
-    rm.once('error', () => void inProcess().then(() => resolve()));
-  });
+  await start(0);
 }
