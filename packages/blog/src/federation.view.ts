@@ -20,8 +20,10 @@ export interface FederatedPost {
  * actor: one Article each.
  */
 export async function listFederatedPosts(db: Kysely<Database>): Promise<FederatedPost[]> {
-  // A thousand at a time (by id): on the embedded database one query for every post's HTML
-  // grows the WASM heap for good, and holds the one session while a rebuild waits to read.
+  // Two hundred at a time (by id): on the embedded database one query for every post's HTML
+  // grows the WASM heap for good, and holds the one session while a rebuild (or a `rose`
+  // command) waits to read; a small batch keeps each wait to a few milliseconds.
+  const batchSize = 200;
   const posts: { id: string; slug: string; title: string; html: string; feature_image: string | null; published_at: Date | null }[] = [];
   for (let last: string | undefined; ; ) {
     let query = db
@@ -32,11 +34,11 @@ export async function listFederatedPosts(db: Kysely<Database>): Promise<Federate
       .where('visibility', '=', 'public')
       .where('published_at', 'is not', null)
       .orderBy('id')
-      .limit(1000);
+      .limit(batchSize);
     if (last !== undefined) query = query.where('id', '>', last);
     const batch = await query.execute();
     posts.push(...batch);
-    if (batch.length < 1000) break;
+    if (batch.length < batchSize) break;
     last = batch.at(-1)!.id;
   }
   const tags = posts.length

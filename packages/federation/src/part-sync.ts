@@ -37,7 +37,9 @@ export interface SyncSummary {
  */
 export async function syncPartObjects(deps: { db: Kysely<Database>; ctx: Context<unknown>; clock: Clock }, actor: string, prefix: string, desired: DesiredObject[]): Promise<SyncSummary> {
   const { db, ctx, clock } = deps;
-  const existing = await db.selectFrom('ap_objects').select([...storedObjectColumns, 'source', 'digest']).where('actor', '=', actor).where('source', 'like', `${prefix}%`).execute();
+  // What is compared only (not the stored HTML of every object: one query of it held the
+  // embedded database's one session for a second at 10,000 posts while rebuilds waited).
+  const existing = await db.selectFrom('ap_objects').select(['id', 'source', 'digest', 'published_at', 'deleted_at']).where('actor', '=', actor).where('source', 'like', `${prefix}%`).execute();
   const bySource = new Map(existing.map((e) => [e.source!, e]));
   const followers = Number((await db.selectFrom('ap_followers').select((eb) => eb.fn.countAll<number>().as('n')).where('actor', '=', actor).where('status', '=', 'accepted').executeTakeFirstOrThrow()).n);
   const summary: SyncSummary = { created: 0, updated: 0, deleted: 0 };
@@ -65,7 +67,8 @@ export async function syncPartObjects(deps: { db: Kysely<Database>; ctx: Context
   }
   for (const row of existing) {
     if (wanted.has(row.source!) || row.deleted_at) continue;
-    const stored = { ...toStoredObject(row), deletedAt: clock.now() };
+    const full = await db.selectFrom('ap_objects').select(storedObjectColumns).where('id', '=', row.id).executeTakeFirstOrThrow();
+    const stored = { ...toStoredObject(full), deletedAt: clock.now() };
     const json = followers ? await activityJson(ctx, objectActivity(ctx, 'Delete', stored, randomUUID())) : undefined;
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('ap_objects').set({ deleted_at: stored.deletedAt }).where('id', '=', row.id).execute();
