@@ -6,7 +6,7 @@ import { answerInFront, createSiteBuild } from '@rose/app/server';
 import { isTrustedProxy } from '@rose/config';
 import { RoseError } from '@rose/core';
 import { createRequestObserver } from '@rose/observability';
-import { createReleaseStore } from '@rose/releases';
+import { createReleaseStore, type Release } from '@rose/releases';
 import type { ReleasePatch } from '@rose/site-build';
 import { createStaticHandler, patchStaticIndex, prepareDynamicResponse } from '@rose/static-files';
 import type { CommandContext } from '../context.ts';
@@ -52,22 +52,20 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
   process.env.ASTRO_NODE_AUTOSTART = 'disabled';
   process.env.ASTRO_NODE_LOGGING = 'disabled';
   // Each release: its static files (indexed once, answered before anything else) and Astro's handler.
-  const load = async (dir: string) => ({
+  const load = async (release: Release) => ({
+    id: release.id,
+    dir: release.dir,
+    build: { seconds: release.seconds, kind: release.kind ?? 'full' },
     statics: await createStaticHandler({
-      root: path.join(dir, 'client'),
-      release: path.basename(dir),
+      root: path.join(release.dir, 'client'),
+      release: path.basename(release.dir),
       onError: (error, file) => services.logger.error({ err: error, file }, 'could not read a static file'),
     }),
-    handler: ((await import(pathToFileURL(path.join(dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler,
+    handler: ((await import(pathToFileURL(path.join(release.dir, 'server', 'entry.mjs')).href)) as { handler: http.RequestListener }).handler,
   });
   // `partial`: serving a rebuild's pages on top of the previous release's files while the
   // rest of its release is still being linked; the complete release replaces it once live.
-  let live: { id: string; dir: string; build?: { seconds: number; kind: string }; partial?: boolean; base?: string } & Awaited<ReturnType<typeof load>> = {
-    id: first.id,
-    dir: first.dir,
-    build: { seconds: first.seconds, kind: first.kind ?? 'full' },
-    ...(await load(first.dir)),
-  };
+  let live: Omit<Awaited<ReturnType<typeof load>>, 'build'> & { build?: { seconds: number; kind: string }; partial?: boolean; base?: string } = await load(first);
   // /api/ready and the metrics report what this process serves, not what `current` says.
   services.observability.setServedRelease(() => ({ id: live.id, dir: live.dir, ...(live.build ? { buildSeconds: live.build.seconds, buildKind: live.build.kind } : {}) }));
   let patches = 0;
@@ -85,7 +83,7 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
     if (!live.partial || live.id !== patch.id) return;
     const current = await releases.current();
     if (!current) return;
-    live = { id: current.id, dir: current.dir, build: { seconds: current.seconds, kind: current.kind ?? 'full' }, ...(await load(current.dir)) };
+    live = await load(current);
     services.logger.warn({ release: current.id, abandoned: patch.id }, 'the rebuild failed after its pages were served; serving the live release again');
   };
 
@@ -131,10 +129,10 @@ export async function serveSite(given: CommandContext, requested: ServeOptions &
       const current = await releases.current();
       // A rebuild's pages stay served on top of the release they were rendered from until its build switches `current`.
       if (current && !(live.partial && current.id === live.base) && (current.id !== live.id || live.partial)) {
-        const loaded = await load(current.dir);
+        const loaded = await load(current);
         // A rebuild served newer pages while this release loaded: `current` as read is older.
         if (patches === seen) {
-          live = { id: current.id, dir: current.dir, build: { seconds: current.seconds, kind: current.kind ?? 'full' }, ...loaded };
+          live = loaded;
           services.logger.info({ release: current.id }, 'now serving release');
         }
       }

@@ -1,10 +1,10 @@
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '@rose/config';
-import { RoseError } from '@rose/core';
-import { createMigrations, embeddedOwner, openDatabase, type BuildRequestState, type Database } from '@rose/db';
+import { RoseError, resolvePartNames } from '@rose/core';
+import { createMigrations, embeddedOwner, openDatabase, type BuildRequestState, type BuildRequestsTable, type Database } from '@rose/db';
 import { defineJob, enqueue, workerDefaults } from '@rose/jobs';
 import { staticPartNames } from './startup.ts';
 
@@ -72,9 +72,13 @@ export async function withdrawRebuild(db: Kysely<Database>, request: { id: numbe
   });
 }
 
+const requestColumns = ['id', 'parts', 'state', 'worker', 'release_id', 'summary', 'error'] as const;
+type RequestRecord = Pick<Selectable<BuildRequestsTable>, (typeof requestColumns)[number]>;
+const toRow = (r: RequestRecord): BuildRequestRow => ({ id: Number(r.id), parts: r.parts, state: r.state, worker: r.worker, releaseId: r.release_id, summary: r.summary as BuildRequestSummary | null, error: r.error });
+
 export async function readBuildRequest(db: Kysely<Database>, id: number): Promise<BuildRequestRow | undefined> {
-  const row = await db.selectFrom('build_requests').select(['id', 'parts', 'state', 'worker', 'release_id', 'summary', 'error']).where('id', '=', id).executeTakeFirst();
-  return row && { id: Number(row.id), parts: row.parts, state: row.state, worker: row.worker, releaseId: row.release_id, summary: row.summary as BuildRequestSummary | null, error: row.error };
+  const row = await db.selectFrom('build_requests').select(requestColumns).where('id', '=', id).executeTakeFirst();
+  return row && toRow(row);
 }
 
 /** Requests of the claimed jobs that are still to do (a request withdrawn meanwhile is not). */
@@ -85,9 +89,9 @@ export async function claimBuildRequests(db: Kysely<Database>, ids: readonly num
     .set({ state: 'running', worker })
     .where('id', 'in', ids)
     .where('state', '=', 'queued')
-    .returning(['id', 'parts', 'state', 'worker', 'release_id', 'summary', 'error'])
+    .returning(requestColumns)
     .execute();
-  return rows.map((row) => ({ id: Number(row.id), parts: row.parts, state: row.state, worker: row.worker, releaseId: row.release_id, summary: null, error: null }));
+  return rows.map(toRow);
 }
 
 export async function markBuildRequests(
@@ -208,15 +212,7 @@ function serverBuildFailed(reason: string): RoseError {
  * Imports little: the command pays for the build pipeline only when it builds itself.
  */
 export async function handRebuildToServer(config: Config, opts: Omit<HandOverOptions, 'by'>): Promise<HandOverResult & { server?: string }> {
-  const unknown = opts.parts.filter((p) => !(staticPartNames as readonly string[]).includes(p));
-  if (unknown.length) {
-    throw new RoseError({
-      code: 'bad-argument',
-      title: 'Unknown part',
-      message: `No static part called ${unknown.map((p) => `"${p}"`).join(', ')}.`,
-      hint: `Parts with static pages: ${staticPartNames.join(', ')}. Run \`rose build\` with no arguments to build them all.`,
-    });
-  }
+  resolvePartNames(staticPartNames, opts.parts);
   let server: string | undefined;
   if (config.database.kind === 'pglite') {
     const owner = embeddedOwner(config.database.dir);

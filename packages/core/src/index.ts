@@ -17,3 +17,4 @@ export { currencyDigits, parseAmount, formatMoney, decimalAmount, isCurrency, ty
 export { isTimeZone, localTimeToInstant } from './zoned-time.ts';
 export { escapeXml } from './xml.ts';
 export { formatBytes } from './bytes.ts';
+export { resolvePartNames } from './static-parts.ts';

@@ -2,7 +2,7 @@ export { openDatabase, openPglite, type DatabaseHandle } from './database.ts';
 export { embeddedOwner } from './pglite-ownership.ts';
 export { createMigrations, type Migrations, type MigratePlan } from './migrations.ts';
 export { describeLosses, RollbackRefusedError, type DataLoss } from './rollback.ts';
-export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus, DeployResult, DeployStepRecord, DeployTargetKind, ApActorsTable, ApObjectsTable, ApPostsTable, ApNotificationKind, ApTag, ApVisibility, BuildRequestState } from './schema.ts';
+export type { Database, ContentSource, Job, MediaSource, MediaVariant, MemberTier, PostVisibility, UserRole, MarketSource, MarketVariantsTable, StockMode, ScrapeRunStatus, DeployResult, DeployStepRecord, DeployTargetKind, ApActorsTable, ApObjectsTable, ApPostsTable, ApNotificationKind, ApTag, ApVisibility, BuildRequestState, BuildRequestsTable } from './schema.ts';
 export {
   createBackup,
   defaultBackupDir,

@@ -1,4 +1,4 @@
-import { RoseError } from '@rose/core';
+import { resolvePartNames } from '@rose/core';
 
 /**
  * A part of the site with prerendered pages (blog now; market and events next) as the build
@@ -51,15 +51,5 @@ export function ownerOf(sources: readonly StaticSource<unknown, never>[], pathna
 
 /** Checks `rose build <parts>` against the registered sources; `[]` means all of them. */
 export function resolveParts(sources: readonly StaticSource<unknown, never>[], requested: readonly string[]): string[] {
-  const known = sources.map((s) => s.part);
-  const unknown = requested.filter((p) => !known.includes(p));
-  if (unknown.length > 0) {
-    throw new RoseError({
-      code: 'bad-argument',
-      title: 'Unknown part',
-      message: `No static part called ${unknown.map((p) => `"${p}"`).join(', ')}.`,
-      hint: `Parts with static pages: ${known.join(', ')}. Run \`rose build\` with no arguments to build them all.`,
-    });
-  }
-  return requested.length ? [...new Set(requested)] : known;
+  return resolvePartNames(sources.map((s) => s.part), requested);
 }
